@@ -1,0 +1,247 @@
+"""Writes a byte-for-byte reproducible zip: sorted entries, fixed times and modes, no extras.
+
+Members that come unchanged from a wheel are copied still compressed (the wheel's hash
+already pins those bytes, so this is both faster and independent of the local zlib);
+everything else is deflated at a fixed level on a thread pool.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import struct
+import tempfile
+import time
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from lpack.errors import BuildError
+from lpack.plan import Entry
+
+DEFLATE_LEVEL = 6
+_ZIP64_LIMIT = 0xFFFFFFFF
+_UTF8_FLAG = 0x800
+_MADE_BY_UNIX = (3 << 8) | 20
+
+
+@dataclass(frozen=True)
+class WrittenEntry:
+    path: str
+    size: int
+    compressed_size: int
+    dist: str | None
+
+
+@dataclass(frozen=True)
+class Archive:
+    path: Path
+    sha256: str
+    zipped_size: int
+    unzipped_size: int
+    entries: list[WrittenEntry]
+
+    @property
+    def sha256_base64(self) -> str:
+        """What Terraform's source_code_hash and Lambda's CodeSha256 hold."""
+        return base64.b64encode(bytes.fromhex(self.sha256)).decode()
+
+    @property
+    def file_count(self) -> int:
+        return sum(1 for e in self.entries if not e.path.endswith("/"))
+
+
+def dos_timestamp() -> tuple[int, int]:
+    """(time, date) in DOS format from SOURCE_DATE_EPOCH, else 1980-01-01 00:00."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    year, month, day, hour, minute, second = 1980, 1, 1, 0, 0, 0
+    if epoch:
+        try:
+            t = time.gmtime(max(int(epoch), 315532800))
+        except (ValueError, OverflowError) as exc:
+            raise BuildError(
+                f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix timestamp.",
+                hint="set it to whole seconds since 1970 (e.g. `git log -1 --format=%ct`).",
+            ) from exc
+        year, month, day, hour, minute, second = t[:6]
+        year = min(year, 2107)
+    return (hour << 11) | (minute << 5) | (second // 2), ((year - 1980) << 9) | (month << 5) | day
+
+
+@dataclass
+class _Prepared:
+    path: str
+    mode: int
+    is_dir: bool
+    method: int
+    crc: int
+    size: int
+    compressed_size: int
+    dist: str | None
+    payload: bytes | None  # compressed bytes, or None for a raw copy from the wheel
+    raw_source: tuple[Path, int, int] | None = None  # (wheel, data offset, length)
+
+
+def _raw_location(wheel: Path, info: zipfile.ZipInfo) -> tuple[Path, int, int]:
+    with open(wheel, "rb") as fh:
+        fh.seek(info.header_offset)
+        header = fh.read(30)
+        if header[:4] != b"PK\x03\x04":
+            raise BuildError(f"{wheel}: bad local header for {info.filename}.")
+        name_len, extra_len = struct.unpack("<HH", header[26:30])
+    return wheel, info.header_offset + 30 + name_len + extra_len, info.compress_size
+
+
+def _deflate(data: bytes) -> tuple[int, bytes]:
+    if not data:
+        return zipfile.ZIP_STORED, b""
+    compressor = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
+    packed = compressor.compress(data) + compressor.flush()
+    if len(packed) >= len(data):
+        return zipfile.ZIP_STORED, data
+    return zipfile.ZIP_DEFLATED, packed
+
+
+def _prepare(entry: Entry) -> _Prepared:
+    member = entry.member
+    if entry.data is None and entry.wheel is not None and member is not None:
+        if member.compress_type in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED):
+            return _Prepared(
+                entry.path, entry.mode, False, member.compress_type, member.CRC,
+                member.file_size, member.compress_size, entry.dist, None,
+                _raw_location(entry.wheel, member),
+            )  # fmt: skip
+    data = entry.read()
+    method, packed = _deflate(data)
+    return _Prepared(
+        entry.path, entry.mode, False, method, zlib.crc32(data), len(data), len(packed),
+        entry.dist, packed,
+    )  # fmt: skip
+
+
+def _directories(paths: list[str]) -> list[str]:
+    dirs: set[str] = set()
+    for path in paths:
+        parts = path.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            dirs.add("/".join(parts[:i]) + "/")
+    return sorted(dirs)
+
+
+def write_zip(
+    entries: list[Entry],
+    output: Path,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+) -> Archive:
+    """Write entries (any order) to output atomically; return what was written."""
+    by_path = {e.path: e for e in entries}
+    dir_paths = _directories(list(by_path))
+    all_paths = sorted(set(by_path) | set(dir_paths))
+    tm, dt = dos_timestamp()
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise BuildError(
+            f"Cannot write {output}: {exc.strerror or exc}.",
+            hint="choose an output path in a writable folder (-o/--output or `output` in "
+            "[tool.lpack]).",
+        ) from exc
+    sha = hashlib.sha256()
+    written: list[WrittenEntry] = []
+    central: list[bytes] = []
+    offset = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+
+            def emit(chunk: bytes) -> None:
+                nonlocal offset
+                out.write(chunk)
+                sha.update(chunk)
+                offset += len(chunk)
+
+            def prepared_stream() -> Iterator[_Prepared]:
+                files = [by_path[p] for p in all_paths if p in by_path]
+                with ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 2)) as pool:
+                    ready = iter(pool.map(_prepare, files))
+                    for path in all_paths:
+                        if path in by_path:
+                            yield next(ready)
+                        else:
+                            yield _Prepared(path, 0o755, True, zipfile.ZIP_STORED, 0, 0, 0,
+                                            None, b"")  # fmt: skip
+
+            for item in prepared_stream():
+                if offset > _ZIP64_LIMIT or item.size > _ZIP64_LIMIT:
+                    raise BuildError(
+                        f"The package passes 4 GiB at {item.path}; lpack does not write zip64 "
+                        "members (Lambda's limit is 250 MiB unzipped).",
+                        hint="remove large files or dependencies.",
+                    )
+                name = item.path.encode("utf-8")
+                flags = _UTF8_FLAG if not item.path.isascii() else 0
+                header_offset = offset
+                emit(struct.pack(
+                    "<4sHHHHHIIIHH", b"PK\x03\x04", 20, flags, item.method, tm, dt,
+                    item.crc, item.compressed_size, item.size, len(name), 0,
+                ) + name)  # fmt: skip
+                if item.payload is not None:
+                    emit(item.payload)
+                elif item.raw_source is not None:
+                    wheel, start, length = item.raw_source
+                    with open(wheel, "rb") as src:
+                        src.seek(start)
+                        remaining = length
+                        while remaining:
+                            chunk = src.read(min(remaining, 1 << 20))
+                            if not chunk:
+                                raise BuildError(f"{wheel} is truncated at {item.path}.")
+                            emit(chunk)
+                            remaining -= len(chunk)
+                if item.is_dir:
+                    attr = ((0o040000 | 0o755) << 16) | 0x10
+                else:
+                    attr = (0o100000 | item.mode) << 16
+                central.append(struct.pack(
+                    "<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", _MADE_BY_UNIX, 20, flags, item.method,
+                    tm, dt, item.crc, item.compressed_size, item.size, len(name), 0, 0, 0, 0,
+                    attr, header_offset,
+                ) + name)  # fmt: skip
+                written.append(WrittenEntry(item.path, item.size, item.compressed_size, item.dist))
+                if progress:
+                    progress(item.size)
+            cd_offset = offset
+            for record in central:
+                emit(record)
+            cd_size = offset - cd_offset
+            count = len(central)
+            if count > 0xFFFF or cd_offset > _ZIP64_LIMIT:
+                zip64_offset = offset
+                emit(struct.pack(
+                    "<4sQHHIIQQQQ", b"PK\x06\x06", 44, _MADE_BY_UNIX, 45, 0, 0,
+                    count, count, cd_size, cd_offset,
+                ))  # fmt: skip
+                emit(struct.pack("<4sIQI", b"PK\x06\x07", 0, zip64_offset, 1))
+                emit(struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF,
+                                 min(cd_size, _ZIP64_LIMIT), min(cd_offset, _ZIP64_LIMIT), 0))
+            else:
+                emit(struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count,
+                                 cd_size, cd_offset, 0))  # fmt: skip
+        # Modes of the zip itself are normalised too: a umask must not change anything.
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, output)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return Archive(
+        path=output,
+        sha256=sha.hexdigest(),
+        zipped_size=offset,
+        unzipped_size=sum(e.size for e in written),
+        entries=written,
+    )

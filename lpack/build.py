@@ -1,0 +1,173 @@
+"""The build pipeline: config -> target -> lock -> fetch -> plan -> write -> limits."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from lpack.archive import Archive, write_zip
+from lpack.config import Config
+from lpack.fetch import FetchedWheel, fetch
+from lpack.handler import HandlerCheck, check_handler
+from lpack.limits import LimitCheck, check_limits
+from lpack.lock import LockResult, lock
+from lpack.plan import Distribution, Plan, make_plan, source_files
+
+SOURCE_LABEL = "(your source)"
+
+
+class Progress(Protocol):
+    def start(self, stage: str, description: str, total: int | None = None) -> None: ...
+    def advance(self, amount: int = 1) -> None: ...
+    def done(self, stage: str, summary: str) -> None: ...
+
+
+class SilentProgress:
+    def start(self, stage: str, description: str, total: int | None = None) -> None:
+        pass
+
+    def advance(self, amount: int = 1) -> None:
+        pass
+
+    def done(self, stage: str, summary: str) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class DistSize:
+    name: str
+    version: str
+    files: int
+    unzipped: int
+    zipped: int
+
+
+@dataclass
+class BuildResult:
+    config: Config
+    lock: LockResult
+    wheels: list[FetchedWheel]
+    plan: Plan
+    handler: HandlerCheck
+    archive: Archive
+    limits: list[LimitCheck]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def exceeded(self) -> list[LimitCheck]:
+        return [c for c in self.limits if c.exceeded]
+
+    @property
+    def sizes_by_distribution(self) -> list[DistSize]:
+        versions = {d.name.lower(): d for d in self.plan.distributions}
+        totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for entry in self.archive.entries:
+            if entry.path.endswith("/"):
+                continue
+            key = entry.dist or SOURCE_LABEL
+            totals[key][0] += 1
+            totals[key][1] += entry.size
+            totals[key][2] += entry.compressed_size
+        result = []
+        for key, (files, unzipped, zipped) in totals.items():
+            dist = _lookup(versions, key)
+            result.append(DistSize(dist.name if dist else key, dist.version if dist else "",
+                                   files, unzipped, zipped))  # fmt: skip
+        return sorted(result, key=lambda d: (-d.unzipped, d.name))
+
+
+def _lookup(versions: dict[str, Distribution], key: str) -> Distribution | None:
+    from packaging.utils import canonicalize_name
+
+    for dist in versions.values():
+        if canonicalize_name(dist.name) == key:
+            return dist
+    return None
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = time.perf_counter() - start
+
+
+def _own_files(config: Config, lock_result: LockResult) -> set[Path]:
+    """lpack's inputs and outputs never ship inside the function."""
+    project = config.project_dir
+    paths = {
+        config.lock_path,
+        config.output_path,
+        config.output_path.parent,
+        project / "pyproject.toml",
+        lock_result.requirements.path,
+        project / "requirements.in",
+        project / "requirements.txt",
+    }
+    return {p.resolve() for p in paths}
+
+
+def build(
+    config: Config,
+    progress: Progress | None = None,
+    *,
+    refresh_lock: bool = False,
+    locked: bool = False,
+) -> BuildResult:
+    progress = progress or SilentProgress()
+    timings: dict[str, float] = {}
+    target = config.target
+
+    with _timed(timings, "lock"):
+        progress.start("lock", "resolving dependencies for " + target.runtime)
+        lock_result = lock(config, refresh=refresh_lock, locked=locked)
+    progress.done("lock", f"{lock_result.requirements.label} → {config.lock_path.name} "
+                  f"({len(lock_result.lockfile.pins)} pins"
+                  f"{', reused' if lock_result.reused else ''})")  # fmt: skip
+
+    with _timed(timings, "fetch"):
+        progress.start("fetch", "fetching wheels", total=len(lock_result.lockfile.pins))
+
+        def on_event(event: dict[str, Any]) -> None:
+            if event.get("event") == "fetched":
+                progress.advance(1)
+
+        wheels = fetch(config, lock_result.lockfile, on_event=on_event)
+    cached = sum(1 for w in wheels if w.cached)
+    progress.done("fetch", f"{len(wheels)} wheels ({cached} cached)")
+
+    with _timed(timings, "plan"):
+        warnings: list[str] = []
+        if not config.source_dir.is_dir():
+            from lpack.errors import ConfigError
+
+            raise ConfigError(
+                f"Source folder {config.source_dir} does not exist.",
+                hint="fix `source` in [tool.lpack] or --source.",
+            )
+        files = source_files(
+            config.source_dir, config.include, config.exclude,
+            _own_files(config, lock_result), warnings,
+        )  # fmt: skip
+        plan = make_plan(wheels, files, warnings)
+        handler = check_handler(plan.entries, config.handler)
+
+    with _timed(timings, "write"):
+        entries = plan.sorted_entries()
+        progress.start("write", f"writing {config.output_path.name}",
+                       total=sum(e.size for e in entries))  # fmt: skip
+        archive = write_zip(entries, config.output_path, progress=progress.advance)
+    progress.done("write", str(config.output_path))
+
+    limits = check_limits(
+        archive.zipped_size, archive.unzipped_size, config.upload,
+        config.max_zipped, config.max_unzipped,
+    )  # fmt: skip
+    return BuildResult(config, lock_result, wheels, plan, handler, archive, limits, timings)

@@ -1,0 +1,153 @@
+"""Command line: parses options, calls the services, turns errors into exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from lpack import __version__
+from lpack.config import UPLOAD_MODES, load_config, parse_size
+from lpack.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, ConfigError, LpackError
+from lpack.target import arches, runtimes
+
+
+def _console(stderr: bool = False) -> Console:
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal:  # logs and CI: no wrapping at 80 columns
+        console = Console(stderr=stderr, highlight=False, width=160)
+    return console
+
+
+def _fail(error: LpackError, fmt: str) -> None:
+    from lpack import render
+
+    if fmt == "json":
+        print(__import__("json").dumps(render.error_json(error), indent=2))
+    render.print_error(_console(stderr=True), error)
+    sys.exit(error.exit_code)
+
+
+def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_size(param.name or "size", value)
+    except ConfigError as exc:
+        raise click.BadParameter(exc.message) from exc
+
+
+def target_options(f: Any) -> Any:
+    f = click.option("--arch", type=click.Choice(arches()), help="Lambda architecture.")(f)
+    f = click.option("--runtime", type=click.Choice(list(runtimes())),
+                     help="Lambda runtime (default python3.12).")(f)  # fmt: skip
+    f = click.option("--requirements", "-r", help="Requirements input (requirements.in, "
+                     "requirements.txt or pyproject.toml).")(f)  # fmt: skip
+    f = click.option("--extra", "extras", multiple=True,
+                     help="Optional-dependency group of pyproject.toml to include.")(f)  # fmt: skip
+    f = click.option("--lock", "lock_file", help="Lock file path (default lpack.lock).")(f)
+    f = click.option("--allow-sdist", multiple=True, metavar="NAME",
+                     help="Allow building this package's pure-Python sdist (:all: for any).")(f)  # fmt: skip
+    f = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                     show_default=True, help="Output format.")(f)  # fmt: skip
+    f = click.argument("project_dir", required=False, default=".",
+                       type=click.Path(file_okay=False, path_type=Path))(f)  # fmt: skip
+    return f
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lpack")
+def cli() -> None:
+    """Build, lint and size-gate AWS Lambda deployment packages for Python."""
+
+
+@cli.command()
+@target_options
+@click.option("--source", help="Folder with the function's code (default: the project folder).")
+@click.option("--handler", help="Handler as Lambda names it, e.g. app.lambda_handler.")
+@click.option("--output", "-o", help="Zip to write (default dist/<name>.zip).")
+@click.option("--include", multiple=True, help="Only ship source files matching this glob.")
+@click.option("--exclude", multiple=True, help="Do not ship source files matching this glob.")
+@click.option("--upload", type=click.Choice(UPLOAD_MODES),
+              help="How the zip reaches Lambda: direct (50 MiB zipped limit applies) or s3.")
+@click.option("--max-zipped", callback=_size, help='Budget for the zip, e.g. "40 MiB".')
+@click.option("--max-unzipped", callback=_size, help="Budget for the unzipped package.")
+@click.option("--refresh-lock", is_flag=True, help="Re-resolve even if the lock is current.")
+@click.option("--locked", is_flag=True, help="Fail instead of updating a stale lock (for CI).")
+def build(project_dir: Path, fmt: str, refresh_lock: bool, locked: bool, lock_file: str | None,
+          **options: Any) -> None:  # fmt: skip
+    """Resolve, fetch and write a reproducible Lambda zip for PROJECT_DIR."""
+    from lpack import render
+    from lpack.build import build as run_build
+
+    options["lock"] = lock_file
+    try:
+        config = load_config(project_dir, options)
+        console = _console()
+        interactive = fmt == "text" and console.is_terminal
+        if interactive:
+            with render.RichProgress(console) as progress:
+                result = run_build(config, progress, refresh_lock=refresh_lock, locked=locked)
+        else:
+            result = run_build(config, refresh_lock=refresh_lock, locked=locked)
+    except LpackError as exc:
+        _fail(exc, fmt)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    if fmt == "json":
+        print(__import__("json").dumps(render.build_json(result), indent=2))
+    else:
+        render.print_build(console, result)
+    sys.exit(EXIT_FINDINGS if result.exceeded else EXIT_OK)
+
+
+@cli.command(name="lock")
+@target_options
+@click.option("--upgrade", "-U", is_flag=True, help="Upgrade every pin to the newest release.")
+@click.option("--upgrade-package", "-P", multiple=True, metavar="NAME",
+              help="Upgrade only this package (repeatable).")  # fmt: skip
+def lock_command(project_dir: Path, fmt: str, upgrade: bool, upgrade_package: tuple[str, ...],
+                 lock_file: str | None, **options: Any) -> None:  # fmt: skip
+    """Resolve PROJECT_DIR's requirements for the target and write the lock."""
+    from lpack import render
+    from lpack.lock import lock
+
+    options["lock"] = lock_file
+    try:
+        config = load_config(project_dir, options)
+        result = lock(config, refresh=True, upgrade=upgrade, upgrade_packages=upgrade_package)
+    except LpackError as exc:
+        _fail(exc, fmt)
+    if fmt == "json":
+        print(__import__("json").dumps(render.lock_json(result), indent=2))
+    else:
+        render.print_lock(_console(), result)
+
+
+@cli.command(name="runtimes")
+def runtimes_command() -> None:
+    """List the Lambda runtimes lpack targets, with their OS and glibc."""
+    from lpack.target import Target
+
+    for name in runtimes():
+        t = Target.from_names(name, "x86_64")
+        click.echo(f"{name:<11} Python {t.python_version[0]}.{t.python_version[1]}  "
+                   f"{t.os_name:<18} glibc {t.glibc_text}  arches: {', '.join(arches())}")
+
+
+def main() -> None:
+    os.environ.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    try:
+        cli.main(prog_name="lpack", standalone_mode=True)
+    except SystemExit:
+        raise
+    except Exception as exc:  # a bug: still exit 2 with a short message, not a bare traceback
+        if os.environ.get("LPACK_DEBUG"):
+            raise
+        click.echo(f"error: internal error: {type(exc).__name__}: {exc} "
+                   "(set LPACK_DEBUG=1 for the traceback and report it)", err=True)  # fmt: skip
+        sys.exit(EXIT_USAGE)

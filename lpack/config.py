@@ -1,0 +1,170 @@
+"""Reads [tool.lpack] from pyproject.toml, merges CLI overrides, validates every key."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from lpack.errors import ConfigError
+from lpack.target import Target, arches, runtimes
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_RUNTIME = "python3.12"
+DEFAULT_ARCH = "x86_64"
+UPLOAD_MODES = ("direct", "s3")
+REQUIREMENT_FILES = ("requirements.in", "requirements.txt")
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {
+    "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
+    "kib": 1024, "mib": 1024**2, "gib": 1024**3,
+}  # fmt: skip
+
+
+@dataclass
+class Config:
+    project_dir: Path
+    runtime: str = DEFAULT_RUNTIME
+    arch: str = DEFAULT_ARCH
+    name: str = ""
+    source: str = "."
+    handler: str | None = None
+    requirements: str | None = None
+    extras: list[str] = field(default_factory=list)
+    lock: str = "lpack.lock"
+    output: str = ""
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    upload: str = "direct"
+    max_zipped: int | None = None
+    max_unzipped: int | None = None
+    allow_sdist: list[str] = field(default_factory=list)
+
+    @property
+    def target(self) -> Target:
+        return Target.from_names(self.runtime, self.arch)
+
+    @property
+    def source_dir(self) -> Path:
+        return (self.project_dir / self.source).resolve()
+
+    @property
+    def lock_path(self) -> Path:
+        return (self.project_dir / self.lock).resolve()
+
+    @property
+    def output_path(self) -> Path:
+        return (self.project_dir / (self.output or f"dist/{self.name}.zip")).resolve()
+
+
+_LIST_KEYS = {"extras", "include", "exclude", "allow_sdist"}
+_SIZE_KEYS = {"max_zipped", "max_unzipped"}
+_CHOICES: dict[str, Any] = {"upload": UPLOAD_MODES}
+
+
+def config_keys() -> list[str]:
+    return [f.name.replace("_", "-") for f in fields(Config) if f.name != "project_dir"]
+
+
+def parse_size(key: str, value: object) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"`{key}` must be a size such as 40000000 or \"40 MiB\", not {value!r}.")
+    if isinstance(value, int) and value > 0:
+        return value
+    if isinstance(value, str):
+        match = _SIZE_RE.match(value)
+        if match:
+            unit = (match.group(2) or "B").lower()
+            return int(float(match.group(1)) * _SIZE_UNITS[unit])
+    raise ConfigError(
+        f"`{key}` = {value!r} is not a size.",
+        hint='write a positive number of bytes (40000000) or a string like "40 MiB" or "45 MB".',
+    )
+
+
+def read_pyproject(project_dir: Path) -> dict[str, Any]:
+    path = project_dir / "pyproject.toml"
+    if not path.is_file():
+        return {}
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not valid TOML: {exc}.",
+            hint="fix the syntax at that line (a TOML linter or `python -m tomllib` shows it).",
+        ) from exc
+
+
+def _validate(key: str, value: Any, origin: str) -> Any:
+    attr = key.replace("-", "_")
+    if attr in _LIST_KEYS:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"`{key}` in {origin} must be a list of strings, not {value!r}.")
+        return list(value)
+    if attr in _SIZE_KEYS:
+        return None if value is None else parse_size(key, value)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"`{key}` in {origin} must be a string, not {value!r}.")
+    if attr == "runtime" and value not in runtimes():
+        raise ConfigError(
+            f"`runtime` = {value!r} in {origin} is not a Lambda Python runtime; "
+            f"accepted: {', '.join(runtimes())}.",
+            hint="pick one of those (python3.12 is the default).",
+        )
+    if attr == "arch" and value not in arches():
+        raise ConfigError(
+            f"`arch` = {value!r} in {origin} is not a Lambda architecture; "
+            f"accepted: {', '.join(arches())}.",
+            hint="use x86_64 or arm64 (Lambda's names; aarch64 is arm64).",
+        )
+    if attr in _CHOICES and value not in _CHOICES[attr]:
+        raise ConfigError(
+            f"`{key}` = {value!r} in {origin} is not accepted; "
+            f"accepted: {', '.join(_CHOICES[attr])}.",
+            hint="`direct` when the zip goes straight to the Lambda API (Terraform `filename`, "
+            "console); `s3` for SAM, Serverless, CDK and other S3 uploads.",
+        )
+    return value
+
+
+def load_config(project_dir: Path, overrides: dict[str, Any] | None = None) -> Config:
+    """[tool.lpack] from pyproject.toml, then CLI overrides (CLI wins)."""
+    project_dir = project_dir.resolve()
+    if not project_dir.is_dir():
+        raise ConfigError(
+            f"Project folder {project_dir} does not exist.",
+            hint="pass the folder that holds your handler and requirements.",
+        )
+    pyproject = read_pyproject(project_dir)
+    table = pyproject.get("tool", {}).get("lpack", {})
+    if not isinstance(table, dict):
+        raise ConfigError("[tool.lpack] in pyproject.toml must be a table.")
+    known = set(config_keys())
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(
+                f"Unknown key `{key}` in [tool.lpack] of {project_dir / 'pyproject.toml'}.",
+                hint=f"accepted keys: {', '.join(sorted(known))}.",
+            )
+        values[key.replace("-", "_")] = _validate(key, value, "[tool.lpack]")
+    for key, value in (overrides or {}).items():
+        if value is None or value == () or value == []:
+            continue
+        values[key] = _validate(key.replace("_", "-"), value, "the command line")
+    if not values.get("name"):
+        project_name = pyproject.get("project", {}).get("name")
+        values["name"] = project_name or project_dir.name or "function"
+    config = Config(project_dir=project_dir, **values)
+    config.target  # noqa: B018 - validates the runtime/arch pair early
+    return config

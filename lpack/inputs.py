@@ -1,0 +1,109 @@
+"""Finds what the function depends on: requirements.in, requirements.txt or pyproject.toml."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from lpack.config import REQUIREMENT_FILES, Config, read_pyproject
+from lpack.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class RequirementsInput:
+    """The dependency declaration, as the text pip-compile will read."""
+
+    label: str  # what the user knows it as: "requirements.in", "pyproject.toml [project]"
+    path: Path  # the file it came from
+    text: str  # requirements-file syntax handed to pip-compile
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(
+            line.strip() and not line.strip().startswith("#") for line in self.text.splitlines()
+        )
+
+
+def _from_pyproject(config: Config) -> RequirementsInput | None:
+    path = config.project_dir / "pyproject.toml"
+    project = read_pyproject(config.project_dir).get("project")
+    if not isinstance(project, dict):
+        return None
+    if "dependencies" in project.get("dynamic", []):
+        raise ConfigError(
+            f"{path} declares its dependencies as dynamic, so lpack cannot read them "
+            "without running the build backend.",
+            hint="list them in [project] dependencies, or in a requirements.in file.",
+        )
+    deps = list(project.get("dependencies", []))
+    optional = project.get("optional-dependencies", {})
+    for extra in config.extras:
+        if extra not in optional:
+            raise ConfigError(
+                f"Optional dependency group {extra!r} is not in [project.optional-dependencies] "
+                f"of {path}; it has: {', '.join(optional) or 'none'}.",
+                hint="fix `extras` in [tool.lpack] or --extra.",
+            )
+        deps += optional[extra]
+    if "dependencies" not in project and not config.extras:
+        return None
+    for dep in deps:
+        try:
+            Requirement(dep)
+        except InvalidRequirement as exc:
+            raise ConfigError(
+                f"{path}: dependency {dep!r} is not a valid requirement: {exc}.",
+                hint="write it as PEP 508, e.g. `requests>=2.31`.",
+            ) from exc
+    label = "pyproject.toml [project]" + (f" + {','.join(config.extras)}" if config.extras else "")
+    return RequirementsInput(label=label, path=path, text="\n".join(deps) + "\n")
+
+
+def find_requirements(config: Config) -> RequirementsInput:
+    """The configured input, or the first of requirements.in, requirements.txt, pyproject."""
+    if config.requirements:
+        path = (config.project_dir / config.requirements).resolve()
+        if path.name == "pyproject.toml":
+            found = _from_pyproject(config)
+            if found is None:
+                raise ConfigError(f"{path} has no [project] dependencies.")
+            return found
+        if not path.is_file():
+            raise ConfigError(
+                f"Requirements file {path} does not exist.",
+                hint="fix `requirements` in [tool.lpack] or --requirements, "
+                "or create the file (one requirement per line).",
+            )
+        return RequirementsInput(label=path.name, path=path, text=_read(path))
+    for name in REQUIREMENT_FILES:
+        path = config.project_dir / name
+        if path.is_file():
+            return RequirementsInput(label=name, path=path, text=_read(path))
+    found = _from_pyproject(config)
+    if found is not None:
+        return found
+    raise ConfigError(
+        f"No requirements found in {config.project_dir}: looked for "
+        f"{', '.join(REQUIREMENT_FILES)} and [project] dependencies in pyproject.toml.",
+        hint="create requirements.in (one requirement per line; empty if the function "
+        "needs none) or set `requirements` in [tool.lpack].",
+    )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read requirements file {path}: {exc}.") from exc
+
+
+def inputs_digest(req: RequirementsInput, *parts: str) -> str:
+    """Digest of everything that decides the lock's content, bar the index's state."""
+    h = hashlib.sha256()
+    for chunk in (req.text, *parts):
+        h.update(chunk.encode())
+        h.update(b"\0")
+    return "sha256:" + h.hexdigest()

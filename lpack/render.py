@@ -1,0 +1,217 @@
+"""All terminal and machine output: the only module that imports rich."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from lpack.build import BuildResult
+from lpack.errors import LpackError
+from lpack.limits import upload_note
+from lpack.lock import LockResult
+
+JSON_VERSION = 1
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+class RichProgress:
+    """Live stage display on a terminal; prints one line per finished stage."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task: Any = None
+        self.stage = ""
+
+    def __enter__(self) -> RichProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def start(self, stage: str, description: str, total: int | None = None) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+        self.stage = stage
+        self.task = self.progress.add_task(description, total=total)
+
+    def advance(self, amount: int = 1) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, amount)
+
+    def done(self, stage: str, summary: str) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+            self.task = None
+        self.console.print(f"  [bold]{stage:<8}[/] {escape(summary)}")
+
+
+def build_json(result: BuildResult) -> dict[str, Any]:
+    target = result.config.target
+    archive = result.archive
+    return {
+        "version": JSON_VERSION,
+        "command": "build",
+        "ok": not result.exceeded,
+        "target": {
+            "runtime": target.runtime,
+            "arch": target.arch,
+            "python": "{}.{}".format(*target.python_version),
+            "os": target.os_name,
+            "glibc": target.glibc_text,
+        },
+        "lock": {
+            "path": str(result.config.lock_path),
+            "input": result.lock.requirements.label,
+            "pins": len(result.lock.lockfile.pins),
+            "reused": result.lock.reused,
+        },
+        "fetch": {
+            "wheels": len(result.wheels),
+            "cached": sum(1 for w in result.wheels if w.cached),
+            "built_from_sdist": sorted(w.name for w in result.wheels if w.built_from_sdist),
+        },
+        "handler": {
+            "handler": result.handler.handler,
+            "configured": result.handler.configured,
+            "note": result.handler.note,
+        },
+        "output": {
+            "path": str(archive.path),
+            "files": archive.file_count,
+            "source_files": result.plan.source_files,
+            "zipped_size": archive.zipped_size,
+            "unzipped_size": archive.unzipped_size,
+            "sha256": archive.sha256,
+            "sha256_base64": archive.sha256_base64,
+        },
+        "upload": result.config.upload,
+        "limits": [
+            {
+                "name": c.name, "label": c.label, "source": c.source, "limit": c.limit,
+                "actual": c.actual, "share": round(c.share, 4), "exceeded": c.exceeded,
+                "over_by": c.over_by,
+            }
+            for c in result.limits
+        ],  # fmt: skip
+        "distributions": [
+            {"name": d.name, "version": d.version, "files": d.files,
+             "unzipped_size": d.unzipped, "zipped_size": d.zipped}
+            for d in result.sizes_by_distribution
+        ],  # fmt: skip
+        "warnings": result.plan.warnings,
+        "timings": {k: round(v, 3) for k, v in result.timings.items()},
+    }
+
+
+def print_json(console: Console, data: dict[str, Any]) -> None:
+    console.print_json(json.dumps(data), highlight=False) if console.is_terminal else print(
+        json.dumps(data, indent=2)
+    )
+
+
+def print_build(console: Console, result: BuildResult) -> None:
+    target = result.config.target
+    archive = result.archive
+    console.print(f"  [bold]{'target':<8}[/] {target.describe()}")
+    console.print(f"  [bold]{'handler':<8}[/] {escape(result.handler.note)}")
+    console.print(
+        f"  [bold]{'output':<8}[/] {archive.path}  {archive.file_count:,} files "
+        f"({result.plan.source_files} from source, {len(result.plan.distributions)} distributions)"
+    )
+    console.print(f"  [bold]{'sha256':<8}[/] {archive.sha256}")
+    console.print(f"  {'':<8} base64 {archive.sha256_base64}  "
+                  "(Terraform source_code_hash, Lambda CodeSha256)")  # fmt: skip
+    console.print(f"  [bold]{'limits':<8}[/] {upload_note(result.config.upload)}")
+    for check in result.limits:
+        style = "red" if check.exceeded else "green"
+        status = f"OVER by {check.over_by:,} B" if check.exceeded else "ok"
+        console.print(
+            f"  {'':<8} {check.name:<9} {check.actual:>13,} B  "
+            f"[{style}]{check.share:6.1%}[/] of {check.label}  [{style}]{status}[/]"
+        )
+    sizes = result.sizes_by_distribution
+    table = Table(title=None, box=None, pad_edge=False, show_header=True, header_style="bold")
+    table.add_column("  largest", no_wrap=True)
+    table.add_column("version")
+    table.add_column("files", justify="right")
+    table.add_column("unzipped", justify="right")
+    table.add_column("zipped", justify="right")
+    for dist in sizes[:10]:
+        table.add_row(f"  {dist.name}", dist.version, f"{dist.files:,}",
+                      human_bytes(dist.unzipped), human_bytes(dist.zipped))  # fmt: skip
+    console.print(table)
+    for warning in result.plan.warnings:
+        console.print(f"  [yellow]warning[/] {escape(warning)}")
+    if result.exceeded:
+        heaviest = ", ".join(f"{d.name} {human_bytes(d.unzipped)}" for d in sizes[:5])
+        for check in result.exceeded:
+            console.print(
+                f"[red bold]error[/] the package is {check.over_by:,} B over {check.label} "
+                f"({check.actual:,} B of {check.limit:,} B). Heaviest: {heaviest}."
+            )
+
+
+def lock_json(result: LockResult) -> dict[str, Any]:
+    return {
+        "version": JSON_VERSION,
+        "command": "lock",
+        "path": str(result.lockfile.path),
+        "input": result.requirements.label,
+        "target": result.lockfile.header.get("target", ""),
+        "reused": result.reused,
+        "pins": [
+            {"name": p.name, "version": p.version, "hashes": len(p.hashes)}
+            for p in result.lockfile.pins
+        ],
+    }
+
+
+def print_lock(console: Console, result: LockResult) -> None:
+    state = "is current (inputs unchanged)" if result.reused else "written"
+    console.print(
+        f"  [bold]lock[/] {result.lockfile.path} {state}: {len(result.lockfile.pins)} pins "
+        f"for {result.lockfile.header.get('target', '?')} from {result.requirements.label}"
+    )
+
+
+def error_json(error: LpackError) -> dict[str, Any]:
+    return {
+        "version": JSON_VERSION,
+        "ok": False,
+        "error": {
+            "type": type(error).__name__,
+            "message": error.message,
+            "details": error.details,
+            "hint": error.hint,
+            "exit_code": error.exit_code,
+        },
+    }
+
+
+def print_error(console: Console, error: LpackError) -> None:
+    console.print(f"[red bold]error:[/] {escape(error.message)}", highlight=False, soft_wrap=True)
+    if error.details:
+        console.print(error.details, highlight=False, markup=False, soft_wrap=True)
+    if error.hint:
+        console.print(f"[bold]fix:[/] {escape(error.hint)}", highlight=False, soft_wrap=True)
