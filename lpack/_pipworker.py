@@ -284,18 +284,14 @@ def _skip_summary(skips: SkipLog, name: str | None) -> dict[str, Any]:
         return {}
     key = canonicalize_name(name)
     entries = skips.by_project.get(key, [])
-    # pip checks tags before Requires-Python, so a release whose wheels all need a newer
-    # Python shows up as a platform mismatch: keep each file's Requires-Python to tell.
-    requires_python = {f: rp for f, kind, _, rp in entries if rp}
-    platform = sorted({f for f, kind, _, _ in entries if kind == "platform_mismatch"})
-    formats = sorted({f for f, kind, _, _ in entries if kind == "format_unsupported"})
     return {
         "project": key,
         "links_seen": skips.seen_links.get(key, 0),
-        "requires_python": requires_python,
-        "platform_mismatch": platform,
-        "sdists_skipped": formats,
-        "file_requires_python": requires_python,
+        # pip checks tags before Requires-Python, so every file's Requires-Python is kept
+        # for the explanation, whatever the first reason pip found to skip it.
+        "skipped": [
+            {"file": f, "kind": kind, "requires_python": rp} for f, kind, _, rp in entries
+        ],
     }
 
 

@@ -108,6 +108,8 @@ def _validate(key: str, value: Any, origin: str) -> Any:
     if attr in _LIST_KEYS:
         if isinstance(value, str):
             value = [value]
+        if isinstance(value, tuple):
+            value = list(value)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"`{key}` in {origin} must be a list of strings, not {value!r}.")
         return list(value)

@@ -245,7 +245,10 @@ def _compile(
             src = req.path
         output = tmp_dir / "lock.txt"
         if config.lock_path.is_file():
-            shutil.copyfile(config.lock_path, output)  # existing pins are kept unless upgraded
+            previous = read_lock(config.lock_path)
+            # Pins are kept unless upgraded, but only pins made for this same target.
+            if previous.header.get("target-key") in (None, target.key):
+                shutil.copyfile(config.lock_path, output)
         request = {
             "mode": "compile",
             "runtime": target.runtime,
@@ -329,7 +332,11 @@ def _release_of(filename: str) -> str:
         name, version, *_ = parse_wheel_filename(filename)
         return f"{name} {version}"
     except (ValueError, InvalidVersion):
-        return filename
+        try:
+            name, version = parse_sdist_filename(filename)
+            return f"{name} {version}"
+        except (ValueError, InvalidVersion):
+            return filename
 
 
 def _no_candidate_error(
@@ -343,20 +350,20 @@ def _no_candidate_error(
             hint="check the spelling; for a private package, set index-url / extra-index-url "
             "in pip.conf or PIP_INDEX_URL / PIP_EXTRA_INDEX_URL (lpack uses pip's configuration).",
         )
-    platform = _versions_matching(requirement, diag.get("platform_mismatch") or [])
-    sdists = _versions_matching(requirement, diag.get("sdists_skipped") or [])
-    file_rp = diag.get("file_requires_python") or {}
+    skipped = diag.get("skipped") or []
+    file_rp = {s["file"]: s["requires_python"] for s in skipped}
     python = ".".join(map(str, target.python_version))
+    relevant = set(_versions_matching(requirement, sorted(file_rp)))
     requires_python = sorted(
-        {
-            f"{_release_of(f)} requires Python {rp}"
-            for f, rp in file_rp.items()
-            if f in platform and not _admits(rp, python)
-        }
-    )
-    # Files excluded by Requires-Python are explained by it, not by their tags.
-    platform = [f for f in platform if _admits(file_rp.get(f, ""), python)]
-    sdists = [f for f in sdists if _admits(file_rp.get(f, ""), python)]
+        {f"{_release_of(f)} requires Python {rp}" for f, rp in file_rp.items()
+         if f in relevant and not _admits(rp, python)}
+    )  # fmt: skip
+    # Files Requires-Python excludes are explained by it, not by their tags or format.
+    fits_python = {f for f in relevant if _admits(file_rp[f], python)}
+    platform = sorted(s["file"] for s in skipped
+                      if s["kind"] == "platform_mismatch" and s["file"] in fits_python)
+    sdists = sorted(s["file"] for s in skipped
+                    if s["kind"] == "format_unsupported" and s["file"] in fits_python)
     lines = []
     if requires_python:
         shown = "; ".join(requires_python[:5])

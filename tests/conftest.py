@@ -1,0 +1,138 @@
+"""Shared fixtures: a local package index of generated wheels, served over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "fixtures"))
+
+import make_index  # noqa: E402
+
+
+@dataclass
+class FaultPlan:
+    """Files to cut off mid-body: name -> how many more requests to break."""
+
+    broken: dict[str, int] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+
+
+class IndexHandler(SimpleHTTPRequestHandler):
+    faults: FaultPlan
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        name = self.path.rsplit("/", 1)[-1]
+        self.faults.requests.append(name)
+        remaining = self.faults.broken.get(name, 0)
+        if remaining:
+            self.faults.broken[name] = remaining - 1
+            path = Path(self.translate_path(self.path))
+            data = path.read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])  # then hang up: a dropped connection
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        super().do_GET()
+
+
+@dataclass
+class Index:
+    root: Path
+    url: str
+    faults: FaultPlan
+
+    def file(self, prefix: str) -> Path:
+        matches = sorted((self.root / "files").glob(prefix + "*"))
+        assert matches, prefix
+        return matches[0]
+
+
+@pytest.fixture(scope="session")
+def index(tmp_path_factory: pytest.TempPathFactory):
+    root = make_index.write_index(tmp_path_factory.mktemp("index"))
+    faults = FaultPlan()
+    handler = type("Handler", (IndexHandler,), {"faults": faults})
+    ThreadingHTTPServer.daemon_threads = True
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Index(root, f"http://127.0.0.1:{server.server_address[1]}/simple", faults)
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def lpack_env(index: Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment for an lpack run that sees only the fixture index and a fresh cache."""
+    for key in list(os.environ):
+        if key.startswith("PIP_") or key == "SOURCE_DATE_EPOCH":
+            monkeypatch.delenv(key)
+    values = {
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_INDEX_URL": index.url,
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "LPACK_CACHE_DIR": str(tmp_path / "cache"),
+        "NO_COLOR": "1",
+        "TERM": "dumb",
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    index.faults.broken.clear()
+    index.faults.requests.clear()
+    return values
+
+
+@dataclass
+class Run:
+    rc: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> dict:
+        return json.loads(self.stdout)
+
+
+def run_lpack(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "lpack", *args],
+        capture_output=True, text=True, cwd=cwd, env=full_env, timeout=600,
+    )  # fmt: skip
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def make_project(
+    path: Path,
+    requirements: str | None = "",
+    files: dict[str, str] | None = None,
+    tool: str = "",
+) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    if requirements is not None:
+        (path / "requirements.in").write_text(requirements)
+    for name, text in (files or {"app.py": "def lambda_handler(event, context):\n    return 1\n"}).items():
+        target = path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    if tool:
+        (path / "pyproject.toml").write_text(f"[tool.lpack]\n{tool}\n")
+    return path

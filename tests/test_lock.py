@@ -1,0 +1,155 @@
+"""Locking for the target, not the host, against the fixture index."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from lpack.lock import read_lock
+
+from conftest import Index, make_project, run_lpack
+
+HOST = f"python3.{sys.version_info[1]}"
+
+
+def pins(project: Path) -> dict[str, str]:
+    return {p.name: p.version for p in read_lock(project / "lpack.lock").pins}
+
+
+def test_markers_and_requires_python_follow_the_target(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "alpha\n")
+    r = run_lpack("lock", str(project), "--runtime", "python3.9", "--arch", "arm64")
+    assert r.rc == 0, r.stderr
+    # python_version < "3.10" and platform_machine == "aarch64" hold for the target only.
+    assert pins(project) == {"alpha": "1.0", "beta": "1.0", "gamma": "1.0", "delta": "1.0"}
+    r = run_lpack("lock", str(project), "--runtime", "python3.12", "--arch", "x86_64")
+    assert r.rc == 0, r.stderr
+    # beta 2.0 needs Python >= 3.12: chosen for 3.12 whatever the host runs.
+    assert pins(project) == {"alpha": "1.0", "beta": "2.0"}
+
+
+def test_pin_excluded_by_requires_python_names_it(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "beta==2.0\n")
+    r = run_lpack("lock", str(project), "--runtime", "python3.11")
+    assert r.rc == 2
+    assert "Requires-Python" in r.stderr and "beta 2.0 requires Python >=3.12" in r.stderr
+    assert not (project / "lpack.lock").exists()
+
+
+def test_newest_without_fitting_wheel_falls_back(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "newglibc\n")
+    assert run_lpack("lock", str(project), "--runtime", "python3.11").rc == 0
+    assert pins(project) == {"newglibc": "1.0"}  # 2.0 is manylinux_2_28 only: too new for AL2
+    assert run_lpack("lock", str(project), "--runtime", "python3.12").rc == 0
+    assert pins(project) == {"newglibc": "2.0"}
+
+
+def test_manylinux_2_24_only_wheel_is_seen_for_al2(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "glibc-two-24\n")
+    r = run_lpack("lock", str(project), "--runtime", HOST)
+    assert r.rc == 0, r.stderr
+    assert pins(project) == {"glibc-two-24": "1.0"}
+
+
+def test_no_compatible_wheel_names_tags_and_wheels(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "onlymac\n")
+    r = run_lpack("lock", str(project), "--runtime", HOST)
+    assert r.rc == 2
+    assert "onlymac" in r.stderr
+    assert "macosx_11_0_arm64.whl" in r.stderr and "win_amd64.whl" in r.stderr
+    assert "tags tried" in r.stderr and "manylinux_2_26_x86_64" in r.stderr
+
+
+def test_conflict_shows_pip_tools_explanation(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "beta==2.0\nneeds-old-beta\n")
+    r = run_lpack("lock", str(project), "--runtime", "python3.12")
+    assert r.rc == 2
+    assert "conflict" in r.stderr
+    assert "needs-old-beta 1.0 depends on beta<2" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_missing_package(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "no-such-package-here\n")
+    r = run_lpack("lock", str(project), "--format", "json")
+    assert r.rc == 2
+    assert "'no-such-package-here'" in r.json["error"]["message"]
+    assert "not found on the package index" in r.json["error"]["message"]
+
+
+def test_missing_requirements_input(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", None)
+    r = run_lpack("build", str(project))
+    assert r.rc == 2 and "No requirements found" in r.stderr and "requirements.in" in r.stderr
+    r = run_lpack("build", str(project), "-r", "reqs/prod.in")
+    assert r.rc == 2 and "does not exist" in r.stderr
+
+
+def test_lock_file_format_and_reuse_without_network(
+    tmp_path: Path, lpack_env: dict, index: Index
+) -> None:
+    project = make_project(tmp_path / "fn", "alpha\n")
+    assert run_lpack("lock", str(project), "--runtime", HOST).rc == 0
+    text = (project / "lpack.lock").read_text()
+    assert f"# target: {HOST} x86_64" in text and "# input-digest: sha256:" in text
+    assert "--hash=sha256:" in text and "# via -r requirements.in" in text
+    assert "127.0.0.1" not in text and "index-url" not in text  # no index URLs in the lock
+    index.faults.requests.clear()
+    r = run_lpack("build", str(project), "--runtime", HOST, "--format", "json")
+    assert r.rc == 0, r.stderr
+    assert r.json["lock"]["reused"] is True
+    assert sorted(n for n in index.faults.requests if n) == [
+        "alpha-1.0-py3-none-any.whl", "beta-1.0-py3-none-any.whl"]
+    index.faults.requests.clear()
+    r = run_lpack("build", str(project), "--runtime", HOST, "--format", "json")
+    assert r.rc == 0 and r.json["fetch"]["cached"] == r.json["fetch"]["wheels"] == 2
+    assert index.faults.requests == []  # everything cached: no network at all
+    # Changing the input invalidates the lock.
+    (project / "requirements.in").write_text("alpha\nmeta-reader\n")
+    r = run_lpack("build", str(project), "--runtime", HOST, "--format", "json")
+    assert r.rc == 0 and r.json["lock"]["reused"] is False and r.json["lock"]["pins"] == 3
+
+
+def test_upgrade_package_and_locked(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "newglibc\n")
+    (project / "lpack.lock").write_text("newglibc==1.0\n")
+    assert run_lpack("lock", str(project), "--runtime", "python3.12").rc == 0
+    assert pins(project) == {"newglibc": "1.0"}  # existing pins are kept
+    assert run_lpack("lock", str(project), "--runtime", "python3.12", "-P", "newglibc").rc == 0
+    assert pins(project) == {"newglibc": "2.0"}
+    (project / "requirements.in").write_text("newglibc\nalpha\n")
+    r = run_lpack("build", str(project), "--runtime", "python3.12", "--locked")
+    assert r.rc == 2 and "not current" in r.stderr
+
+
+def test_pyproject_dependencies_and_extras(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", None)
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "fn"\nversion = "1"\ndependencies = ["gamma"]\n'
+        '[project.optional-dependencies]\nmeta = ["meta-reader"]\n'
+    )
+    r = run_lpack("lock", str(project), "--runtime", HOST, "--extra", "meta")
+    assert r.rc == 0, r.stderr
+    assert pins(project) == {"gamma": "1.0", "meta-reader": "1.0"}
+    text = (project / "lpack.lock").read_text()
+    assert "# via -r pyproject.toml" in text
+    r = run_lpack("lock", str(project), "--extra", "nope")
+    assert r.rc == 2 and "'nope'" in r.stderr
+
+
+@pytest.mark.parametrize("pip_conf_key", ["index-url", "extra-index-url"])
+def test_honours_pip_configuration_file(
+    tmp_path: Path, lpack_env: dict, index: Index, pip_conf_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conf = tmp_path / "pip.conf"
+    conf.write_text(f"[global]\n{pip_conf_key} = {index.url}\n")
+    monkeypatch.delenv("PIP_INDEX_URL")
+    if pip_conf_key == "extra-index-url":
+        monkeypatch.setenv("PIP_INDEX_URL", index.url + "/../nothing-here/")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    project = make_project(tmp_path / "fn", "gamma\n")
+    r = run_lpack("lock", str(project), "--runtime", HOST)
+    assert r.rc == 0, r.stderr
+    assert pins(project) == {"gamma": "1.0"}
