@@ -136,3 +136,82 @@ def make_project(
     if tool:
         (path / "pyproject.toml").write_text(f"[tool.lpack]\n{tool}\n")
     return path
+
+
+def _world_reachable(path: Path) -> bool:
+    """Whether an unprivileged user can reach and execute path."""
+    path = path.resolve()
+    if not os.access(path, os.X_OK) or not path.stat().st_mode & 0o001:
+        return False
+    return all(parent.stat().st_mode & 0o001 for parent in path.parents)
+
+
+def isolated_python(version: tuple[int, int]) -> Path | None:
+    """A CPython of that version that nobody (uid 65534) can run, or None."""
+    import shutil
+
+    names = [getattr(sys, "_base_executable", sys.executable), sys.executable,
+             shutil.which(f"python{version[0]}.{version[1]}") or "",
+             f"/usr/bin/python{version[0]}.{version[1]}",
+             f"/usr/local/bin/python{version[0]}.{version[1]}"]  # fmt: skip
+    for name in names:
+        if not name or not Path(name).exists():
+            continue
+        candidate = Path(name).resolve()
+        if os.geteuid() == 0 and not _world_reachable(candidate):
+            continue
+        probe = subprocess.run([str(candidate), "-I", "-S", "-c",
+                                "import sys; print(sys.version_info[:2])"],
+                               capture_output=True, text=True)  # fmt: skip
+        if probe.stdout.strip() == str(tuple(version)):
+            return candidate
+    return None
+
+
+@pytest.fixture
+def world_tmp():
+    """A folder an unprivileged user can traverse (pytest's own tmp is 0700)."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="lpack-test-", dir="/tmp"))
+    os.chmod(path, 0o755)
+    yield path
+    for root, dirs, _ in os.walk(path):
+        for d in dirs:
+            os.chmod(os.path.join(root, d), 0o755)
+    os.chmod(path, 0o755)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def run_isolated(task: Path, code: str) -> subprocess.CompletedProcess:
+    """`python -I -S` from a read-only task folder, as nobody when we are root.
+
+    -I alone still puts the host's site-packages on sys.path; -S removes them, so a
+    package missing from the zip cannot be found on the host instead.
+    """
+    python = isolated_python(sys.version_info[:2])
+    if python is None:
+        pytest.skip(f"no Python {sys.version_info[0]}.{sys.version_info[1]} an unprivileged "
+                    "user can run")
+    extra: dict = {}
+    if os.geteuid() == 0:
+        extra = {"user": 65534, "group": 65534, "extra_groups": []}
+    return subprocess.run(
+        [str(python), "-I", "-S", "-c", f"import sys; sys.path.insert(0, {str(task)!r})\n{code}"],
+        capture_output=True, text=True, cwd="/", env={"PATH": "/usr/bin:/bin"}, **extra,
+    )  # fmt: skip
+
+
+def extract_readonly(zip_path: Path, dest: Path) -> Path:
+    """Extract with the zip's own modes, then take every write bit away."""
+    import zipfile
+
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(dest)
+        infos = zf.infolist()
+    for info in sorted(infos, key=lambda i: -len(i.filename)):
+        mode = (info.external_attr >> 16) & 0o777
+        os.chmod(dest / info.filename, mode & ~0o222)
+    os.chmod(dest, 0o555)
+    return dest
