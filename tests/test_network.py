@@ -1,0 +1,145 @@
+"""Real PyPI: the lock cases pip-compile gets wrong, and real builds that must import.
+
+Marked `network`; .ci/run runs them. They use the machine's pip configuration
+(mirrors, proxies) as a user's build would, but a private cache per test.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lpack.lock import read_lock
+
+from conftest import extract_readonly, make_project, run_isolated, run_lpack
+
+pytestmark = pytest.mark.network
+HOST_IS_311 = sys.version_info[:2] == (3, 11)
+
+
+@pytest.fixture
+def net_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = {"LPACK_CACHE_DIR": str(tmp_path / "cache"), "NO_COLOR": "1", "TERM": "dumb"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    return env
+
+
+def test_pytest_for_python39_locks_its_backports(tmp_path: Path, net_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "pytest==8.3.3\n")
+    r = run_lpack("lock", str(project), "--runtime", "python3.9")
+    assert r.rc == 0, r.stderr
+    names = {p.key for p in read_lock(project / "lpack.lock").pins}
+    assert {"pytest", "exceptiongroup", "tomli", "iniconfig", "pluggy", "packaging"} <= names
+    r = run_lpack("lock", str(project), "--runtime", "python3.12")
+    assert r.rc == 0, r.stderr
+    names = {p.key for p in read_lock(project / "lpack.lock").pins}
+    assert "exceptiongroup" not in names and "tomli" not in names
+
+
+def test_numpy_2_3_for_python39_fails_naming_requires_python(tmp_path: Path, net_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "numpy==2.3.0\n")
+    r = run_lpack("lock", str(project), "--runtime", "python3.9")
+    assert r.rc == 2
+    assert "Requires-Python" in r.stderr and "numpy 2.3.0 requires Python >=3.11" in r.stderr
+    assert not (project / "lpack.lock").exists()
+
+
+def test_no_wheel_for_al2_glibc_falls_back_to_a_release_with_one(
+    tmp_path: Path, net_env: dict
+) -> None:
+    # cryptography 46 publishes manylinux_2_28 and manylinux_2_34 wheels but for x86_64
+    # also manylinux2014; pick a package whose *newest* wheels need glibc 2.28 instead:
+    # pip-compile on this host (glibc 2.36) would happily take them.
+    project = make_project(tmp_path / "fn", "pyarrow\n")
+    r = run_lpack("lock", str(project), "--runtime", "python3.11", "--format", "json")
+    assert r.rc == 0, r.stderr
+    al2 = {p["name"]: p["version"] for p in r.json["pins"]}
+    r = run_lpack("lock", str(project), "--runtime", "python3.12", "--format", "json",
+                  "--upgrade")
+    assert r.rc == 0, r.stderr
+    al2023 = {p["name"]: p["version"] for p in r.json["pins"]}
+    from packaging.version import Version
+
+    # pyarrow moved to manylinux_2_28 wheels: AL2 (glibc 2.26) gets an older release.
+    assert Version(al2["pyarrow"]) < Version(al2023["pyarrow"])
+
+
+def _build_and_import(project: Path, world_tmp: Path, imports: str) -> dict:
+    start = time.perf_counter()
+    r = run_lpack("build", str(project), "--runtime", "python3.11", "--arch", "x86_64",
+                  "--format", "json")
+    elapsed = time.perf_counter() - start
+    assert r.rc == 0, r.stderr
+    data = r.json
+    task = extract_readonly(Path(data["output"]["path"]), world_tmp / "task")
+    proc = run_isolated(task, imports)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    start = time.perf_counter()
+    again = run_lpack("build", str(project), "--runtime", "python3.11", "--format", "json")
+    cached_elapsed = time.perf_counter() - start
+    assert again.rc == 0 and again.json["output"]["sha256"] == data["output"]["sha256"]
+    assert again.json["fetch"]["cached"] == again.json["fetch"]["wheels"]
+    print(f"\n{project.name}: zipped {data['output']['zipped_size']:,} B, unzipped "
+          f"{data['output']['unzipped_size']:,} B, {data['output']['files']:,} files, "
+          f"cold build {elapsed:.1f} s, cached build {cached_elapsed:.1f} s")
+    return data
+
+
+@pytest.mark.skipif(not HOST_IS_311, reason="imports need a Python 3.11 host")
+def test_requests_and_pydantic_build_imports(tmp_path: Path, net_env: dict, world_tmp: Path) -> None:
+    project = make_project(
+        tmp_path / "requests-pydantic", "requests\npydantic>=2\n",
+        files={"app.py": "import requests, pydantic\n"
+               "def lambda_handler(event, context):\n    return requests.__version__\n"},
+        tool='handler = "app.lambda_handler"',
+    )  # fmt: skip
+    data = _build_and_import(project, world_tmp, (
+        "import app, requests, pydantic, pydantic_core._pydantic_core, charset_normalizer\n"
+        "import importlib.metadata as m\n"
+        "assert requests.__file__.startswith(sys.path[0]), requests.__file__\n"
+        "class M(pydantic.BaseModel):\n    x: int\n"
+        "assert M(x='3').x == 3\n"
+        "print(m.version('pydantic'), app.lambda_handler({}, None))\n"
+    ))  # fmt: skip
+    names = {d["name"] for d in data["distributions"]}
+    assert {"requests", "pydantic", "pydantic-core", "urllib3", "idna", "certifi"} <= names
+
+
+@pytest.mark.skipif(not HOST_IS_311, reason="imports need a Python 3.11 host")
+def test_pandas_build_imports(tmp_path: Path, net_env: dict, world_tmp: Path) -> None:
+    project = make_project(tmp_path / "pandas", "pandas\n")
+    data = _build_and_import(project, world_tmp, (
+        "import pandas, numpy\n"
+        "assert pandas.__file__.startswith(sys.path[0]), pandas.__file__\n"
+        "df = pandas.DataFrame({'a': [1, 2, 3]})\n"
+        "assert int(df['a'].sum()) == 6\n"
+        "print(pandas.__version__, numpy.__version__)\n"
+    ))  # fmt: skip
+    assert data["output"]["unzipped_size"] > 50_000_000
+    limits = {c["name"]: c for c in data["limits"] if c["source"] == "lambda"}
+    assert not limits["unzipped"]["exceeded"]
+
+
+@pytest.mark.skipif(not HOST_IS_311, reason="imports need a Python 3.11 host")
+def test_bundled_example_builds_from_its_committed_lock(
+    tmp_path: Path, net_env: dict, world_tmp: Path
+) -> None:
+    import shutil
+
+    from conftest import ROOT
+
+    project = tmp_path / "example"
+    shutil.copytree(ROOT / "example", project, ignore=shutil.ignore_patterns("dist"))
+    r = run_lpack("build", str(project), "--locked", "--format", "json")
+    assert r.rc == 0, r.stderr
+    assert r.json["lock"]["reused"] is True
+    task = extract_readonly(Path(r.json["output"]["path"]), world_tmp / "task")
+    proc = run_isolated(task, "import app\n"
+                        "print(app.lambda_handler({'item': 'pen', 'quantity': 2}, None))")
+    assert proc.returncode == 0, proc.stderr
+    assert "'quantity': 2" in proc.stdout
