@@ -64,6 +64,8 @@ def fetch(
             results[pin.key] = FetchedWheel(
                 pin.name, pin.version, path, selection["filename"], selection["sha256"], True
             )
+            if on_event:
+                on_event({"event": "fetched", "name": pin.name, "cached": True})
         else:
             missing.append(pin)
     if missing:

@@ -38,7 +38,7 @@ def check_limits(
 ) -> list[LimitCheck]:
     checks = []
     if upload == "direct":
-        checks.append(LimitCheck("zipped", "50 MiB zipped (direct upload)", ZIPPED_LIMIT, zipped,
+        checks.append(LimitCheck("zipped", "50 MiB zipped", ZIPPED_LIMIT, zipped,
                                  "lambda"))  # fmt: skip
     checks.append(LimitCheck("unzipped", "250 MiB unzipped", UNZIPPED_LIMIT, unzipped, "lambda"))
     if max_zipped is not None:

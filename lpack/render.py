@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+)
+from rich.text import Text
 from rich.table import Table
 
 from lpack.build import BuildResult
 from lpack.errors import LpackError
-from lpack.limits import upload_note
 from lpack.lock import LockResult
 
 JSON_VERSION = 1
@@ -26,6 +36,23 @@ def human_bytes(n: float) -> str:
     return f"{n:.1f} GiB"
 
 
+class _AmountColumn(ProgressColumn):
+    """Bytes for the write stage, "n/m" for counted stages, nothing while resolving."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bytes = DownloadColumn()
+        self.count = MofNCompleteColumn()
+
+    def render(self, task: Task) -> Text:
+        unit = task.fields.get("unit")
+        if unit == "bytes":
+            return self.bytes.render(task)
+        if unit == "items":
+            return self.count.render(task)
+        return Text("")
+
+
 class RichProgress:
     """Live stage display on a terminal; prints one line per finished stage."""
 
@@ -35,7 +62,7 @@ class RichProgress:
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
-            DownloadColumn(),
+            _AmountColumn(),
             console=console,
             transient=True,
         )
@@ -53,7 +80,8 @@ class RichProgress:
         if self.task is not None:
             self.progress.remove_task(self.task)
         self.stage = stage
-        self.task = self.progress.add_task(description, total=total)
+        unit = None if total is None else ("bytes" if stage == "write" else "items")
+        self.task = self.progress.add_task(description, total=total, unit=unit)
 
     def advance(self, amount: int = 1) -> None:
         if self.task is not None:
@@ -64,6 +92,16 @@ class RichProgress:
             self.progress.remove_task(self.task)
             self.task = None
         self.console.print(f"  [bold]{stage:<8}[/] {escape(summary)}")
+
+
+def _line(console: Console, label: str, text: str) -> None:
+    console.print(f"  [bold]{label:<8}[/] {text}", highlight=False)
+
+
+def short_upload_note(upload: str) -> str:
+    if upload == "direct":
+        return "direct upload: 50 MiB zipped and 250 MiB unzipped apply"
+    return "S3 upload: 250 MiB unzipped applies, 50 MiB zipped does not"
 
 
 def build_json(result: BuildResult) -> dict[str, Any]:
@@ -133,23 +171,20 @@ def print_json(console: Console, data: dict[str, Any]) -> None:
 def print_build(console: Console, result: BuildResult) -> None:
     target = result.config.target
     archive = result.archive
-    console.print(f"  [bold]{'target':<8}[/] {target.describe()}")
-    console.print(f"  [bold]{'handler':<8}[/] {escape(result.handler.note)}")
-    console.print(
-        f"  [bold]{'output':<8}[/] {archive.path}  {archive.file_count:,} files "
-        f"({result.plan.source_files} from source, {len(result.plan.distributions)} distributions)"
-    )
-    console.print(f"  [bold]{'sha256':<8}[/] {archive.sha256}")
-    console.print(f"  {'':<8} base64 {archive.sha256_base64}  "
-                  "(Terraform source_code_hash, Lambda CodeSha256)")  # fmt: skip
-    console.print(f"  [bold]{'limits':<8}[/] {upload_note(result.config.upload)}")
+    line = partial(_line, console)
+    line("target", escape(target.describe()))
+    line("handler", escape(result.handler.note))
+    line("output", escape(str(archive.path)))
+    line("", f"{archive.file_count:,} files: {result.plan.source_files:,} from source, "
+         f"{len(result.plan.distributions)} distributions")  # fmt: skip
+    line("sha256", archive.sha256)
+    line("base64", f"{archive.sha256_base64}  (source_code_hash)")
+    line("limits", escape(short_upload_note(result.config.upload)))
     for check in result.limits:
         style = "red" if check.exceeded else "green"
         status = f"OVER by {check.over_by:,} B" if check.exceeded else "ok"
-        console.print(
-            f"  {'':<8} {check.name:<9} {check.actual:>13,} B  "
-            f"[{style}]{check.share:6.1%}[/] of {check.label}  [{style}]{status}[/]"
-        )
+        line("", f"{check.name:<8} {check.actual:>13,} B [{style}]{check.share:6.1%}[/] of "
+             f"{check.label}  [{style}]{status}[/]")  # fmt: skip
     sizes = result.sizes_by_distribution
     table = Table(title=None, box=None, pad_edge=False, show_header=True, header_style="bold")
     table.add_column("  largest", no_wrap=True)
