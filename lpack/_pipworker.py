@@ -18,8 +18,9 @@ import re
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from pip._internal.commands import create_command
 from pip._internal.models.format_control import FormatControl
@@ -108,7 +109,7 @@ def make_finder(
     target: Target, allow_sdist: list[str], pip_args: list[str]
 ) -> tuple[Any, Any, Any, Any]:
     """A pip command, session and finder that see the index as the Lambda target would."""
-    command = create_command("install")
+    command: Any = create_command("install")
     options, _ = command.parse_args(pip_args)
     options.format_control = LambdaFormatControl(allow_sdist)
     session = command._build_session(options)
@@ -124,13 +125,19 @@ def target_markers(target: Target) -> Iterator[None]:
     import packaging.markers as markers
 
     environment = target.marker_environment()
-    saved = (pip_markers.default_environment, markers.default_environment)
-    pip_markers.default_environment = lambda: dict(environment)  # type: ignore[assignment]
-    markers.default_environment = lambda: dict(environment)  # type: ignore[assignment]
+
+    def target_environment() -> Any:
+        return dict(environment)
+
+    modules: list[Any] = [pip_markers, markers]
+    saved = [m.default_environment for m in modules]
+    for module in modules:
+        module.default_environment = target_environment
     try:
         yield
     finally:
-        pip_markers.default_environment, markers.default_environment = saved
+        for module, original in zip(modules, saved, strict=True):
+            module.default_environment = original
 
 
 def run_compile(request: dict[str, Any], target: Target, skips: SkipLog) -> None:
@@ -183,16 +190,19 @@ def run_compile(request: dict[str, Any], target: Target, skips: SkipLog) -> None
     for name in request.get("upgrade_packages", []):
         args += ["--upgrade-package", name]
 
-    saved_repo = pip_compile.PyPIRepository
-    pip_compile.PyPIRepository = LambdaRepository  # type: ignore[misc]
+    compile_module: Any = pip_compile  # its PyPIRepository is swapped for ours, then restored
+    saved_repo = compile_module.PyPIRepository
+    compile_module.PyPIRepository = LambdaRepository
     try:
         with target_markers(target), contextlib.redirect_stdout(sys.stderr):
             pip_compile.cli.main(args=args, prog_name="pip-compile", standalone_mode=False)
     finally:
-        pip_compile.PyPIRepository = saved_repo  # type: ignore[misc]
+        compile_module.PyPIRepository = saved_repo
 
 
-def _download(session: Any, url: str, cache: WheelCache, expected: set[str], retries: int) -> tuple[Path, str]:
+def _download(
+    session: Any, url: str, cache: WheelCache, expected: set[str], retries: int
+) -> tuple[Path, str]:
     """Stream url into the cache's temp area, hashing as it goes; retry transient failures."""
     last_error: Exception | None = None
     for attempt in range(1, retries + 1):
@@ -246,9 +256,7 @@ def run_fetch(request: dict[str, Any], target: Target, skips: SkipLog) -> None:
     def fetch_one(pin: dict[str, Any]) -> dict[str, Any]:
         name, version = pin["name"], pin["version"]
         allowed = set(pin["hashes"])
-        candidates = [
-            c for c in finder.find_all_candidates(name) if str(c.version) == version
-        ]
+        candidates = [c for c in finder.find_all_candidates(name) if str(c.version) == version]
         choices = []
         for cand in candidates:
             link = cand.link
@@ -289,9 +297,7 @@ def _skip_summary(skips: SkipLog, name: str | None) -> dict[str, Any]:
         "links_seen": skips.seen_links.get(key, 0),
         # pip checks tags before Requires-Python, so every file's Requires-Python is kept
         # for the explanation, whatever the first reason pip found to skip it.
-        "skipped": [
-            {"file": f, "kind": kind, "requires_python": rp} for f, kind, _, rp in entries
-        ],
+        "skipped": [{"file": f, "kind": kind, "requires_python": rp} for f, kind, _, rp in entries],
     }
 
 

@@ -227,8 +227,19 @@ def write_zip(
                     count, count, cd_size, cd_offset,
                 ))  # fmt: skip
                 emit(struct.pack("<4sIQI", b"PK\x06\x07", 0, zip64_offset, 1))
-                emit(struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF,
-                                 min(cd_size, _ZIP64_LIMIT), min(cd_offset, _ZIP64_LIMIT), 0))
+                emit(
+                    struct.pack(
+                        "<4sHHHHIIH",
+                        b"PK\x05\x06",
+                        0,
+                        0,
+                        0xFFFF,
+                        0xFFFF,
+                        min(cd_size, _ZIP64_LIMIT),
+                        min(cd_offset, _ZIP64_LIMIT),
+                        0,
+                    )
+                )
             else:
                 emit(struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count,
                                  cd_size, cd_offset, 0))  # fmt: skip

@@ -72,8 +72,11 @@ def cli() -> None:
 @click.option("--output", "-o", help="Zip to write (default dist/<name>.zip).")
 @click.option("--include", multiple=True, help="Only ship source files matching this glob.")
 @click.option("--exclude", multiple=True, help="Do not ship source files matching this glob.")
-@click.option("--upload", type=click.Choice(UPLOAD_MODES),
-              help="How the zip reaches Lambda: direct (50 MiB zipped limit applies) or s3.")
+@click.option(
+    "--upload",
+    type=click.Choice(UPLOAD_MODES),
+    help="How the zip reaches Lambda: direct (50 MiB zipped limit applies) or s3.",
+)
 @click.option("--max-zipped", callback=_size, help='Budget for the zip, e.g. "40 MiB".')
 @click.option("--max-unzipped", callback=_size, help="Budget for the unzipped package.")
 @click.option("--refresh-lock", is_flag=True, help="Re-resolve even if the lock is current.")
@@ -135,8 +138,10 @@ def runtimes_command() -> None:
 
     for name in runtimes():
         t = Target.from_names(name, "x86_64")
-        click.echo(f"{name:<11} Python {t.python_version[0]}.{t.python_version[1]}  "
-                   f"{t.os_name:<18} glibc {t.glibc_text}  arches: {', '.join(arches())}")
+        click.echo(
+            f"{name:<11} Python {t.python_version[0]}.{t.python_version[1]}  "
+            f"{t.os_name:<18} glibc {t.glibc_text}  arches: {', '.join(arches())}"
+        )
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from lpack.target import Target, arches, runtimes
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 DEFAULT_RUNTIME = "python3.12"
 DEFAULT_ARCH = "x86_64"
@@ -75,7 +75,7 @@ def config_keys() -> list[str]:
 
 def parse_size(key: str, value: object) -> int:
     if isinstance(value, bool):
-        raise ConfigError(f"`{key}` must be a size such as 40000000 or \"40 MiB\", not {value!r}.")
+        raise ConfigError(f'`{key}` must be a size such as 40000000 or "40 MiB", not {value!r}.')
     if isinstance(value, int) and value > 0:
         return value
     if isinstance(value, str):
@@ -95,7 +95,8 @@ def read_pyproject(project_dir: Path) -> dict[str, Any]:
         return {}
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            data: dict[str, Any] = tomllib.load(fh)
+        return data
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"{path} is not valid TOML: {exc}.",

@@ -103,7 +103,7 @@ def fetch(
                 raise FetchError(
                     f"{pin.name}=={pin.version} is available only as an sdist "
                     f"({fetched.filename}), and building it runs its code.",
-                    hint=f"if it is pure Python, allow it with `allow_sdist = [\"{pin.name}\"]`; "
+                    hint=f'if it is pure Python, allow it with `allow_sdist = ["{pin.name}"]`; '
                     "otherwise pin a version that publishes manylinux wheels.",
                 )
             fetched = build_sdist(fetched, cache, target)

@@ -64,8 +64,7 @@ def check_handler(entries: dict[str, Entry], handler: str | None) -> HandlerChec
         if not module or not function:
             raise ConfigError(
                 f"Handler {handler!r} is not of the form module.function.",
-                hint="write it as Lambda does, e.g. `app.lambda_handler` or "
-                "`pkg/api.handler`.",
+                hint="write it as Lambda does, e.g. `app.lambda_handler` or `pkg/api.handler`.",
             )
         candidates = [p for p in _module_files(module) if p in entries]
         if not candidates:
@@ -82,8 +81,11 @@ def check_handler(entries: dict[str, Entry], handler: str | None) -> HandlerChec
                 hint=f"define `def {function}(event, context):` in {candidates[0]} or fix "
                 "`handler`.",
             )
-        note = (f"{handler} found in {candidates[0]}" if found
-                else f"{candidates[0]} found (could not parse it to check {function!r})")
+        note = (
+            f"{handler} found in {candidates[0]}"
+            if found
+            else f"{candidates[0]} found (could not parse it to check {function!r})"
+        )
         return HandlerCheck(handler, True, note)
     for filename, function in USUAL_HANDLERS:
         entry = entries.get(filename)

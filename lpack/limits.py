@@ -52,7 +52,11 @@ def check_limits(
 
 def upload_note(upload: str) -> str:
     if upload == "direct":
-        return ("direct upload (Lambda API, Terraform `filename`, console): 50 MiB zipped and "
-                "250 MiB unzipped apply")
-    return ("upload through S3 (SAM, Serverless, CDK): only 250 MiB unzipped applies, "
-            "the 50 MiB zipped limit does not")
+        return (
+            "direct upload (Lambda API, Terraform `filename`, console): 50 MiB zipped and "
+            "250 MiB unzipped apply"
+        )
+    return (
+        "upload through S3 (SAM, Serverless, CDK): only 250 MiB unzipped applies, "
+        "the 50 MiB zipped limit does not"
+    )

@@ -122,13 +122,14 @@ def run_worker(
         env=env,
     )
     assert proc.stdin and proc.stdout and proc.stderr
+    stderr_pipe = proc.stderr
     proc.stdin.write(json.dumps(request))
     proc.stdin.close()
     # stderr is drained on a thread so a chatty pip cannot block the pipe.
     import threading
 
     err_chunks: list[str] = []
-    drain = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
+    drain = threading.Thread(target=lambda: err_chunks.append(stderr_pipe.read()), daemon=True)
     drain.start()
     final: dict[str, Any] = {}
     for line in proc.stdout:
@@ -360,16 +361,20 @@ def _no_candidate_error(
     )  # fmt: skip
     # Files Requires-Python excludes are explained by it, not by their tags or format.
     fits_python = {f for f in relevant if _admits(file_rp[f], python)}
-    platform = sorted(s["file"] for s in skipped
-                      if s["kind"] == "platform_mismatch" and s["file"] in fits_python)
-    sdists = sorted(s["file"] for s in skipped
-                    if s["kind"] == "format_unsupported" and s["file"] in fits_python)
+    platform = sorted(
+        s["file"] for s in skipped if s["kind"] == "platform_mismatch" and s["file"] in fits_python
+    )
+    sdists = sorted(
+        s["file"] for s in skipped if s["kind"] == "format_unsupported" and s["file"] in fits_python
+    )
     lines = []
     if requires_python:
         shown = "; ".join(requires_python[:5])
         lines.append(f"- Requires-Python excludes Python {python} ({target.runtime}): {shown}")
     if platform:
-        listed = ", ".join(platform[:12]) + (f" and {len(platform) - 12} more" if len(platform) > 12 else "")
+        listed = ", ".join(platform[:12]) + (
+            f" and {len(platform) - 12} more" if len(platform) > 12 else ""
+        )
         tags = [str(t) for t in target.tags]
         lines.append(f"- wheels that exist but do not fit {where}: {listed}")
         lines.append(
@@ -377,17 +382,25 @@ def _no_candidate_error(
             f"(manylinux up to glibc {target.glibc_text})"
         )
     if sdists:
-        lines.append(f"- sdists skipped (lpack builds none unless allowed): {', '.join(sdists[:5])}")
+        lines.append(
+            f"- sdists skipped (lpack builds none unless allowed): {', '.join(sdists[:5])}"
+        )
     hint_parts = []
     if requires_python:
-        hint_parts.append("pin a release whose Requires-Python admits this runtime, or pick a "
-                          "newer runtime with --runtime")
+        hint_parts.append(
+            "pin a release whose Requires-Python admits this runtime, or pick a "
+            "newer runtime with --runtime"
+        )
     if platform:
-        hint_parts.append("pin a version that publishes manylinux wheels for this arch and glibc, "
-                          "or target another runtime/arch")
+        hint_parts.append(
+            "pin a version that publishes manylinux wheels for this arch and glibc, "
+            "or target another runtime/arch"
+        )
     if sdists and not config.allow_sdist:
-        hint_parts.append(f"if {name} is pure Python, allow building it with "
-                          f"`allow_sdist = [\"{name}\"]` or --allow-sdist {name}")
+        hint_parts.append(
+            f"if {name} is pure Python, allow building it with "
+            f'`allow_sdist = ["{name}"]` or --allow-sdist {name}'
+        )
     return LockError(
         f"No release of {requirement!r} can be installed on {where}:",
         details="\n".join(lines) or None,

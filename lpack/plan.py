@@ -100,14 +100,18 @@ def _rewrite_shebang(data: bytes) -> bytes:
     return data
 
 
-def add_wheel(entries: dict[str, Entry], fetched: FetchedWheel, warnings: list[str]) -> Distribution:
+def add_wheel(
+    entries: dict[str, Entry], fetched: FetchedWheel, warnings: list[str]
+) -> Distribution:
     try:
         zf = zipfile.ZipFile(fetched.path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise BuildError(f"Wheel {fetched.path} cannot be read: {exc}.") from exc
     with zf:
         names = zf.namelist()
-        dist_infos = {n.split("/", 1)[0] for n in names if n.split("/", 1)[0].endswith(".dist-info")}
+        dist_infos = {
+            n.split("/", 1)[0] for n in names if n.split("/", 1)[0].endswith(".dist-info")
+        }
         if len(dist_infos) != 1:
             raise BuildError(f"Wheel {fetched.filename} has {len(dist_infos)} .dist-info folders.")
         dist_info = dist_infos.pop()
@@ -141,7 +145,11 @@ def add_wheel(entries: dict[str, Entry], fetched: FetchedWheel, warnings: list[s
                     mode = 0o755
                 else:  # headers: C headers are never loaded at run time
                     continue
-            elif name in (f"{dist_info}/RECORD", f"{dist_info}/RECORD.jws", f"{dist_info}/RECORD.p7s"):
+            elif name in (
+                f"{dist_info}/RECORD",
+                f"{dist_info}/RECORD.jws",
+                f"{dist_info}/RECORD.p7s",
+            ):
                 continue
             entry = Entry(
                 path=path,

@@ -18,8 +18,8 @@ from rich.progress import (
     Task,
     TextColumn,
 )
-from rich.text import Text
 from rich.table import Table
+from rich.text import Text
 
 from lpack.build import BuildResult
 from lpack.errors import LpackError
@@ -146,15 +146,25 @@ def build_json(result: BuildResult) -> dict[str, Any]:
         "upload": result.config.upload,
         "limits": [
             {
-                "name": c.name, "label": c.label, "source": c.source, "limit": c.limit,
-                "actual": c.actual, "share": round(c.share, 4), "exceeded": c.exceeded,
+                "name": c.name,
+                "label": c.label,
+                "source": c.source,
+                "limit": c.limit,
+                "actual": c.actual,
+                "share": round(c.share, 4),
+                "exceeded": c.exceeded,
                 "over_by": c.over_by,
             }
             for c in result.limits
         ],  # fmt: skip
         "distributions": [
-            {"name": d.name, "version": d.version, "files": d.files,
-             "unzipped_size": d.unzipped, "zipped_size": d.zipped}
+            {
+                "name": d.name,
+                "version": d.version,
+                "files": d.files,
+                "unzipped_size": d.unzipped,
+                "zipped_size": d.zipped,
+            }
             for d in result.sizes_by_distribution
         ],  # fmt: skip
         "warnings": result.plan.warnings,

@@ -10,7 +10,7 @@ from typing import Any
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 
 @cache
@@ -26,4 +26,5 @@ def rules_dir() -> Path:
 @cache
 def load_rules_toml(name: str) -> dict[str, Any]:
     with open(rules_dir() / name, "rb") as fh:
-        return tomllib.load(fh)
+        data: dict[str, Any] = tomllib.load(fh)
+    return data

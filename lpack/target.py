@@ -150,7 +150,7 @@ class Target:
 
     def marker_environment(self) -> dict[str, str]:
         """PEP 508 marker values as the Lambda runtime would report them."""
-        env = dict(default_environment())
+        env: dict[str, str] = {k: str(v) for k, v in default_environment().items()}
         version = "{}.{}".format(*self.python_version)
         env.update(
             implementation_name="cpython",

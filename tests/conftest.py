@@ -129,7 +129,9 @@ def make_project(
     path.mkdir(parents=True, exist_ok=True)
     if requirements is not None:
         (path / "requirements.in").write_text(requirements)
-    for name, text in (files or {"app.py": "def lambda_handler(event, context):\n    return 1\n"}).items():
+    for name, text in (
+        files or {"app.py": "def lambda_handler(event, context):\n    return 1\n"}
+    ).items():
         target = path / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
@@ -192,8 +194,9 @@ def run_isolated(task: Path, code: str) -> subprocess.CompletedProcess:
     """
     python = isolated_python(sys.version_info[:2])
     if python is None:
-        pytest.skip(f"no Python {sys.version_info[0]}.{sys.version_info[1]} an unprivileged "
-                    "user can run")
+        pytest.skip(
+            f"no Python {sys.version_info[0]}.{sys.version_info[1]} an unprivileged user can run"
+        )
     extra: dict = {}
     if os.geteuid() == 0:
         extra = {"user": 65534, "group": 65534, "extra_groups": []}

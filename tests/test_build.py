@@ -14,14 +14,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import Index, extract_readonly, make_project, run_isolated, run_lpack
 
 from lpack.cache import WheelCache
 
-from conftest import Index, extract_readonly, make_project, run_isolated, run_lpack
-
 HOST = f"python3.{sys.version_info[1]}"
-HANDLER = "import nativepkg, meta_reader\n\ndef lambda_handler(event, context):\n" \
-          "    return {'sum': nativepkg.add(2, 3), 'meta': meta_reader.__version__}\n"
+HANDLER = (
+    "import nativepkg, meta_reader\n\ndef lambda_handler(event, context):\n"
+    "    return {'sum': nativepkg.add(2, 3), 'meta': meta_reader.__version__}\n"
+)
 
 
 def build_ok(project: Path, *args: str) -> dict:
@@ -56,11 +57,24 @@ def test_build_layout_and_metadata(project: Path, lpack_env: dict) -> None:
         installer = zf.read("meta_reader-1.0.dist-info/INSTALLER")
     assert names == sorted(names)
     files = {n for n in names if not n.endswith("/")}
-    assert {"app.py", "lib/helpers.py", "nativepkg/__init__.py", "scripted_extra.py",
-            "meta_reader-1.0.dist-info/METADATA", "bin/scripted-tool"} <= files
+    assert {
+        "app.py",
+        "lib/helpers.py",
+        "nativepkg/__init__.py",
+        "scripted_extra.py",
+        "meta_reader-1.0.dist-info/METADATA",
+        "bin/scripted-tool",
+    } <= files
     # Never shipped: VCS, venvs, bytecode, excluded globs, lpack's own inputs and outputs.
-    for banned in (".git/config", ".venv/pyvenv.cfg", "README.md", "tests/test_app.py",
-                   "requirements.in", "pyproject.toml", "lpack.lock"):
+    for banned in (
+        ".git/config",
+        ".venv/pyvenv.cfg",
+        "README.md",
+        "tests/test_app.py",
+        "requirements.in",
+        "pyproject.toml",
+        "lpack.lock",
+    ):
         assert banned not in files
     assert not any(n.endswith(".pyc") or n.startswith("dist/") for n in names)
     assert not any(".data/" in n or n.endswith(".h") for n in names)  # headers dropped
@@ -76,6 +90,7 @@ def test_build_layout_and_metadata(project: Path, lpack_env: dict) -> None:
         for path, row in rows.items():
             if row[1]:
                 import base64
+
                 digest = base64.urlsafe_b64encode(hashlib.sha256(zf.read(path)).digest())
                 assert row[1] == "sha256=" + digest.rstrip(b"=").decode(), path
     # Normalised metadata: fixed time, 0644/0755, Unix, no extra fields.
@@ -94,7 +109,11 @@ def test_build_layout_and_metadata(project: Path, lpack_env: dict) -> None:
     assert data["output"]["unzipped_size"] == sum(i.file_size for i in infos)
     assert data["output"]["sha256"] == hashlib.sha256(zip_path.read_bytes()).hexdigest()
     assert data["handler"]["handler"] == "app.lambda_handler"
-    assert {d["name"] for d in data["distributions"]} >= {"nativepkg", "meta-reader", "(your source)"}
+    assert {d["name"] for d in data["distributions"]} >= {
+        "nativepkg",
+        "meta-reader",
+        "(your source)",
+    }
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="the ELF fixture needs gcc")
@@ -104,8 +123,11 @@ def test_built_package_imports_in_isolated_readonly_copy(
     data = build_ok(project)
     task = extract_readonly(Path(data["output"]["path"]), world_tmp / "task")
     # The host has none of these packages; -I -S keeps its site-packages out anyway.
-    proc = run_isolated(task, "import app; print(app.lambda_handler({}, None))\n"
-                        "import importlib.metadata as m; print(m.version('scripted'))")
+    proc = run_isolated(
+        task,
+        "import app; print(app.lambda_handler({}, None))\n"
+        "import importlib.metadata as m; print(m.version('scripted'))",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "{'sum': 5, 'meta': '1.0'}" in proc.stdout and "1.0" in proc.stdout
 
@@ -131,8 +153,15 @@ def test_two_builds_in_different_folders_and_umasks_are_identical(
             os.chmod(path, 0o664)
     old = os.umask(0o077)
     try:
-        r = run_lpack("build", str(other), "--runtime", HOST, "--format", "json",
-                      env={"LPACK_CACHE_DIR": str(tmp_path / "cache2")})
+        r = run_lpack(
+            "build",
+            str(other),
+            "--runtime",
+            HOST,
+            "--format",
+            "json",
+            env={"LPACK_CACHE_DIR": str(tmp_path / "cache2")},
+        )
     finally:
         os.umask(old)
     assert r.rc == 0, r.stderr
@@ -141,8 +170,15 @@ def test_two_builds_in_different_folders_and_umasks_are_identical(
 
 
 def test_source_date_epoch_sets_timestamps(project: Path, lpack_env: dict) -> None:
-    r = run_lpack("build", str(project), "--runtime", HOST, "--format", "json",
-                  env={"SOURCE_DATE_EPOCH": "1700000000"})
+    r = run_lpack(
+        "build",
+        str(project),
+        "--runtime",
+        HOST,
+        "--format",
+        "json",
+        env={"SOURCE_DATE_EPOCH": "1700000000"},
+    )
     assert r.rc == 0, r.stderr
     with zipfile.ZipFile(r.json["output"]["path"]) as zf:
         assert zf.infolist()[0].date_time == (2023, 11, 14, 22, 13, 20)
@@ -154,8 +190,18 @@ def test_limits_exceeded_still_write_and_exit_1(project: Path, lpack_env: dict) 
     assert "OVER by" in r.stdout and "over budget 1,000 B zipped" in r.stdout
     assert "Heaviest:" in r.stdout
     assert (project / "dist" / "fn.zip").is_file()
-    r = run_lpack("build", str(project), "--runtime", HOST, "--format", "json",
-                  "--max-unzipped", "10 KiB", "--upload", "s3")
+    r = run_lpack(
+        "build",
+        str(project),
+        "--runtime",
+        HOST,
+        "--format",
+        "json",
+        "--max-unzipped",
+        "10 KiB",
+        "--upload",
+        "s3",
+    )
     assert r.rc == 1
     limits = {(c["name"], c["source"]): c for c in r.json["limits"]}
     assert ("zipped", "lambda") not in limits  # S3 upload: no zipped limit
@@ -166,8 +212,15 @@ def test_limits_exceeded_still_write_and_exit_1(project: Path, lpack_env: dict) 
 def test_text_summary(project: Path, lpack_env: dict) -> None:
     r = run_lpack("build", str(project), "--runtime", HOST)
     assert r.rc == 0, r.stderr
-    for expected in (f"{HOST} · x86_64 · Amazon Linux", "sha256", "base64", "% of 50 MiB zipped",
-                     "% of 250 MiB unzipped", "nativepkg", "app.lambda_handler found"):
+    for expected in (
+        f"{HOST} · x86_64 · Amazon Linux",
+        "sha256",
+        "base64",
+        "% of 50 MiB zipped",
+        "% of 250 MiB unzipped",
+        "nativepkg",
+        "app.lambda_handler found",
+    ):
         assert expected in r.stdout, expected
     assert "\x1b[" not in r.stdout  # NO_COLOR / no TTY: plain text
 
@@ -183,8 +236,9 @@ def test_handler_detection_and_errors(tmp_path: Path, lpack_env: dict) -> None:
     assert r.rc == 2 and "module 'api' is not in the package" in r.stderr
     r = run_lpack("build", str(project), "--runtime", HOST, "--handler", "app.missing")
     assert r.rc == 2 and "app.py has no top-level 'missing'" in r.stderr
-    nested = make_project(tmp_path / "nested", "", files={"pkg/__init__.py": "",
-                                                          "pkg/api.py": "def go(e, c): pass\n"})
+    nested = make_project(
+        tmp_path / "nested", "", files={"pkg/__init__.py": "", "pkg/api.py": "def go(e, c): pass\n"}
+    )
     assert build_ok(nested, "--handler", "pkg/api.go")["handler"]["configured"]
     assert build_ok(nested, "--handler", "pkg.api.go")["handler"]["configured"]
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import make_project, run_lpack
 
 from lpack.config import load_config, parse_size
 from lpack.errors import ConfigError
-
-from conftest import make_project, run_lpack
 
 
 def test_defaults_without_any_config(tmp_path: Path) -> None:
@@ -21,8 +20,10 @@ def test_defaults_without_any_config(tmp_path: Path) -> None:
 
 
 def test_cli_overrides_pyproject(tmp_path: Path) -> None:
-    project = make_project(tmp_path / "fn", tool='runtime = "python3.11"\narch = "arm64"\n'
-                           'max-zipped = "10 MiB"\nexclude = ["*.md"]')
+    project = make_project(
+        tmp_path / "fn",
+        tool='runtime = "python3.11"\narch = "arm64"\nmax-zipped = "10 MiB"\nexclude = ["*.md"]',
+    )
     config = load_config(project, {"runtime": "python3.13"})
     assert config.runtime == "python3.13" and config.arch == "arm64"
     assert config.max_zipped == 10 * 1024 * 1024 and config.exclude == ["*.md"]

@@ -6,10 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import Index, make_project, run_lpack
 
 from lpack.lock import read_lock
-
-from conftest import Index, make_project, run_lpack
 
 HOST = f"python3.{sys.version_info[1]}"
 
@@ -101,7 +100,9 @@ def test_lock_file_format_and_reuse_without_network(
     assert r.rc == 0, r.stderr
     assert r.json["lock"]["reused"] is True
     assert sorted(n for n in index.faults.requests if n) == [
-        "alpha-1.0-py3-none-any.whl", "beta-1.0-py3-none-any.whl"]
+        "alpha-1.0-py3-none-any.whl",
+        "beta-1.0-py3-none-any.whl",
+    ]
     index.faults.requests.clear()
     r = run_lpack("build", str(project), "--runtime", HOST, "--format", "json")
     assert r.rc == 0 and r.json["fetch"]["cached"] == r.json["fetch"]["wheels"] == 2
@@ -141,7 +142,11 @@ def test_pyproject_dependencies_and_extras(tmp_path: Path, lpack_env: dict) -> N
 
 @pytest.mark.parametrize("pip_conf_key", ["index-url", "extra-index-url"])
 def test_honours_pip_configuration_file(
-    tmp_path: Path, lpack_env: dict, index: Index, pip_conf_key: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    lpack_env: dict,
+    index: Index,
+    pip_conf_key: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     conf = tmp_path / "pip.conf"
     conf.write_text(f"[global]\n{pip_conf_key} = {index.url}\n")

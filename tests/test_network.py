@@ -11,10 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import extract_readonly, make_project, run_isolated, run_lpack
 
 from lpack.lock import read_lock
-
-from conftest import extract_readonly, make_project, run_isolated, run_lpack
 
 pytestmark = pytest.mark.network
 HOST_IS_311 = sys.version_info[:2] == (3, 11)
@@ -59,8 +58,7 @@ def test_no_wheel_for_al2_glibc_falls_back_to_a_release_with_one(
     r = run_lpack("lock", str(project), "--runtime", "python3.11", "--format", "json")
     assert r.rc == 0, r.stderr
     al2 = {p["name"]: p["version"] for p in r.json["pins"]}
-    r = run_lpack("lock", str(project), "--runtime", "python3.12", "--format", "json",
-                  "--upgrade")
+    r = run_lpack("lock", str(project), "--runtime", "python3.12", "--format", "json", "--upgrade")
     assert r.rc == 0, r.stderr
     al2023 = {p["name"]: p["version"] for p in r.json["pins"]}
     from packaging.version import Version
@@ -71,8 +69,9 @@ def test_no_wheel_for_al2_glibc_falls_back_to_a_release_with_one(
 
 def _build_and_import(project: Path, world_tmp: Path, imports: str) -> dict:
     start = time.perf_counter()
-    r = run_lpack("build", str(project), "--runtime", "python3.11", "--arch", "x86_64",
-                  "--format", "json")
+    r = run_lpack(
+        "build", str(project), "--runtime", "python3.11", "--arch", "x86_64", "--format", "json"
+    )
     elapsed = time.perf_counter() - start
     assert r.rc == 0, r.stderr
     data = r.json
@@ -84,14 +83,18 @@ def _build_and_import(project: Path, world_tmp: Path, imports: str) -> dict:
     cached_elapsed = time.perf_counter() - start
     assert again.rc == 0 and again.json["output"]["sha256"] == data["output"]["sha256"]
     assert again.json["fetch"]["cached"] == again.json["fetch"]["wheels"]
-    print(f"\n{project.name}: zipped {data['output']['zipped_size']:,} B, unzipped "
-          f"{data['output']['unzipped_size']:,} B, {data['output']['files']:,} files, "
-          f"cold build {elapsed:.1f} s, cached build {cached_elapsed:.1f} s")
+    print(
+        f"\n{project.name}: zipped {data['output']['zipped_size']:,} B, unzipped "
+        f"{data['output']['unzipped_size']:,} B, {data['output']['files']:,} files, "
+        f"cold build {elapsed:.1f} s, cached build {cached_elapsed:.1f} s"
+    )
     return data
 
 
 @pytest.mark.skipif(not HOST_IS_311, reason="imports need a Python 3.11 host")
-def test_requests_and_pydantic_build_imports(tmp_path: Path, net_env: dict, world_tmp: Path) -> None:
+def test_requests_and_pydantic_build_imports(
+    tmp_path: Path, net_env: dict, world_tmp: Path
+) -> None:
     project = make_project(
         tmp_path / "requests-pydantic", "requests\npydantic>=2\n",
         files={"app.py": "import requests, pydantic\n"
@@ -139,7 +142,8 @@ def test_bundled_example_builds_from_its_committed_lock(
     assert r.rc == 0, r.stderr
     assert r.json["lock"]["reused"] is True
     task = extract_readonly(Path(r.json["output"]["path"]), world_tmp / "task")
-    proc = run_isolated(task, "import app\n"
-                        "print(app.lambda_handler({'item': 'pen', 'quantity': 2}, None))")
+    proc = run_isolated(
+        task, "import app\nprint(app.lambda_handler({'item': 'pen', 'quantity': 2}, None))"
+    )
     assert proc.returncode == 0, proc.stderr
     assert "'quantity': 2" in proc.stdout

@@ -13,8 +13,14 @@ def test_al2_runtime_accepts_every_manylinux_up_to_glibc_2_26() -> None:
     t = Target.from_names("python3.11", "x86_64")
     assert t.glibc == (2, 26) and t.os_name == "Amazon Linux 2"
     tags = set(t.tags)
-    for plat in ("manylinux_2_26_x86_64", "manylinux_2_24_x86_64", "manylinux2014_x86_64",
-                 "manylinux2010_x86_64", "manylinux1_x86_64", "manylinux_2_17_x86_64"):
+    for plat in (
+        "manylinux_2_26_x86_64",
+        "manylinux_2_24_x86_64",
+        "manylinux2014_x86_64",
+        "manylinux2010_x86_64",
+        "manylinux1_x86_64",
+        "manylinux_2_17_x86_64",
+    ):
         assert Tag("cp311", "cp311", plat) in tags
     assert Tag("cp311", "cp311", "manylinux_2_27_x86_64") not in tags
     assert Tag("cp311", "cp311", "manylinux_2_28_x86_64") not in tags
@@ -29,7 +35,8 @@ def test_al2023_runtime_reaches_glibc_2_34_and_prefers_newest() -> None:
     assert Tag("cp312", "cp312", "manylinux_2_35_x86_64") not in set(t.tags)
     # Preference: a manylinux_2_28 build ranks above a manylinux2014 one.
     assert t.wheel_rank("x-1-cp312-cp312-manylinux_2_28_x86_64.whl") < t.wheel_rank(
-        "x-1-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
+        "x-1-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+    )
 
 
 def test_abi3_only_from_its_minimum_version_and_pure_wheels() -> None:
@@ -52,8 +59,9 @@ def test_marker_environment_is_the_runtime_not_the_host() -> None:
     assert env["sys_platform"] == "linux" and env["platform_system"] == "Linux"
 
 
-@pytest.mark.parametrize("runtime", ["python3.9", "python3.10", "python3.11", "python3.12",
-                                     "python3.13", "python3.14"])
+@pytest.mark.parametrize(
+    "runtime", ["python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14"]
+)
 def test_every_runtime_on_both_arches(runtime: str) -> None:
     for arch in ("x86_64", "arm64"):
         t = Target.from_names(runtime, arch)
