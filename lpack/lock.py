@@ -65,11 +65,15 @@ class LockResult:
 
 
 def read_lock(path: Path, target: Target | None = None) -> Lockfile:
-    """Parse a pip-tools style lock: pins with --hash options, markers evaluated for target."""
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise LockError(f"Cannot read lock file {path}: {exc}.") from exc
+    return parse_lock(text, path, target)
+
+
+def parse_lock(text: str, path: Path, target: Target | None = None) -> Lockfile:
+    """Parse a pip-tools style lock: pins with --hash options, markers evaluated for target."""
     header: dict[str, str] = {}
     for line in text.splitlines():
         if not line.startswith("#"):
@@ -93,6 +97,13 @@ def read_lock(path: Path, target: Target | None = None) -> Lockfile:
                 f"{path}: line {number} is not a requirement: {spec!r} ({exc}).",
                 hint="regenerate the lock with `lpack lock`.",
             ) from exc
+        if req.url:
+            raise LockError(
+                f"{path}: {req.name} comes from a direct reference ({req.url}); lpack fetches "
+                "only from indexes, where it can pick the wheel that fits the target.",
+                hint="publish the wheel to a private index or put it in a find-links folder "
+                "(PIP_FIND_LINKS), and require it by name and version.",
+            )
         pinned = [s for s in req.specifier if s.operator in ("==", "===")]
         if len(pinned) != 1 or "*" in pinned[0].version:
             raise LockError(
@@ -199,8 +210,13 @@ def lock(
     path = config.lock_path
     upgrade_packages = list(upgrade_packages)
     if path.is_file() and not (refresh or upgrade or upgrade_packages):
-        existing = read_lock(path, target)
-        if existing.is_current(target, digest):
+        try:
+            existing = read_lock(path, target)
+        except LockError:
+            if locked:
+                raise
+            existing = None  # a damaged lock is derived data: resolve again
+        if existing is not None and existing.is_current(target, digest):
             return LockResult(existing, reused=True, requirements=req)
     if locked:
         raise LockError(
@@ -222,6 +238,7 @@ def lock(
         "#",
     ]
     text = "\n".join(header) + "\n" + body
+    lockfile = parse_lock(text, path, target)  # refuse to write a lock fetch cannot use
     try:
         write_atomic(path, text.encode())
     except OSError as exc:
@@ -229,7 +246,7 @@ def lock(
             f"Cannot write lock file {path}: {exc.strerror}.",
             hint="make its folder writable or set `lock` to another path.",
         ) from exc
-    return LockResult(read_lock(path, target), reused=False, requirements=req)
+    return LockResult(lockfile, reused=False, requirements=req)
 
 
 def _compile(
@@ -245,11 +262,13 @@ def _compile(
         else:
             src = req.path
         output = tmp_dir / "lock.txt"
-        if config.lock_path.is_file():
+        try:
             previous = read_lock(config.lock_path)
-            # Pins are kept unless upgraded, but only pins made for this same target.
-            if previous.header.get("target-key") in (None, target.key):
-                shutil.copyfile(config.lock_path, output)
+        except LockError:
+            previous = None  # missing or damaged: nothing worth keeping
+        # Pins are kept unless upgraded, but only pins made for this same target.
+        if previous is not None and previous.header.get("target-key") in (None, target.key):
+            shutil.copyfile(config.lock_path, output)
         request = {
             "mode": "compile",
             "runtime": target.runtime,
@@ -290,11 +309,23 @@ def _lock_error(
         )
     if requirement and diag:
         return _no_candidate_error(requirement, diag, target, config)
+    message = str(error.get("message", ""))
+    if message.startswith("Invalid requirement"):
+        return LockError(
+            f"{req.label} holds a line pip cannot parse: {message}",
+            hint="write each requirement as PEP 508, e.g. `requests>=2.31` or "
+            "`pydantic[email]==2.9.2; python_version >= '3.10'`.",
+        )
+    if message.startswith("Could not open requirements file"):
+        return LockError(
+            f"{req.label} includes a file that does not exist: {message}",
+            hint="fix the -r / -c line (paths are relative to the including file).",
+        )
     return LockError(
         f"Resolving {req.label} for {where} failed: {error.get('message', 'unknown error')}",
         details=pip_explanation(stderr),
         hint="check the requirement named above and your index settings (pip.conf, "
-        "PIP_INDEX_URL); run `lpack lock -v` for pip's full log.",
+        "PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS).",
     )
 
 

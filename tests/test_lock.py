@@ -158,3 +158,66 @@ def test_honours_pip_configuration_file(
     r = run_lpack("lock", str(project), "--runtime", HOST)
     assert r.rc == 0, r.stderr
     assert pins(project) == {"gamma": "1.0"}
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("requests >>> 2\n", "holds a line pip cannot parse"),
+        ("-r other.in\n", "includes a file that does not exist"),
+    ],
+)
+def test_unparsable_requirements(tmp_path: Path, lpack_env: dict, text: str, message: str) -> None:
+    project = make_project(tmp_path / "fn", text)
+    r = run_lpack("lock", str(project))
+    assert r.rc == 2 and message in r.stderr and "requirements.in" in r.stderr
+    assert not (project / "lpack.lock").exists()
+
+
+def test_included_requirement_files_are_part_of_the_digest(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "-r base.in\n")
+    (project / "base.in").write_text("gamma\n")
+    assert run_lpack("lock", str(project), "--runtime", HOST).rc == 0
+    assert pins(project) == {"gamma": "1.0"}
+    (project / "base.in").write_text("gamma\ndelta\n")
+    r = run_lpack("build", str(project), "--runtime", HOST, "--format", "json")
+    assert r.rc == 0 and r.json["lock"]["reused"] is False
+    assert pins(project) == {"gamma": "1.0", "delta": "1.0"}
+
+
+def test_find_links_folder_from_pip_configuration(
+    tmp_path: Path, lpack_env: dict, index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import make_index
+
+    links = tmp_path / "wheelhouse"
+    make_index.make_wheel(links, "private-lib", "3.1", files={"private_lib.py": b"X = 3\n"})
+    monkeypatch.setenv("PIP_FIND_LINKS", str(links))
+    project = make_project(tmp_path / "fn", "private-lib\ngamma\n")
+    r = run_lpack("build", str(project), "--runtime", HOST, "--format", "json")
+    assert r.rc == 0, r.stderr
+    assert pins(project) == {"private-lib": "3.1", "gamma": "1.0"}
+    lock_text = (project / "lpack.lock").read_text()
+    assert str(links) not in lock_text and "--hash=sha256:" in lock_text
+
+
+def test_direct_reference_is_explained_and_not_locked(
+    tmp_path: Path, lpack_env: dict, index: Index
+) -> None:
+    wheel = index.file("gamma-1.0")
+    project = make_project(tmp_path / "fn", f"gamma @ {wheel.as_uri()}\n")
+    r = run_lpack("lock", str(project), "--runtime", HOST)
+    assert r.rc == 2 and "direct reference" in r.stderr and "find-links" in r.stderr
+    assert not (project / "lpack.lock").exists()
+
+
+def test_damaged_lock_is_regenerated_unless_locked(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "gamma\n")
+    assert run_lpack("lock", str(project), "--runtime", HOST).rc == 0
+    lock = project / "lpack.lock"
+    lock.write_text(lock.read_text() + "delta>=1\n")  # not pinned: hand-edited
+    r = run_lpack("build", str(project), "--runtime", HOST, "--locked")
+    assert r.rc == 2 and "is not pinned to one version" in r.stderr
+    r = run_lpack("build", str(project), "--runtime", HOST, "--format", "json")
+    assert r.rc == 0, r.stderr
+    assert pins(project) == {"gamma": "1.0"}
