@@ -1,0 +1,44 @@
+"""--format json: every document lpack prints validates against the shipped schema."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from lpack.resources import rules_dir
+
+from conftest import make_project, run_lpack
+
+HOST = f"python3.{sys.version_info[1]}"
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads((rules_dir() / "schema" / "lpack-output-v1.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_build_lock_and_error_documents_validate(
+    tmp_path: Path, lpack_env: dict, validator: jsonschema.Draft202012Validator
+) -> None:
+    project = make_project(tmp_path / "fn", "alpha\nscripted\n")
+    lock = run_lpack("lock", str(project), "--runtime", HOST, "--format", "json")
+    build = run_lpack("build", str(project), "--runtime", HOST, "--format", "json")
+    over = run_lpack("build", str(project), "--runtime", HOST, "--format", "json",
+                     "--max-zipped", "100")  # fmt: skip
+    error = run_lpack("build", str(project), "--format", "json", "--handler", "nope.x")
+    assert (lock.rc, build.rc, over.rc, error.rc) == (0, 0, 1, 2)
+    for document in (lock.json, build.json, over.json, error.json):
+        validator.validate(document)
+    assert over.json["ok"] is False and build.json["ok"] is True
+    assert error.json["error"]["message"].startswith("Handler 'nope.x'")
+
+
+def test_schema_rejects_a_wrong_document(validator: jsonschema.Draft202012Validator) -> None:
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({"version": 2, "command": "build"})
