@@ -88,10 +88,11 @@ class RichProgress:
             self.progress.advance(self.task, amount)
 
     def done(self, stage: str, summary: str) -> None:
+        # The summary printed after the build repeats every stage's outcome, so the
+        # live display only has to show what is happening now.
         if self.task is not None:
             self.progress.remove_task(self.task)
             self.task = None
-        self.console.print(f"  [bold]{stage:<8}[/] {escape(summary)}")
 
 
 def _line(console: Console, label: str, text: str) -> None:
@@ -183,6 +184,14 @@ def print_build(console: Console, result: BuildResult) -> None:
     archive = result.archive
     line = partial(_line, console)
     line("target", escape(target.describe()))
+    lock = result.lock
+    line("lock", escape(f"{lock.requirements.label} → {result.config.lock_path.name} "
+                        f"({len(lock.lockfile.pins)} pins, "
+                        f"{'reused' if lock.reused else 'resolved'}) "
+                        f"{result.timings.get('lock', 0):.1f} s"))  # fmt: skip
+    cached = sum(1 for w in result.wheels if w.cached)
+    line("fetch", f"{len(result.wheels)} wheels ({cached} cached) "
+         f"{result.timings.get('fetch', 0):.1f} s")  # fmt: skip
     line("handler", escape(result.handler.note))
     line("output", escape(str(archive.path)))
     line("", f"{archive.file_count:,} files: {result.plan.source_files:,} from source, "
