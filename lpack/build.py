@@ -14,9 +14,11 @@ from lpack.archive import Archive, write_zip
 from lpack.config import Config
 from lpack.fetch import FetchedWheel, fetch
 from lpack.handler import HandlerCheck, check_handler
+from lpack.inputs import requirement_names
 from lpack.limits import LimitCheck, check_limits
 from lpack.lock import LockResult, lock
-from lpack.plan import Distribution, Plan, make_plan, source_files
+from lpack.plan import Distribution, Plan, close_wheels, make_plan, source_files, write_records
+from lpack.slim import SlimResult, options_from_config, slim
 
 SOURCE_LABEL = "(your source)"
 
@@ -54,7 +56,8 @@ class BuildResult:
     wheels: list[FetchedWheel]
     plan: Plan
     handler: HandlerCheck
-    archive: Archive
+    slim: SlimResult
+    archive: Archive | None  # None for a dry run
     limits: list[LimitCheck]
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -66,7 +69,7 @@ class BuildResult:
     def sizes_by_distribution(self) -> list[DistSize]:
         versions = {d.name.lower(): d for d in self.plan.distributions}
         totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-        for entry in self.archive.entries:
+        for entry in self.archive.entries if self.archive else []:
             if entry.path.endswith("/"):
                 continue
             key = entry.dist or SOURCE_LABEL
@@ -120,8 +123,17 @@ def build(
     *,
     refresh_lock: bool = False,
     locked: bool = False,
+    dry_run: bool = False,
 ) -> BuildResult:
-    progress = progress or SilentProgress()
+    try:
+        return _build(config, progress or SilentProgress(), refresh_lock, locked, dry_run)
+    finally:
+        close_wheels()
+
+
+def _build(
+    config: Config, progress: Progress, refresh_lock: bool, locked: bool, dry_run: bool
+) -> BuildResult:
     timings: dict[str, float] = {}
     target = config.target
 
@@ -159,6 +171,14 @@ def build(
         plan = make_plan(wheels, files, warnings)
         handler = check_handler(plan.entries, config.handler)
 
+    with _timed(timings, "slim"):
+        progress.start("slim", "slimming dependencies")
+        slimmed = slim(plan, options_from_config(config.slim), target,
+                       requirement_names(lock_result.requirements))  # fmt: skip
+        write_records(plan)
+    if dry_run:
+        return BuildResult(config, lock_result, wheels, plan, handler, slimmed, None, [], timings)
+
     with _timed(timings, "write"):
         entries = plan.sorted_entries()
         progress.start("write", f"writing {config.output_path.name}",
@@ -170,4 +190,5 @@ def build(
         archive.zipped_size, archive.unzipped_size, config.upload,
         config.max_zipped, config.max_unzipped,
     )  # fmt: skip
-    return BuildResult(config, lock_result, wheels, plan, handler, archive, limits, timings)
+    return BuildResult(config, lock_result, wheels, plan, handler, slimmed, archive, limits,
+                       timings)  # fmt: skip

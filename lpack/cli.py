@@ -79,28 +79,64 @@ def cli() -> None:
 )
 @click.option("--max-zipped", callback=_size, help='Budget for the zip, e.g. "40 MiB".')
 @click.option("--max-unzipped", callback=_size, help="Budget for the unzipped package.")
+@click.option(
+    "--no-slim", is_flag=True, help="Ship dependencies exactly as their wheels hold them."
+)
+@click.option(
+    "--slim-enable",
+    multiple=True,
+    metavar="CODE",
+    help="Turn on an off-by-default slim category (LP808: runtime-provided SDK).",
+)
+@click.option("--slim-disable", multiple=True, metavar="CODE", help="Turn off a slim category.")
+@click.option("--keep", multiple=True, metavar="GLOB", help="Never slim files matching GLOB.")
+@click.option(
+    "--drop", multiple=True, metavar="GLOB", help="Also drop dependency files matching GLOB."
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Resolve, fetch and list what slimming would remove; write nothing.",
+)
 @click.option("--refresh-lock", is_flag=True, help="Re-resolve even if the lock is current.")
 @click.option("--locked", is_flag=True, help="Fail instead of updating a stale lock (for CI).")
 def build(project_dir: Path, fmt: str, refresh_lock: bool, locked: bool, lock_file: str | None,
+          no_slim: bool, slim_enable: tuple[str, ...], slim_disable: tuple[str, ...],
+          keep: tuple[str, ...], drop: tuple[str, ...], dry_run: bool,
           **options: Any) -> None:  # fmt: skip
-    """Resolve, fetch and write a reproducible Lambda zip for PROJECT_DIR."""
+    """Resolve, fetch, slim and write a reproducible Lambda zip for PROJECT_DIR."""
     from lpack import render
     from lpack.build import build as run_build
 
     options["lock"] = lock_file
+    slim_flags: dict[str, Any] = {}
+    if no_slim:
+        slim_flags["enabled"] = False
+    for key, values in (("enable", slim_enable), ("disable", slim_disable), ("keep", keep),
+                        ("drop", drop)):  # fmt: skip
+        if values:
+            slim_flags[key] = list(values)
+    options["slim"] = slim_flags
     try:
         config = load_config(project_dir, options)
         console = _console()
         interactive = fmt == "text" and console.is_terminal
         if interactive:
             with render.RichProgress(console) as progress:
-                result = run_build(config, progress, refresh_lock=refresh_lock, locked=locked)
+                result = run_build(config, progress, refresh_lock=refresh_lock, locked=locked,
+                                   dry_run=dry_run)  # fmt: skip
         else:
-            result = run_build(config, refresh_lock=refresh_lock, locked=locked)
+            result = run_build(config, refresh_lock=refresh_lock, locked=locked, dry_run=dry_run)
     except LpackError as exc:
         _fail(exc, fmt)
     except KeyboardInterrupt:
         sys.exit(130)
+    if dry_run:
+        if fmt == "json":
+            print(__import__("json").dumps(render.dry_run_json(result), indent=2))
+        else:
+            render.print_dry_run(console, result)
+        sys.exit(EXIT_OK)
     if fmt == "json":
         print(__import__("json").dumps(render.build_json(result), indent=2))
     else:

@@ -46,6 +46,7 @@ class Config:
     max_zipped: int | None = None
     max_unzipped: int | None = None
     allow_sdist: list[str] = field(default_factory=list)
+    slim: dict[str, Any] = field(default_factory=dict)
 
     @property
     def target(self) -> Target:
@@ -67,6 +68,54 @@ class Config:
 _LIST_KEYS = {"extras", "include", "exclude", "allow_sdist"}
 _SIZE_KEYS = {"max_zipped", "max_unzipped"}
 _CHOICES: dict[str, Any] = {"upload": UPLOAD_MODES}
+
+
+_SLIM_LIST_KEYS = ("enable", "disable", "keep", "drop")
+
+
+def _validate_slim(value: Any, origin: str) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"enabled": value}
+    if not isinstance(value, dict):
+        raise ConfigError(f"[tool.lpack.slim] in {origin} must be a table or true/false.")
+    result: dict[str, Any] = {}
+    for key, item in value.items():
+        if key == "enabled":
+            if not isinstance(item, bool):
+                raise ConfigError(f"`slim.enabled` in {origin} must be true or false.")
+            result[key] = item
+        elif key in _SLIM_LIST_KEYS:
+            result[key] = _string_list(f"slim.{key}", item, origin)
+        elif key == "per-distribution" and isinstance(item, dict):
+            per: dict[str, dict[str, list[str]]] = {}
+            for dist, rules in item.items():
+                if not isinstance(rules, dict):
+                    raise ConfigError(f"`slim.per-distribution.{dist}` must be a table.")
+                for sub, globs in rules.items():
+                    if sub not in _SLIM_LIST_KEYS:
+                        raise ConfigError(
+                            f"Unknown key `{sub}` in [tool.lpack.slim.per-distribution.{dist}].",
+                            hint=f"accepted keys: {', '.join(_SLIM_LIST_KEYS)}.",
+                        )
+                    per.setdefault(dist, {})[sub] = _string_list(
+                        f"slim.per-distribution.{dist}.{sub}", globs, origin)  # fmt: skip
+            result[key] = per
+        else:
+            raise ConfigError(
+                f"Unknown key `{key}` in [tool.lpack.slim] of {origin}.",
+                hint="accepted keys: enabled, enable, disable, keep, drop, per-distribution.",
+            )
+    return result
+
+
+def _string_list(key: str, value: Any, origin: str) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, tuple):
+        value = list(value)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"`{key}` in {origin} must be a list of strings, not {value!r}.")
+    return list(value)
 
 
 def config_keys() -> list[str]:
@@ -106,14 +155,10 @@ def read_pyproject(project_dir: Path) -> dict[str, Any]:
 
 def _validate(key: str, value: Any, origin: str) -> Any:
     attr = key.replace("-", "_")
+    if attr == "slim":
+        return _validate_slim(value, origin)
     if attr in _LIST_KEYS:
-        if isinstance(value, str):
-            value = [value]
-        if isinstance(value, tuple):
-            value = list(value)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"`{key}` in {origin} must be a list of strings, not {value!r}.")
-        return list(value)
+        return _string_list(key, value, origin)
     if attr in _SIZE_KEYS:
         return None if value is None else parse_size(key, value)
     if value is not None and not isinstance(value, str):
@@ -162,9 +207,15 @@ def load_config(project_dir: Path, overrides: dict[str, Any] | None = None) -> C
             )
         values[key.replace("-", "_")] = _validate(key, value, "[tool.lpack]")
     for key, value in (overrides or {}).items():
-        if value is None or value == () or value == []:
+        if value is None or value == () or value == [] or value == {}:
             continue
-        values[key] = _validate(key.replace("_", "-"), value, "the command line")
+        checked = _validate(key.replace("_", "-"), value, "the command line")
+        if key == "slim":  # flags refine the table: a switch replaces, lists extend
+            merged = dict(values.get("slim", {}))
+            for sub, item in checked.items():
+                merged[sub] = item if sub == "enabled" else merged.get(sub, []) + item
+            checked = merged
+        values[key] = checked
     if not values.get("name"):
         project_name = pyproject.get("project", {}).get("name")
         values["name"] = project_name or project_dir.name or "function"

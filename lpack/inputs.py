@@ -107,3 +107,17 @@ def inputs_digest(req: RequirementsInput, *parts: str) -> str:
         h.update(chunk.encode())
         h.update(b"\0")
     return "sha256:" + h.hexdigest()
+
+
+def requirement_names(req: RequirementsInput) -> list[str]:
+    """Names the input asks for directly (the roots of the dependency graph)."""
+    names = []
+    for line in req.text.splitlines():
+        line = line.split(" #", 1)[0].strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        try:
+            names.append(Requirement(line).name)
+        except InvalidRequirement:
+            continue
+    return names

@@ -11,6 +11,7 @@ import os
 import stat
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from packaging.utils import canonicalize_name
@@ -48,8 +49,24 @@ class Entry:
         if self.source_file is not None:
             return self.source_file.read_bytes()
         assert self.wheel is not None and self.member is not None
-        with zipfile.ZipFile(self.wheel) as zf:
-            return zf.read(self.member)
+        return _open_wheel(self.wheel).read(self.member)
+
+    def replace_data(self, data: bytes) -> None:
+        """New content (a stripped binary): no longer a raw copy from the wheel."""
+        self.data, self.size = data, len(data)
+        self.wheel = self.member = self.source_file = None
+        self.record_hash = None
+
+
+@lru_cache(maxsize=32)
+def _open_wheel(path: Path) -> zipfile.ZipFile:
+    # Reading thousands of members one ZipFile at a time would reparse the central
+    # directory each time; ZipFile reads are safe to share between threads.
+    return zipfile.ZipFile(path)
+
+
+def close_wheels() -> None:
+    _open_wheel.cache_clear()  # the ZipFiles close when collected
 
 
 @dataclass
@@ -59,6 +76,11 @@ class Distribution:
     wheel: str
     dist_info: str
     top_level: list[str] = field(default_factory=list)
+    requires: list[str] = field(default_factory=list)  # Requires-Dist lines of METADATA
+
+    @property
+    def key(self) -> str:
+        return canonicalize_name(self.name)
 
 
 @dataclass
@@ -164,26 +186,43 @@ def add_wheel(
             owned.append(entry)
             if not path.startswith(("bin/", f"{dist_info}/")):
                 top_level.add(path.split("/", 1)[0].removesuffix(".py"))
-        installer = Entry(f"{dist_info}/INSTALLER", 0o644, 6, dist_name, data=b"lpack\n")
-        owned.append(installer)
-        # RECORD lists what is shipped, where it is shipped, as installers must.
-        rows = []
-        for entry in owned:
-            if entry.record_hash is None:
-                entry.record_hash = record_hash(entry.read())
-            rows.append(f"{_csv_field(entry.path)},{entry.record_hash},{entry.size}")
-        rows.append(f"{dist_info}/RECORD,,")
-        record = ("\n".join(sorted(rows)) + "\n").encode()
-        owned.append(Entry(f"{dist_info}/RECORD", 0o644, len(record), dist_name, data=record))
+        owned.append(Entry(f"{dist_info}/INSTALLER", 0o644, 6, dist_name, data=b"lpack\n"))
         for entry in owned:
             _put(entries, entry, warnings)
+        requires = []
+        if f"{dist_info}/METADATA" in names:
+            from email.parser import BytesHeaderParser
+
+            metadata = BytesHeaderParser().parsebytes(zf.read(f"{dist_info}/METADATA"))
+            requires = list(metadata.get_all("Requires-Dist") or [])
     return Distribution(
         name=fetched.name,
         version=fetched.version,
         wheel=fetched.filename,
         dist_info=dist_info,
         top_level=sorted(t for t in top_level if t),
+        requires=requires,
     )
+
+
+def write_records(plan: Plan) -> None:
+    """Give each distribution a RECORD that lists exactly what ships, where it ships."""
+    owned: dict[str, list[Entry]] = {}
+    for entry in plan.entries.values():
+        if entry.dist is not None:
+            owned.setdefault(entry.dist, []).append(entry)
+    for dist in plan.distributions:
+        rows = []
+        record_path = f"{dist.dist_info}/RECORD"
+        for entry in owned.get(dist.key, []):
+            if entry.path == record_path:
+                continue
+            if entry.record_hash is None:
+                entry.record_hash = record_hash(entry.read())
+            rows.append(f"{_csv_field(entry.path)},{entry.record_hash},{entry.size}")
+        rows.append(f"{_csv_field(record_path)},,")
+        record = ("\n".join(sorted(rows)) + "\n").encode()
+        plan.entries[record_path] = Entry(record_path, 0o644, len(record), dist.key, data=record)
 
 
 def _csv_field(value: str) -> str:

@@ -105,9 +105,62 @@ def short_upload_note(upload: str) -> str:
     return "S3 upload: 250 MiB unzipped applies, 50 MiB zipped does not"
 
 
+def slim_json(result: BuildResult) -> dict[str, Any]:
+    from lpack.slim import categories
+
+    known = categories()
+    slim = result.slim
+    files: dict[str, int] = {}
+    for removal in slim.removals:
+        files[removal.code] = files.get(removal.code, 0) + 1
+    files["LP807"] = files.get("LP807", 0) + len(slim.stripped)
+    return {
+        "enabled": bool(result.config.slim.get("enabled", True)),
+        "saved": slim.total_saved,
+        "by_category": [
+            {
+                "code": code,
+                "name": known[code].name if code in known else "user drop globs",
+                "bytes": saved,
+                "files": files.get(code, 0),
+            }
+            for code, saved in slim.saved_by_category().items()
+        ],  # fmt: skip
+        "by_distribution": [
+            {"name": name, "bytes": saved} for name, saved in slim.saved_by_distribution().items()
+        ],
+        "kept_imported": slim.kept_imported,
+        "untouched_binaries": slim.untouched_binaries,
+    }
+
+
+def dry_run_json(result: BuildResult) -> dict[str, Any]:
+    return {
+        "version": JSON_VERSION,
+        "command": "build --dry-run",
+        "slim": slim_json(result),
+        "removals": [
+            {"path": r.path, "distribution": r.dist, "code": r.code, "size": r.size}
+            for r in result.slim.removals
+        ],
+        "stripped": [
+            {
+                "path": s.path,
+                "distribution": s.dist,
+                "before": s.before,
+                "after": s.after,
+                "removed_sections": list(s.removed_sections),
+            }
+            for s in result.slim.stripped
+        ],  # fmt: skip
+        "warnings": result.plan.warnings + result.slim.warnings,
+    }
+
+
 def build_json(result: BuildResult) -> dict[str, Any]:
     target = result.config.target
     archive = result.archive
+    assert archive is not None
     return {
         "version": JSON_VERSION,
         "command": "build",
@@ -168,7 +221,8 @@ def build_json(result: BuildResult) -> dict[str, Any]:
             }
             for d in result.sizes_by_distribution
         ],  # fmt: skip
-        "warnings": result.plan.warnings,
+        "slim": slim_json(result),
+        "warnings": result.plan.warnings + result.slim.warnings,
         "timings": {k: round(v, 3) for k, v in result.timings.items()},
     }
 
@@ -179,9 +233,57 @@ def print_json(console: Console, data: dict[str, Any]) -> None:
     )
 
 
+def _slim_line(result: BuildResult) -> str:
+    from lpack.slim import categories
+
+    known = categories()
+    saved = result.slim.saved_by_category()
+    if not result.config.slim.get("enabled", True):
+        return "off"
+    if not saved:
+        return "nothing to remove"
+    parts = " · ".join(
+        f"{known[c].name if c in known else 'drop globs'} {human_bytes(n)}"
+        for c, n in saved.items()
+    )
+    return f"−{human_bytes(result.slim.total_saved)}: {parts}"
+
+
+def print_dry_run(console: Console, result: BuildResult) -> None:
+    from lpack.slim import categories
+
+    known = categories()
+    slim = result.slim
+    line = partial(_line, console)
+    line("target", escape(result.config.target.describe()))
+    line("slim", escape(_slim_line(result)) + "  (dry run: nothing written)")
+    by_code: dict[str, list[str]] = {}
+    for removal in slim.removals:
+        by_code.setdefault(removal.code, []).append(f"{removal.path} ({removal.size:,} B)")
+    for stripped in slim.stripped:
+        by_code.setdefault("LP807", []).append(
+            f"{stripped.path}: {stripped.before:,} → {stripped.after:,} B "
+            f"(drops {', '.join(stripped.removed_sections)})"
+        )
+    for code in sorted(by_code):
+        why = known[code].why if code in known else "matched your slim drop globs"
+        title = known[code].name if code in known else "drop globs"
+        console.print(f"\n[bold]{code} {title}[/] — {escape(why)}", highlight=False)
+        for item in by_code[code]:
+            console.print(f"  - {escape(item)}", highlight=False)
+    if slim.kept_imported:
+        console.print("\n[bold]kept[/] test/docs modules that shipped code imports: "
+                      + escape(", ".join(slim.kept_imported)), highlight=False)  # fmt: skip
+    for note in slim.untouched_binaries:
+        console.print(f"  [yellow]left untouched[/] {escape(note)}", highlight=False)
+    for warning in slim.warnings:
+        console.print(f"  [yellow]warning[/] {escape(warning)}", highlight=False)
+
+
 def print_build(console: Console, result: BuildResult) -> None:
     target = result.config.target
     archive = result.archive
+    assert archive is not None
     line = partial(_line, console)
     line("target", escape(target.describe()))
     lock = result.lock
@@ -192,6 +294,10 @@ def print_build(console: Console, result: BuildResult) -> None:
     cached = sum(1 for w in result.wheels if w.cached)
     line("fetch", f"{len(result.wheels)} wheels ({cached} cached) "
          f"{result.timings.get('fetch', 0):.1f} s")  # fmt: skip
+    line("slim", escape(_slim_line(result)))
+    by_dist = list(result.slim.saved_by_distribution().items())[:5]
+    if by_dist:
+        line("", escape(" · ".join(f"{name} −{human_bytes(n)}" for name, n in by_dist)))
     line("handler", escape(result.handler.note))
     line("output", escape(str(archive.path)))
     line("", f"{archive.file_count:,} files: {result.plan.source_files:,} from source, "
@@ -215,7 +321,7 @@ def print_build(console: Console, result: BuildResult) -> None:
         table.add_row(f"  {dist.name}", dist.version, f"{dist.files:,}",
                       human_bytes(dist.unzipped), human_bytes(dist.zipped))  # fmt: skip
     console.print(table)
-    for warning in result.plan.warnings:
+    for warning in result.plan.warnings + result.slim.warnings:
         console.print(f"  [yellow]warning[/] {escape(warning)}")
     if result.exceeded:
         heaviest = ", ".join(f"{d.name} {human_bytes(d.unzipped)}" for d in sizes[:5])

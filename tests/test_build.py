@@ -44,7 +44,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_build_layout_and_metadata(project: Path, lpack_env: dict) -> None:
-    data = build_ok(project)
+    data = build_ok(project, "--no-slim")  # the pip --target layout, nothing removed
     zip_path = Path(data["output"]["path"])
     assert zip_path == project / "dist" / "fn.zip"
     assert subprocess.run(["unzip", "-tq", str(zip_path)], capture_output=True).returncode == 0

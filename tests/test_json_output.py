@@ -8,10 +8,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from conftest import make_project, run_lpack
 
 from lpack.resources import rules_dir
-
-from conftest import make_project, run_lpack
 
 HOST = f"python3.{sys.version_info[1]}"
 
@@ -32,8 +31,9 @@ def test_build_lock_and_error_documents_validate(
     over = run_lpack("build", str(project), "--runtime", HOST, "--format", "json",
                      "--max-zipped", "100")  # fmt: skip
     error = run_lpack("build", str(project), "--format", "json", "--handler", "nope.x")
-    assert (lock.rc, build.rc, over.rc, error.rc) == (0, 0, 1, 2)
-    for document in (lock.json, build.json, over.json, error.json):
+    dry = run_lpack("build", str(project), "--runtime", HOST, "--format", "json", "--dry-run")
+    assert (lock.rc, build.rc, over.rc, error.rc, dry.rc) == (0, 0, 1, 2, 0)
+    for document in (lock.json, build.json, over.json, error.json, dry.json):
         validator.validate(document)
     assert over.json["ok"] is False and build.json["ok"] is True
     assert error.json["error"]["message"].startswith("Handler 'nope.x'")

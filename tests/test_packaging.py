@@ -21,7 +21,11 @@ def test_wheel_carries_rules_data(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
         shipped = zf.read("lpack/rules/runtimes.toml")
-    expected = {f"lpack/rules/{p.relative_to(ROOT / 'rules').as_posix()}" for p in (ROOT / "rules").rglob("*") if p.is_file()}
+    expected = {
+        f"lpack/rules/{p.relative_to(ROOT / 'rules').as_posix()}"
+        for p in (ROOT / "rules").rglob("*")
+        if p.is_file()
+    }
     assert expected and expected <= names
     assert shipped == (ROOT / "rules" / "runtimes.toml").read_bytes()
     # Installed from the wheel (no checkout beside it), lpack finds its data.
