@@ -136,6 +136,7 @@ def _build(
 ) -> BuildResult:
     timings: dict[str, float] = {}
     target = config.target
+    options_from_config(config.slim).validate()  # a typo in a code fails before any work
 
     with _timed(timings, "lock"):
         progress.start("lock", "resolving dependencies for " + target.runtime)

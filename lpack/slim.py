@@ -223,7 +223,9 @@ def _protected_paths(plan: Plan, prunable_dirs: tuple[str, ...]) -> tuple[set[st
         return set(), []
     words = tuple(d.encode() for d in prunable_dirs)
     protected: set[str] = set()
-    queue = [path for name, path in modules.items() if name not in prunable]
+    outside = [path for name, path in modules.items() if name not in prunable]
+    queue = list(outside)
+    filtered = set(outside)  # kept modules inside test folders import relatively: parse all
     seen: set[str] = set()
     while queue:
         path = queue.pop()
@@ -232,7 +234,7 @@ def _protected_paths(plan: Plan, prunable_dirs: tuple[str, ...]) -> tuple[set[st
         seen.add(path)
         entry = plan.entries[path]
         source = entry.read()
-        if not any(w in source for w in words):  # cheap filter before parsing
+        if path in filtered and not any(w in source for w in words):  # cheap pre-filter
             continue
         name = _module_name(path) or ""
         for imported in imported_modules(source, name, path.endswith("__init__.py")):
@@ -258,7 +260,7 @@ def runtime_provided_drops(
     env = target.marker_environment()
     graph: dict[str, set[str]] = {}
     for dist in plan.distributions:
-        deps = set()
+        deps: set[str] = set()
         for line in dist.requires:
             try:
                 req = Requirement(line)
@@ -301,7 +303,7 @@ def slim(plan: Plan, options: SlimOptions, target: Target, roots: list[str]) -> 
     protected, kept_modules = _protected_paths(plan, prunable_dirs)
     result.kept_imported = kept_modules
 
-    runtime_dists: set[str] = set()
+    runtime_dists: set[Any] = set()
     if any("LP808" in options.rules_for(d.key).enabled for d in plan.distributions):
         runtime_dists = runtime_provided_drops(plan, roots, target, known["LP808"].packages)
 
@@ -354,6 +356,8 @@ def slim(plan: Plan, options: SlimOptions, target: Target, roots: list[str]) -> 
                                             stripped.removed_sections))  # fmt: skip
             entry.replace_data(stripped.data)
 
+    remaining = {e.dist for e in plan.entries.values() if e.dist is not None}
+    plan.distributions = [d for d in plan.distributions if d.key in remaining]
     for glob, hits in keep_hits.items():
         if not hits:
             result.warnings.append(f"slim keep glob {glob!r} matched no dependency file.")
@@ -366,7 +370,9 @@ def slim(plan: Plan, options: SlimOptions, target: Target, roots: list[str]) -> 
 def options_from_config(table: dict[str, Any] | None) -> SlimOptions:
     """[tool.lpack.slim] (already type-checked by config) into SlimOptions."""
     table = table or {}
-    per = {canonicalize_name(k): v for k, v in table.get("per-distribution", {}).items()}
+    per: dict[str, dict[str, list[str]]] = {
+        str(canonicalize_name(k)): v for k, v in table.get("per-distribution", {}).items()
+    }
     return SlimOptions(
         enabled=table.get("enabled", True),
         enable=list(table.get("enable", [])),
