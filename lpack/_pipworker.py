@@ -16,6 +16,7 @@ import json
 import os
 import re
 import sys
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -73,28 +74,41 @@ class LambdaFormatControl(FormatControl):
         return frozenset({"binary"})
 
 
+_ARCHIVES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar", ".egg")
+
+
 class SkipLog:
     """Why each file of each project was passed over: the raw material of error messages."""
 
     def __init__(self) -> None:
         self.by_project: dict[str, list[tuple[str, str, str, str]]] = defaultdict(list)
         self.seen_links: dict[str, int] = defaultdict(int)
+        # The project being evaluated, per thread: file names cannot tell it reliably
+        # (python-dateutil-1.5.tar.gz), and fetch evaluates several projects at once.
+        self._current = threading.local()
 
     def attach(self, finder: Any) -> None:
         original_skip = finder._log_skipped_link
         original_candidate = finder.get_install_candidate
 
         def log_skip(link: Any, result: Any, detail: str) -> None:
-            self.by_project[_project_of(link.filename)].append(
-                (link.filename, result.name, detail, link.requires_python or "")
-            )
+            # find-links folders list every project's files: those are not this project's;
+            # and a link that is no distribution file (an index page) proves nothing.
+            if result.name != "different_project" and link.filename.endswith(_ARCHIVES):
+                project = getattr(self._current, "project", None) or _project_of(link.filename)
+                self.by_project[project].append(
+                    (link.filename, result.name, detail, link.requires_python or "")
+                )
+                self.seen_links[project] += 1
             original_skip(link, result, detail)
 
         def get_install_candidate(link_evaluator: Any, link: Any) -> Any:
             project = canonicalize_name(link_evaluator.project_name)
-            if _project_of(link.filename) == project:  # find-links dirs list every project
+            self._current.project = project
+            candidate = original_candidate(link_evaluator, link)
+            if candidate is not None:
                 self.seen_links[project] += 1
-            return original_candidate(link_evaluator, link)
+            return candidate
 
         finder._log_skipped_link = log_skip
         finder.get_install_candidate = get_install_candidate

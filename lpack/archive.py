@@ -245,7 +245,14 @@ def write_zip(
                                  cd_size, cd_offset, 0))  # fmt: skip
         # Modes of the zip itself are normalised too: a umask must not change anything.
         os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, output)
+        try:
+            os.replace(tmp_name, output)
+        except OSError as exc:
+            raise BuildError(
+                f"Cannot write {output}: {exc.strerror or exc}"
+                + (" (it is a folder)." if output.is_dir() else "."),
+                hint="give -o/--output (or `output`) a file name such as dist/function.zip.",
+            ) from exc
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,17 @@ from typing import Any, BinaryIO
 import platformdirs
 
 CHUNK = 1 << 20
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def safe_cache_name(sha256: str, filename: str) -> bool:
+    """Only a hex digest and a bare file name may become a path under the cache."""
+    return (
+        bool(_SHA256.match(sha256))
+        and bool(filename)
+        and filename not in (".", "..")
+        and not any(c in filename for c in "/\\\0")
+    )
 
 
 def default_cache_dir() -> Path:
@@ -42,8 +54,10 @@ class WheelCache:
         return self.root / "wheels" / sha256[:2] / sha256
 
     def lookup(self, sha256: str, filename: str) -> Path | None:
+        if not safe_cache_name(sha256, filename):
+            return None  # a tampered selection record never names a path outside the cache
         path = self._dir(sha256) / filename
-        return path if path.is_file() else None
+        return path if path.is_file() and not path.is_symlink() else None
 
     def open_temp(self) -> tuple[BinaryIO, Path]:
         tmp_dir = self.root / "tmp"
@@ -52,6 +66,8 @@ class WheelCache:
         return os.fdopen(fd, "wb"), Path(name)
 
     def store(self, temp_path: Path, sha256: str, filename: str) -> Path:
+        if not safe_cache_name(sha256, filename):
+            raise ValueError(f"unsafe cache name {sha256!r}/{filename!r}")
         final_dir = self._dir(sha256)
         final_dir.mkdir(parents=True, exist_ok=True)
         final = final_dir / filename

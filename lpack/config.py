@@ -194,9 +194,13 @@ def load_config(project_dir: Path, overrides: dict[str, Any] | None = None) -> C
             hint="pass the folder that holds your handler and requirements.",
         )
     pyproject = read_pyproject(project_dir)
-    table = pyproject.get("tool", {}).get("lpack", {})
+    tool = pyproject.get("tool", {})
+    table = tool.get("lpack", {}) if isinstance(tool, dict) else None
     if not isinstance(table, dict):
-        raise ConfigError("[tool.lpack] in pyproject.toml must be a table.")
+        raise ConfigError(
+            f"{project_dir / 'pyproject.toml'}: [tool.lpack] must be a table.",
+            hint="write it as a [tool.lpack] section with key = value lines.",
+        )
     known = set(config_keys())
     values: dict[str, Any] = {}
     for key, value in table.items():
@@ -217,7 +221,10 @@ def load_config(project_dir: Path, overrides: dict[str, Any] | None = None) -> C
             checked = merged
         values[key] = checked
     if not values.get("name"):
-        project_name = pyproject.get("project", {}).get("name")
+        project = pyproject.get("project")
+        project_name = project.get("name") if isinstance(project, dict) else None
+        if not isinstance(project_name, str):
+            project_name = None
         values["name"] = project_name or project_dir.name or "function"
     config = Config(project_dir=project_dir, **values)
     config.target  # noqa: B018 - validates the runtime/arch pair early

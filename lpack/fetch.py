@@ -59,7 +59,14 @@ def fetch(
                 hint="run `lpack lock` to regenerate it with hashes.",
             )
         selection = cache.get_selection(_selection_key(target, pin))
-        path = selection and cache.verified(selection["sha256"], selection["filename"])
+        path = None
+        if (
+            selection
+            and isinstance(selection.get("sha256"), str)
+            and isinstance(selection.get("filename"), str)
+            and selection["sha256"] in pin.hashes  # the lock, not the cache, decides
+        ):
+            path = cache.verified(selection["sha256"], selection["filename"])
         if selection and path:
             results[pin.key] = FetchedWheel(
                 pin.name, pin.version, path, selection["filename"], selection["sha256"], True

@@ -27,19 +27,36 @@ class RequirementsInput:
         )
 
 
-def _from_pyproject(config: Config) -> RequirementsInput | None:
-    path = config.project_dir / "pyproject.toml"
-    project = read_pyproject(config.project_dir).get("project")
-    if not isinstance(project, dict):
+def _string_list(value: object, where: str, path: Path) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            f"{path}: {where} must be a list of requirement strings, not {value!r}.",
+            hint='write it as e.g. dependencies = ["requests>=2.31", "pydantic"].',
+        )
+    return list(value)
+
+
+def _from_pyproject(config: Config, path: Path | None = None) -> RequirementsInput | None:
+    if path is not None and not path.is_file():
+        raise ConfigError(f"{path} does not exist.", hint="fix `requirements` or --requirements.")
+    path = path or config.project_dir / "pyproject.toml"
+    if not path.is_file():
         return None
+    project = read_pyproject(path.parent).get("project")
+    if project is None:
+        return None
+    if not isinstance(project, dict):
+        raise ConfigError(f"{path}: [project] must be a table.")
     if "dependencies" in project.get("dynamic", []):
         raise ConfigError(
             f"{path} declares its dependencies as dynamic, so lpack cannot read them "
             "without running the build backend.",
             hint="list them in [project] dependencies, or in a requirements.in file.",
         )
-    deps = list(project.get("dependencies", []))
+    deps = _string_list(project.get("dependencies", []), "[project] dependencies", path)
     optional = project.get("optional-dependencies", {})
+    if not isinstance(optional, dict):
+        raise ConfigError(f"{path}: [project.optional-dependencies] must be a table of lists.")
     for extra in config.extras:
         if extra not in optional:
             raise ConfigError(
@@ -47,7 +64,7 @@ def _from_pyproject(config: Config) -> RequirementsInput | None:
                 f"of {path}; it has: {', '.join(optional) or 'none'}.",
                 hint="fix `extras` in [tool.lpack] or --extra.",
             )
-        deps += optional[extra]
+        deps += _string_list(optional[extra], f"optional-dependencies.{extra}", path)
     if "dependencies" not in project and not config.extras:
         return None
     for dep in deps:
@@ -67,7 +84,7 @@ def find_requirements(config: Config) -> RequirementsInput:
     if config.requirements:
         path = (config.project_dir / config.requirements).resolve()
         if path.name == "pyproject.toml":
-            found = _from_pyproject(config)
+            found = _from_pyproject(config, path)
             if found is None:
                 raise ConfigError(f"{path} has no [project] dependencies.")
             return found

@@ -81,14 +81,21 @@ def parse_lock(text: str, path: Path, target: Target | None = None) -> Lockfile:
         match = _HEADER_RE.match(line)
         if match:
             header[match.group(1)] = match.group(2)
-    logical = re.sub(r"\\\r?\n", " ", text)
     pins: list[Pin] = []
     environment = target.marker_environment() if target else None
-    for number, raw in enumerate(logical.splitlines(), 1):
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith(("#", "-")):
+    for number, line in _logical_lines(text):
+        if not line:
             continue
-        hashes = tuple(re.findall(r"--hash[= ]sha256:([0-9a-f]{64})", line))
+        if line.startswith(("-e ", "--editable")):
+            raise LockError(
+                f"{path}: line {number} is an editable requirement ({line}); lpack installs "
+                "only wheels from indexes, so it would be left out of the package.",
+                hint="build the local package into a wheel and serve it from a find-links "
+                "folder (PIP_FIND_LINKS), or make it part of your source folder.",
+            )
+        if line.startswith("-"):
+            continue  # pip options (--index-url, ...): pip's configuration is the source
+        hashes = tuple(h.lower() for h in re.findall(r"--hash[= ]sha256:([0-9a-fA-F]{64})", line))
         spec = re.sub(r"\s--hash[= ]\S+", "", " " + line).strip()
         try:
             req = Requirement(spec)
@@ -115,6 +122,26 @@ def parse_lock(text: str, path: Path, target: Target | None = None) -> Lockfile:
             continue
         pins.append(Pin(req.name, pinned[0].version, hashes, marker))
     return Lockfile(path=path, header=header, pins=pins)
+
+
+def _logical_lines(text: str) -> Iterable[tuple[int, str]]:
+    """(first physical line number, text without comment) for each requirement line."""
+    buffer: list[str] = []
+    start = 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not buffer:
+            start = number
+        stripped = raw.rstrip()
+        if stripped.endswith("\\"):
+            buffer.append(stripped[:-1])
+            continue
+        buffer.append(stripped)
+        joined = " ".join(buffer)
+        buffer = []
+        # pip treats "#" after whitespace (or at line start) as a comment
+        yield start, re.split(r"(?:^|\s)#", joined, maxsplit=1)[0].strip()
+    if buffer:
+        yield start, re.split(r"(?:^|\s)#", " ".join(buffer), maxsplit=1)[0].strip()
 
 
 def run_worker(
@@ -182,16 +209,33 @@ def _digest(config: Config, req: RequirementsInput) -> str:
     )
 
 
+_INCLUDE_RE = re.compile(r"^\s*(?:-r|-c|--requirement|--constraint)(?:[\s=]+|(?=[^\s=-]))(\S+)")
+
+
 def _included_files(req: RequirementsInput) -> Iterable[str]:
-    """Text of files the input pulls in with -r / -c, so editing them invalidates the lock."""
-    for line in req.text.splitlines():
-        match = re.match(r"^\s*(?:-r|-c|--requirement|--constraint)[\s=]+(\S+)", line)
-        if match:
-            path = (req.path.parent / match.group(1)).resolve()
+    """Text of every file the input pulls in with -r / -c, followed recursively, so that
+    editing any of them invalidates the lock."""
+    seen: set[Path] = {req.path.resolve()}
+    queue = [(req.path, req.text)]
+    while queue:
+        including, text = queue.pop(0)
+        for line in text.splitlines():
+            match = _INCLUDE_RE.match(line)
+            if not match:
+                continue
+            path = (including.parent / match.group(1)).resolve()
+            if path in seen:
+                continue
+            seen.add(path)
+            # Named relative to the input, so the digest is the same in any checkout.
+            label = os.path.relpath(path, req.path.parent.resolve())
             try:
-                yield f"{match.group(1)}:{path.read_text(encoding='utf-8')}"
-            except OSError:
-                yield f"{match.group(1)}:<missing>"
+                content = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                yield f"{label}:<missing>"
+                continue
+            yield f"{label}:{content}"
+            queue.append((path, content))
 
 
 def lock(

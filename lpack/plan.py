@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import fnmatch
 import hashlib
 import io
 import os
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
+import pathspec
 from packaging.utils import canonicalize_name
 
 from lpack.errors import BuildError
@@ -101,7 +101,14 @@ def record_hash(data: bytes) -> str:
 
 def _safe_member_path(wheel: str, name: str) -> str:
     path = PurePosixPath(name)
-    if name.startswith("/") or "\\" in name or ".." in path.parts or ":" in path.parts[0]:
+    if (
+        not path.parts
+        or name.startswith("/")
+        or "\\" in name
+        or ".." in path.parts
+        or ":" in path.parts[0]
+        or str(path) == "."
+    ):
         raise BuildError(
             f"Wheel {wheel} contains the unsafe path {name!r}; lpack will not install it.",
             hint="the wheel is malformed or hostile: pin another version or report it upstream.",
@@ -243,19 +250,15 @@ def _put(entries: dict[str, Entry], entry: Entry, warnings: list[str]) -> None:
     entries[entry.path] = entry
 
 
+@lru_cache(maxsize=256)
+def _spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
 def matches_any(path: str, patterns: list[str]) -> bool:
-    """gitignore-like: a pattern without "/" matches any path component; one with "/"
-    matches the path from the source root, or any folder above the file."""
-    parts = path.split("/")
-    for pattern in patterns:
-        pattern = pattern.strip("/")
-        if "/" in pattern:
-            prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-            if any(fnmatch.fnmatchcase(prefix, pattern) for prefix in prefixes):
-                return True
-        elif any(fnmatch.fnmatchcase(part, pattern) for part in parts):
-            return True
-    return False
+    """gitignore semantics (pathspec): "tests" or "*.md" match at any depth, "/lib" and
+    "pkg/lib" only from the root, "**" spans folders, a folder pattern covers its files."""
+    return bool(patterns) and _spec(tuple(patterns)).match_file(path)
 
 
 def source_files(
@@ -285,9 +288,30 @@ def source_files(
             full = root_path / f
             if f in ALWAYS_EXCLUDED_FILES or f.endswith(ALWAYS_EXCLUDED_SUFFIXES):
                 continue
-            if full in skip_paths or not full.is_file():
+            if full in skip_paths:
                 continue
             rel = full.relative_to(source_dir).as_posix()
+            if full.is_symlink():
+                resolved = full.resolve()
+                if not resolved.exists():
+                    warnings.append(f"{rel} is a broken symlink; it is not shipped.")
+                    continue
+                if not resolved.is_relative_to(source_dir.resolve()):
+                    warnings.append(
+                        f"{rel} is a symlink to {resolved}, outside the source folder; "
+                        "it is not shipped (copy the file in if the function needs it)."
+                    )
+                    continue
+            if not full.is_file():
+                continue
+            try:
+                rel.encode("utf-8")
+            except UnicodeEncodeError:
+                raise BuildError(
+                    f"Source file {full!r} has a name that is not valid UTF-8; zip readers "
+                    "would garble it.",
+                    hint="rename it, or exclude it with `exclude`.",
+                ) from None
             if include and not matches_any(rel, include):
                 continue
             if exclude and matches_any(rel, exclude):
@@ -311,4 +335,23 @@ def make_plan(
     entries: dict[str, Entry] = {}
     distributions = [add_wheel(entries, w, warnings) for w in sorted(wheels, key=lambda w: w.name)]
     add_source(entries, files, warnings)
+    _check_file_folder_clashes(entries)
     return Plan(entries, distributions, len(files), warnings)
+
+
+def _check_file_folder_clashes(entries: dict[str, Entry]) -> None:
+    """A path cannot be a file and a folder at once: no extractor could unpack that zip."""
+    for path in entries:
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            folder = "/".join(parts[:i])
+            if folder in entries:
+                clash = entries[folder]
+                owner = clash.dist or "your source"
+                other = entries[path].dist or "your source"
+                raise BuildError(
+                    f"{folder!r} is a file (from {owner}) and also a folder holding {path!r} "
+                    f"(from {other}); the zip could not be extracted.",
+                    hint="rename or exclude the file in your source, or drop one of the "
+                    "distributions.",
+                )

@@ -350,8 +350,9 @@ def lock_json(result: LockResult) -> dict[str, Any]:
 def print_lock(console: Console, result: LockResult) -> None:
     state = "is current (inputs unchanged)" if result.reused else "written"
     console.print(
-        f"  [bold]lock[/] {result.lockfile.path} {state}: {len(result.lockfile.pins)} pins "
-        f"for {result.lockfile.header.get('target', '?')} from {result.requirements.label}"
+        f"  [bold]lock[/] {escape(str(result.lockfile.path))} {state}: "
+        f"{len(result.lockfile.pins)} pins for {escape(result.lockfile.header.get('target', '?'))} "
+        f"from {escape(result.requirements.label)}"
     )
 
 

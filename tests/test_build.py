@@ -359,3 +359,74 @@ def test_empty_requirements_builds_source_only(tmp_path: Path, lpack_env: dict) 
     project = make_project(tmp_path / "fn", "# nothing yet\n")
     data = build_ok(project)
     assert data["lock"]["pins"] == 0 and data["output"]["files"] == 1
+
+
+def test_tampered_cache_selection_cannot_touch_files_outside_the_cache(
+    tmp_path: Path, lpack_env: dict
+) -> None:
+    import json
+
+    project = make_project(tmp_path / "fn", "gamma\n")
+    build_ok(project)
+    victim = tmp_path / "victim" / "notes.txt"
+    victim.parent.mkdir()
+    victim.write_text("keep me")
+    cache = Path(lpack_env["LPACK_CACHE_DIR"])
+    for selection in (cache / "selections").glob("*.json"):
+        selection.write_text(json.dumps({"sha256": "../../../victim", "filename": "notes.txt"}))
+    data = build_ok(project)
+    assert victim.read_text() == "keep me"
+    assert data["fetch"]["cached"] == 0  # the record was ignored, the wheel fetched again
+
+
+def test_file_and_folder_with_one_name_is_an_error(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "gamma\n", files={
+        "app.py": "def lambda_handler(e, c): pass\n", "gamma": "not a package\n"})  # fmt: skip
+    r = run_lpack("build", str(project), "--runtime", HOST)
+    assert r.rc == 2 and "'gamma' is a file" in r.stderr and "also a folder" in r.stderr
+    assert not (project / "dist" / "fn.zip").exists()
+
+
+def test_output_that_is_a_folder(project: Path, lpack_env: dict) -> None:
+    (project / "out").mkdir()
+    r = run_lpack("build", str(project), "--runtime", HOST, "-o", "out")
+    assert r.rc == 2 and "it is a folder" in r.stderr and "internal error" not in r.stderr
+    assert list((project / "out").iterdir()) == []
+
+
+def test_symlinks_leaving_the_source_and_broken_ones_are_not_shipped(
+    tmp_path: Path, lpack_env: dict
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("s3cr3t")
+    project = make_project(tmp_path / "fn", "")
+    (project / "inside.txt").write_text("ok")
+    os.symlink(secret, project / "leak.txt")
+    os.symlink(project / "inside.txt", project / "alias.txt")
+    os.symlink(project / "gone.txt", project / "broken.txt")
+    data = build_ok(project)
+    with zipfile.ZipFile(data["output"]["path"]) as zf:
+        shipped = set(zf.namelist())
+        assert zf.read("alias.txt") == b"ok"
+    assert "leak.txt" not in shipped and "broken.txt" not in shipped
+    assert any("leak.txt is a symlink" in w for w in data["warnings"])
+    assert any("broken.txt is a broken symlink" in w for w in data["warnings"])
+
+
+def test_exclude_globs_have_gitignore_semantics(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "", files={
+        "app.py": "def lambda_handler(e, c): pass\n", "lib/x.py": "", "pkg/lib/y.py": "",
+        "data/a.json": "{}", "data/deep/b.json": "{}"})  # fmt: skip
+    data = build_ok(project, "--exclude", "/lib", "--exclude", "data/*.json")
+    with zipfile.ZipFile(data["output"]["path"]) as zf:
+        shipped = set(zf.namelist())
+    assert "lib/x.py" not in shipped and "pkg/lib/y.py" in shipped
+    assert "data/a.json" not in shipped and "data/deep/b.json" in shipped
+
+
+def test_source_name_that_is_not_utf8(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "")
+    with open(os.path.join(os.fsencode(project), b"bad\xff.txt"), "wb") as fh:
+        fh.write(b"x")
+    r = run_lpack("build", str(project), "--runtime", HOST)
+    assert r.rc == 2 and "not valid UTF-8" in r.stderr and "internal error" not in r.stderr

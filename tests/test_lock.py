@@ -221,3 +221,83 @@ def test_damaged_lock_is_regenerated_unless_locked(tmp_path: Path, lpack_env: di
     r = run_lpack("build", str(project), "--runtime", HOST, "--format", "json")
     assert r.rc == 0, r.stderr
     assert pins(project) == {"gamma": "1.0"}
+
+
+def test_editable_requirement_is_refused_not_dropped(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "-e ./mylib\n")
+    lib = project / "mylib"
+    lib.mkdir()
+    (lib / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "b"\nbackend-path = ["."]\n'
+        '[project]\nname = "mylib"\nversion = "1"\ndependencies = ["gamma"]\n'
+    )
+    (lib / "b.py").write_text(
+        "def prepare_metadata_for_build_wheel(d, c=None):\n"
+        "    import os; di = os.path.join(d, 'mylib-1.dist-info'); os.makedirs(di)\n"
+        "    open(os.path.join(di, 'METADATA'), 'w').write("
+        "'Metadata-Version: 2.1\\nName: mylib\\nVersion: 1\\nRequires-Dist: gamma\\n')\n"
+        "    return 'mylib-1.dist-info'\n"
+        "def get_requires_for_build_wheel(c=None): return []\n"
+        "def get_requires_for_build_editable(c=None): return []\n"
+        "prepare_metadata_for_build_editable = prepare_metadata_for_build_wheel\n"
+        "def build_editable(*a, **k): raise NotImplementedError\n"
+        "def build_wheel(*a, **k): raise NotImplementedError\n"
+    )
+    r = run_lpack("lock", str(project), "--runtime", HOST)
+    assert r.rc == 2, r.stdout
+    assert "editable requirement" in r.stderr and "find-links" in r.stderr
+    assert not (project / "lpack.lock").exists()
+
+
+def test_nested_includes_invalidate_the_lock(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "-rb.txt\n")
+    (project / "b.txt").write_text("-r sub/c.txt\n")
+    (project / "sub").mkdir()
+    (project / "sub" / "c.txt").write_text("gamma\n")
+    assert run_lpack("lock", str(project), "--runtime", HOST).rc == 0
+    (project / "sub" / "c.txt").write_text("gamma\ndelta\n")
+    r = run_lpack("build", str(project), "--runtime", HOST, "--locked")
+    assert r.rc == 2 and "not current" in r.stderr
+    r = run_lpack("build", str(project), "--runtime", HOST, "--format", "json")
+    assert r.rc == 0 and r.json["lock"]["reused"] is False
+    assert pins(project) == {"gamma": "1.0", "delta": "1.0"}
+
+
+def test_requirements_option_reads_the_named_pyproject(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", None)
+    (project / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["gamma"]\n')
+    (project / "sub").mkdir()
+    (project / "sub" / "pyproject.toml").write_text(
+        '[project]\nname = "y"\ndependencies = ["delta"]\n'
+    )
+    r = run_lpack("lock", str(project), "--runtime", HOST, "-r", "sub/pyproject.toml")
+    assert r.rc == 0, r.stderr
+    assert pins(project) == {"delta": "1.0"}
+
+
+@pytest.mark.parametrize(
+    "pyproject, message",
+    [
+        ("tool = 1\n", "[tool.lpack] must be a table"),
+        ('project = "x"\n', "[project] must be a table"),
+        ('[project]\nname = "x"\ndependencies = "gamma"\n', "must be a list of requirement"),
+        ('[project]\nname = "x"\ndependencies = [1]\n', "must be a list of requirement"),
+        ('[project]\nname = "x"\noptional-dependencies = 3\n', "must be a table of lists"),
+    ],
+)
+def test_malformed_pyproject_tables(
+    tmp_path: Path, lpack_env: dict, pyproject: str, message: str
+) -> None:
+    project = make_project(tmp_path / "fn", None)
+    (project / "pyproject.toml").write_text(pyproject)
+    r = run_lpack("lock", str(project), "--runtime", HOST)
+    assert r.rc == 2 and message in r.stderr, r.stderr
+    assert "internal error" not in r.stderr
+
+
+def test_lock_output_with_brackets_in_path(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "a[/x]b" / "fn", None)
+    (project / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["gamma"]\n')
+    r = run_lpack("lock", str(project), "--runtime", HOST)
+    assert r.rc == 0, r.stderr
+    assert "a[/x]b" in r.stdout and "pyproject.toml [project]" in r.stdout

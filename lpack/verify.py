@@ -1,0 +1,352 @@
+"""lpack verify: import a package the way Lambda would, before Lambda does.
+
+The zip is extracted read-only into a folder any user can traverse; a Python of the
+target's version runs with -I -S (nothing of the host's site-packages: -I alone keeps
+them), as an unprivileged user when lpack runs as root (Lambda runs code as
+sbx_user1051, so a file that is not world-readable fails here too), with Lambda's
+sys.path order and environment variables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from lpack.errors import ConfigError, LpackError
+from lpack.target import Target
+
+NOBODY = 65534
+_EXT_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\.(?:cpython-[^.]+|abi3)\.so$")
+_NOT_MODULES = {"bin", "include", "share", "__pycache__", "setup", "conftest"}
+
+_HARNESS = r"""
+import importlib, json, os, site, sys, time, traceback
+
+task, layers, version, modules, handler, event_path = json.loads(sys.argv[1])
+stdlib = list(sys.path)
+sys.path[:] = []
+site.addsitedir(task)  # Lambda's bootstrap: /var/task first, its .pth files processed
+for layer in layers:
+    for sub in (f"python/lib/python{version}/site-packages", "python"):
+        path = os.path.join(layer, sub)
+        if os.path.isdir(path):
+            site.addsitedir(path)
+sys.path.extend(stdlib)
+
+def emit(**data):
+    sys.stdout.write(json.dumps(data, default=repr) + "\n")
+    sys.stdout.flush()
+
+def failure(exc):
+    frames = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return {"type": type(exc).__name__, "message": str(exc), "traceback": "".join(frames)[-4000:]}
+
+for name in modules:
+    start = time.perf_counter()
+    try:
+        module = importlib.import_module(name)
+        where = getattr(module, "__file__", None) or str(getattr(module, "__path__", ""))
+        emit(kind="import", module=name, ok=True, file=where,
+             seconds=round(time.perf_counter() - start, 3))
+    except BaseException as exc:  # SystemExit and friends are failures too
+        emit(kind="import", module=name, ok=False, **failure(exc))
+
+if handler and event_path:
+    module_name, _, function = handler.rpartition(".")
+    module_name = module_name.replace("/", ".")
+    class Context:
+        function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+        function_version = "$LATEST"
+        memory_limit_in_mb = int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"])
+        invoked_function_arn = f"arn:aws:lambda:us-east-1:000000000000:function:{function_name}"
+        aws_request_id = "00000000-0000-4000-8000-000000000000"
+        log_group_name = os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]
+        log_stream_name = os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
+        _deadline = time.monotonic() + 3.0
+        def get_remaining_time_in_millis(self):
+            return max(0, int((self._deadline - time.monotonic()) * 1000))
+    try:
+        with open(event_path, encoding="utf-8") as fh:
+            event = json.load(fh)
+        function_obj = getattr(importlib.import_module(module_name), function)
+        result = function_obj(event, Context())
+        emit(kind="invoke", handler=handler, ok=True, result=result)
+    except BaseException as exc:
+        emit(kind="invoke", handler=handler, ok=False, **failure(exc))
+"""
+
+
+@dataclass
+class ModuleResult:
+    module: str
+    ok: bool
+    detail: str  # file on success; "Type: message" on failure
+    traceback: str = ""
+
+
+@dataclass
+class VerifyResult:
+    artifact: Path
+    python: Path
+    user: str
+    imports: list[ModuleResult] = field(default_factory=list)
+    invoke: dict[str, Any] | None = None
+    stderr: str = ""
+
+    @property
+    def ok(self) -> bool:
+        invoke_ok = self.invoke is None or bool(self.invoke.get("ok"))
+        return all(r.ok for r in self.imports) and invoke_ok and bool(self.imports)
+
+
+def _world_reachable(path: Path) -> bool:
+    path = path.resolve()
+    try:
+        if not path.stat().st_mode & stat.S_IXOTH:
+            return False
+        return all(parent.stat().st_mode & stat.S_IXOTH for parent in path.parents)
+    except OSError:
+        return False
+
+
+def _candidates(version: tuple[int, int]) -> list[Path]:
+    name = f"python{version[0]}.{version[1]}"
+    found: list[Path] = []
+    if sys.version_info[:2] == version:
+        found += [Path(getattr(sys, "_base_executable", sys.executable)), Path(sys.executable)]
+    on_path = shutil.which(name)
+    if on_path:
+        found.append(Path(on_path))
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    found += sorted(pyenv_root.glob(f"versions/{version[0]}.{version[1]}.*/bin/{name}"),
+                    reverse=True)  # fmt: skip
+    uv_root = Path(os.environ.get("UV_PYTHON_INSTALL_DIR",
+                                  Path.home() / ".local/share/uv/python"))  # fmt: skip
+    found += sorted(uv_root.glob(f"cpython-{version[0]}.{version[1]}.*/bin/{name}"), reverse=True)
+    found += [Path(f"/usr/bin/{name}"), Path(f"/usr/local/bin/{name}")]
+    unique: list[Path] = []
+    for path in found:
+        if path.exists() and path.resolve() not in [u.resolve() for u in unique]:
+            unique.append(path)
+    return unique
+
+
+def find_python(target: Target, drop_privileges: bool) -> Path:
+    """A CPython of the target's version the verifying user can run."""
+    version = target.python_version
+    wanted = f"{version[0]}.{version[1]}"
+    unreachable = []
+    for candidate in _candidates(version):
+        probe = subprocess.run(
+            [str(candidate), "-I", "-S", "-c",
+             "import sys; print(sys.implementation.name, '%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if probe.returncode != 0 or probe.stdout.split() != ["cpython", wanted]:
+            continue
+        if drop_privileges and not _world_reachable(candidate):
+            unreachable.append(str(candidate))
+            continue
+        return candidate.resolve()
+    if unreachable:
+        raise ConfigError(
+            f"Python {wanted} was found ({', '.join(unreachable)}) but the unprivileged user "
+            "lpack verifies as cannot run it: a folder above it is not world-executable.",
+            hint=f"install python{wanted} where every user can run it (e.g. the system "
+            "package), or run lpack verify as a non-root user.",
+        )
+    raise ConfigError(
+        f"No Python {wanted} found to verify a {target.runtime} package (looked on PATH, in "
+        "pyenv and uv installs, /usr/bin and /usr/local/bin).",
+        hint=f"install Python {wanted} (`uv python install {wanted}`, `pyenv install "
+        f"{wanted}`, or your OS package) and run again.",
+    )
+
+
+def _safe_extract(zip_path: Path, dest: Path) -> None:
+    """Extract with the zip's own modes (a 0600 file must fail as it would on Lambda)."""
+    try:
+        zf = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ConfigError(f"{zip_path} is not a readable zip: {exc}.") from exc
+    with zf:
+        for info in zf.infolist():
+            name = PurePosixPath(info.filename)
+            if info.filename.startswith("/") or ".." in name.parts:
+                raise ConfigError(f"{zip_path} holds the unsafe path {info.filename!r}.")
+            target = dest / name
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+            mode = (info.external_attr >> 16) & 0o777
+            os.chmod(target, mode if mode else 0o644)
+    # Read-only like /var/task: no write bits anywhere; folders keep their x bits.
+    for folder, dirs, files in os.walk(dest):
+        for file_name in files:
+            file_path = os.path.join(folder, file_name)
+            os.chmod(file_path, os.stat(file_path).st_mode & ~0o222)
+        for dir_name in dirs:
+            dir_path = os.path.join(folder, dir_name)
+            os.chmod(dir_path, (os.stat(dir_path).st_mode | 0o555) & ~0o222)
+    os.chmod(dest, 0o555)
+
+
+def top_level_modules(root: Path) -> list[str]:
+    """Packages and extension/single modules that distributions put at the root."""
+    names: set[str] = set()
+    for child in root.iterdir():
+        if child.is_dir():
+            if child.name.endswith(".dist-info"):
+                top = child / "top_level.txt"
+                if top.is_file():
+                    for line in top.read_text(encoding="utf-8", errors="replace").split():
+                        if line.replace("/", ".").split(".")[0].isidentifier():
+                            names.add(line.split("/")[0])
+            elif child.name.isidentifier() and child.name not in _NOT_MODULES:
+                if (child / "__init__.py").exists() or any(child.glob("*.py")):
+                    names.add(child.name)
+        else:
+            match = _EXT_RE.match(child.name)
+            if match:
+                names.add(match.group(1))
+    present = {n for n in names if (root / n).is_dir() or (root / f"{n}.py").exists()
+               or any(root.glob(f"{n}.*.so"))}  # fmt: skip
+    return sorted(n for n in present if n not in _NOT_MODULES)
+
+
+def lambda_environment(
+    target: Target, task: Path, name: str, handler: str | None
+) -> dict[str, str]:
+    return {
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{target.runtime}",
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "2026/01/01/[$LATEST]lpackverify",
+        "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "LAMBDA_TASK_ROOT": str(task),
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+        "LD_LIBRARY_PATH": f"/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:"
+        f"{task}:{task}/lib:/opt/lib",
+        "_HANDLER": handler or "",
+    }
+
+
+def _verify_root() -> Path:
+    for base in (Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp")):
+        if base.is_dir() and _world_reachable(base):
+            return base
+    raise ConfigError(
+        "No temporary folder that every user can traverse (tried $TMPDIR, /tmp, /var/tmp).",
+        hint="point TMPDIR at a folder with mode 0755 or more.",
+    )
+
+
+def verify(
+    artifact: Path,
+    target: Target,
+    handler: str | None = None,
+    event_file: Path | None = None,
+    layers: list[Path] | None = None,
+    skip: list[str] | None = None,
+    name: str = "function",
+) -> VerifyResult:
+    if not artifact.is_file():
+        raise ConfigError(f"Artifact {artifact} does not exist.", hint="build it first.")
+    if event_file is not None:
+        try:
+            json.loads(event_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise ConfigError(
+                f"Event file {event_file} is not JSON: {exc}.",
+                hint='pass a file holding one JSON value, e.g. {"key": "value"}.',
+            ) from exc
+    drop = os.geteuid() == 0 if hasattr(os, "geteuid") else False
+    python = find_python(target, drop)
+    work = Path(tempfile.mkdtemp(prefix="lpack-verify-", dir=_verify_root()))
+    try:
+        os.chmod(work, 0o755)
+        task = work / "task"
+        task.mkdir()
+        _safe_extract(artifact, task)
+        layer_dirs = []
+        for i, layer in enumerate(layers or []):
+            layer_dir = work / f"layer{i}"
+            layer_dir.mkdir()
+            _safe_extract(layer, layer_dir)
+            layer_dirs.append(layer_dir)
+        modules = []
+        if handler:
+            modules.append(handler.rpartition(".")[0].replace("/", "."))
+        for root in [task, *[d / "python" for d in layer_dirs]]:
+            if root.is_dir():
+                modules += [m for m in top_level_modules(root) if m not in modules]
+        modules = [m for m in modules if m not in (skip or [])]
+        event_copy = None
+        if event_file is not None:
+            event_copy = work / "event.json"
+            shutil.copyfile(event_file, event_copy)
+            os.chmod(event_copy, 0o444)
+        version = "{}.{}".format(*target.python_version)
+        payload = json.dumps([str(task), [str(d) for d in layer_dirs], version, modules,
+                              handler, str(event_copy) if event_copy else None])  # fmt: skip
+        extra: dict[str, Any] = {}
+        if drop:
+            extra = {"user": NOBODY, "group": NOBODY, "extra_groups": []}
+        try:
+            proc = subprocess.run(
+                [str(python), "-I", "-S", "-c", _HARNESS, payload],
+                capture_output=True, text=True, cwd=task, timeout=600,
+                env=lambda_environment(target, task, name, handler), **extra,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired as exc:
+            raise LpackError(f"Verifying {artifact} timed out after 600 s.") from exc
+        result = VerifyResult(artifact, python, "nobody" if drop else "current user")
+        result.stderr = proc.stderr
+        for line in proc.stdout.splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(event, dict):
+                continue
+            if event.get("kind") == "import":
+                if event["ok"]:
+                    result.imports.append(
+                        ModuleResult(event["module"], True, event.get("file", ""))
+                    )
+                else:
+                    result.imports.append(ModuleResult(
+                        event["module"], False, f"{event['type']}: {event['message']}",
+                        event.get("traceback", "")))  # fmt: skip
+            elif event.get("kind") == "invoke":
+                result.invoke = event
+        if not result.imports and proc.returncode != 0:
+            raise LpackError(
+                f"The verifying interpreter {python} failed to start: {proc.stderr.strip()[-500:]}",
+            )
+        return result
+    finally:
+        for folder, dirs, _ in os.walk(work):
+            for d in dirs:
+                os.chmod(os.path.join(folder, d), 0o755)
+        shutil.rmtree(work, ignore_errors=True)
