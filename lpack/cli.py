@@ -98,11 +98,17 @@ def cli() -> None:
     is_flag=True,
     help="Resolve, fetch and list what slimming would remove; write nothing.",
 )
+@click.option(
+    "--verify",
+    "verify_after",
+    is_flag=True,
+    help="After writing, import the package as Lambda would (lpack verify).",
+)
 @click.option("--refresh-lock", is_flag=True, help="Re-resolve even if the lock is current.")
 @click.option("--locked", is_flag=True, help="Fail instead of updating a stale lock (for CI).")
 def build(project_dir: Path, fmt: str, refresh_lock: bool, locked: bool, lock_file: str | None,
           no_slim: bool, slim_enable: tuple[str, ...], slim_disable: tuple[str, ...],
-          keep: tuple[str, ...], drop: tuple[str, ...], dry_run: bool,
+          keep: tuple[str, ...], drop: tuple[str, ...], dry_run: bool, verify_after: bool,
           **options: Any) -> None:  # fmt: skip
     """Resolve, fetch, slim and write a reproducible Lambda zip for PROJECT_DIR."""
     from lpack import render
@@ -137,11 +143,84 @@ def build(project_dir: Path, fmt: str, refresh_lock: bool, locked: bool, lock_fi
         else:
             render.print_dry_run(console, result)
         sys.exit(EXIT_OK)
+    verified = None
+    if verify_after:
+        from lpack.verify import verify as run_verify
+
+        assert result.archive is not None
+        try:
+            verified = run_verify(result.archive.path, config.target,
+                                  handler=result.handler.handler, name=config.name)  # fmt: skip
+        except LpackError as exc:
+            _fail(exc, fmt)
     if fmt == "json":
-        print(__import__("json").dumps(render.build_json(result), indent=2))
+        data = render.build_json(result)
+        if verified is not None:
+            data["verify"] = render.verify_json(verified)
+        print(__import__("json").dumps(data, indent=2))
     else:
         render.print_build(console, result)
-    sys.exit(EXIT_FINDINGS if result.exceeded else EXIT_OK)
+        if verified is not None:
+            render.print_verify(console, verified)
+    failed = result.exceeded or (verified is not None and not verified.ok)
+    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+@cli.command(name="verify")
+@click.argument("artifact", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--project",
+    "project_dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Project whose [tool.lpack] gives runtime and handler defaults.",
+)
+@click.option("--runtime", type=click.Choice(list(runtimes())), help="Lambda runtime.")
+@click.option("--arch", type=click.Choice(arches()), help="Lambda architecture.")
+@click.option("--handler", help="Handler to import (and call with --event).")
+@click.option(
+    "--event",
+    "event_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON event: call the handler with it and print the result.",
+)
+@click.option(
+    "--layer",
+    "layers",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Layer zip to put on sys.path after the function (repeatable).",
+)
+@click.option("--skip", multiple=True, metavar="MODULE", help="Do not import this module.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+def verify_command(artifact: Path, project_dir: Path, runtime: str | None, arch: str | None,
+                   handler: str | None, event_file: Path | None, layers: tuple[Path, ...],
+                   skip: tuple[str, ...], fmt: str) -> None:  # fmt: skip
+    """Import ARTIFACT (a Lambda zip) as Lambda would: isolated, read-only, unprivileged."""
+    from lpack import render
+    from lpack.verify import verify as run_verify
+
+    try:
+        config = load_config(project_dir, {"runtime": runtime, "arch": arch})
+        result = run_verify(
+            artifact, config.target, handler=handler or config.handler, event_file=event_file,
+            layers=list(layers), skip=list(skip), name=config.name,
+        )  # fmt: skip
+    except LpackError as exc:
+        _fail(exc, fmt)
+    if fmt == "json":
+        print(__import__("json").dumps(render.verify_json(result), indent=2))
+    else:
+        render.print_verify(_console(), result)
+    sys.exit(EXIT_OK if result.ok else EXIT_FINDINGS)
 
 
 @cli.command(name="lock")

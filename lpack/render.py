@@ -24,6 +24,7 @@ from rich.text import Text
 from lpack.build import BuildResult
 from lpack.errors import LpackError
 from lpack.lock import LockResult
+from lpack.verify import VerifyResult
 
 JSON_VERSION = 1
 
@@ -376,3 +377,51 @@ def print_error(console: Console, error: LpackError) -> None:
         console.print(error.details, highlight=False, markup=False, soft_wrap=True)
     if error.hint:
         console.print(f"[bold]fix:[/] {escape(error.hint)}", highlight=False, soft_wrap=True)
+
+
+def verify_json(result: VerifyResult) -> dict[str, Any]:
+    return {
+        "version": JSON_VERSION,
+        "command": "verify",
+        "ok": result.ok,
+        "artifact": str(result.artifact),
+        "python": str(result.python),
+        "user": result.user,
+        "imports": [
+            {"module": r.module, "ok": r.ok, "detail": r.detail, "traceback": r.traceback}
+            for r in result.imports
+        ],
+        "metadata": [{"name": r.module, "ok": r.ok, "detail": r.detail} for r in result.metadata],
+        "invoke": result.invoke,
+    }
+
+
+def print_verify(console: Console, result: VerifyResult) -> None:
+    line = partial(_line, console)
+    line("verify", escape(f"{result.artifact} with {result.python} -I -S as {result.user}, "
+                          "read-only, Lambda's sys.path and environment"))  # fmt: skip
+    for item in result.imports:
+        if item.ok:
+            line("", f"[green]ok[/]    import {escape(item.module)}")
+        else:
+            line("", f"[red]FAIL[/]  import {escape(item.module)}: {escape(item.detail)}")
+    if not result.imports:
+        line("", "[red]FAIL[/]  nothing was imported")
+    found = [m for m in result.metadata if m.ok]
+    if found:
+        line("", f"[green]ok[/]    importlib.metadata finds {len(found)} distributions")
+    for item in result.metadata:
+        if not item.ok:
+            line(
+                "", f"[red]FAIL[/]  importlib.metadata {escape(item.module)}: {escape(item.detail)}"
+            )
+    if result.invoke is not None:
+        if result.invoke.get("ok"):
+            line("invoke", escape(json.dumps(result.invoke.get("result"), default=str)))
+        else:
+            line("invoke", f"[red]FAIL[/] {escape(result.invoke['handler'])} raised "
+                 f"{escape(result.invoke['type'])}: {escape(result.invoke['message'])}")  # fmt: skip
+            console.print(escape(result.invoke.get("traceback", "").rstrip()), highlight=False)
+    failed = [i for i in result.imports if not i.ok]
+    for item in failed:
+        console.print(escape(item.traceback.rstrip()), highlight=False)

@@ -61,6 +61,19 @@ for name in modules:
     except BaseException as exc:  # SystemExit and friends are failures too
         emit(kind="import", module=name, ok=False, **failure(exc))
 
+# importlib.metadata must find every distribution that ships its dist-info.
+import importlib.metadata as metadata
+for entry in sorted(os.listdir(task)):
+    if entry.endswith(".dist-info"):
+        name = entry[: -len(".dist-info")].rsplit("-", 1)[0]
+        try:
+            found = metadata.version(name)
+            if not found:
+                raise LookupError(f"{entry}/METADATA is missing or has no Version")
+            emit(kind="metadata", name=name, ok=True, version=found)
+        except BaseException as exc:
+            emit(kind="metadata", name=name, ok=False, **failure(exc))
+
 if handler and event_path:
     module_name, _, function = handler.rpartition(".")
     module_name = module_name.replace("/", ".")
@@ -100,13 +113,14 @@ class VerifyResult:
     python: Path
     user: str
     imports: list[ModuleResult] = field(default_factory=list)
+    metadata: list[ModuleResult] = field(default_factory=list)
     invoke: dict[str, Any] | None = None
     stderr: str = ""
 
     @property
     def ok(self) -> bool:
         invoke_ok = self.invoke is None or bool(self.invoke.get("ok"))
-        return all(r.ok for r in self.imports) and invoke_ok and bool(self.imports)
+        return all(r.ok for r in self.imports + self.metadata) and invoke_ok and bool(self.imports)
 
 
 def _world_reachable(path: Path) -> bool:
@@ -204,27 +218,57 @@ def _safe_extract(zip_path: Path, dest: Path) -> None:
     os.chmod(dest, 0o555)
 
 
-def top_level_modules(root: Path) -> list[str]:
-    """Packages and extension/single modules that distributions put at the root."""
-    names: set[str] = set()
-    for child in root.iterdir():
-        if child.is_dir():
-            if child.name.endswith(".dist-info"):
-                top = child / "top_level.txt"
-                if top.is_file():
-                    for line in top.read_text(encoding="utf-8", errors="replace").split():
-                        if line.replace("/", ".").split(".")[0].isidentifier():
-                            names.add(line.split("/")[0])
-            elif child.name.isidentifier() and child.name not in _NOT_MODULES:
-                if (child / "__init__.py").exists() or any(child.glob("*.py")):
-                    names.add(child.name)
+def _module_of(first: str, is_file: bool) -> str | None:
+    if is_file:
+        if first.endswith(".py"):
+            name = first[:-3]
         else:
-            match = _EXT_RE.match(child.name)
-            if match:
-                names.add(match.group(1))
-    present = {n for n in names if (root / n).is_dir() or (root / f"{n}.py").exists()
-               or any(root.glob(f"{n}.*.so"))}  # fmt: skip
-    return sorted(n for n in present if n not in _NOT_MODULES)
+            match = _EXT_RE.match(first)
+            name = match.group(1) if match else ""
+    else:
+        name = first
+    return name if name.isidentifier() and name not in _NOT_MODULES else None
+
+
+def top_level_modules(root: Path, single_modules: bool = False) -> list[str]:
+    """What distributions put at the root (read from each RECORD, else top_level.txt),
+    plus packages found there: the modules a function may import."""
+    import csv
+
+    names: set[str] = set()
+    for dist_info in root.glob("*.dist-info"):
+        record = dist_info / "RECORD"
+        if record.is_file():
+            with open(record, encoding="utf-8", errors="replace", newline="") as fh:
+                for row in csv.reader(fh):
+                    if not row or row[0].startswith(("/", "..")):
+                        continue
+                    first, _, rest = row[0].partition("/")
+                    if first.endswith((".dist-info", ".data")):
+                        continue
+                    module = _module_of(first, is_file=not rest)
+                    if module:
+                        names.add(module)
+        top = dist_info / "top_level.txt"
+        if top.is_file():
+            for line in top.read_text(encoding="utf-8", errors="replace").split():
+                module = _module_of(line.split("/")[0], is_file=False)
+                if module:
+                    names.add(module)
+    for child in root.iterdir():
+        if child.is_dir() and (child / "__init__.py").exists():
+            module = _module_of(child.name, is_file=False)
+            if module:
+                names.add(module)
+        elif single_modules and child.is_file():  # a layer's python/*.py are its libraries
+            module = _module_of(child.name, is_file=True)
+            if module:
+                names.add(module)
+    present = {
+        n for n in names
+        if (root / n).is_dir() or (root / f"{n}.py").exists() or any(root.glob(f"{n}.*.so"))
+    }  # fmt: skip
+    return sorted(present)
 
 
 def lambda_environment(
@@ -299,7 +343,8 @@ def verify(
             modules.append(handler.rpartition(".")[0].replace("/", "."))
         for root in [task, *[d / "python" for d in layer_dirs]]:
             if root.is_dir():
-                modules += [m for m in top_level_modules(root) if m not in modules]
+                found = top_level_modules(root, single_modules=root != task)
+                modules += [m for m in found if m not in modules]
         modules = [m for m in modules if m not in (skip or [])]
         event_copy = None
         if event_file is not None:
@@ -338,6 +383,10 @@ def verify(
                     result.imports.append(ModuleResult(
                         event["module"], False, f"{event['type']}: {event['message']}",
                         event.get("traceback", "")))  # fmt: skip
+            elif event.get("kind") == "metadata":
+                detail = event.get("version", "") if event["ok"] else (
+                    f"{event['type']}: {event['message']}")  # fmt: skip
+                result.metadata.append(ModuleResult(event["name"], event["ok"], detail))
             elif event.get("kind") == "invoke":
                 result.invoke = event
         if not result.imports and proc.returncode != 0:
