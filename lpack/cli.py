@@ -246,6 +246,36 @@ def lock_command(project_dir: Path, fmt: str, upgrade: bool, upgrade_package: tu
         render.print_lock(_console(), result)
 
 
+@cli.command(name="rules")
+def rules_command() -> None:
+    """List the coded rules: the slimming categories (LP8xx)."""
+    from lpack.slim import categories
+
+    for code, cat in categories().items():
+        state = "on " if cat.default else "off"
+        click.echo(f"{code}  {state}  {cat.name:<18} {cat.summary}")
+
+
+@cli.command(name="explain")
+@click.argument("code")
+def explain_command(code: str) -> None:
+    """Explain one rule: what it matches, why that is safe, what it saves."""
+    from lpack.slim import categories
+
+    known = categories()
+    cat = known.get(code.upper())
+    if cat is None:
+        click.echo(f"error: unknown rule code {code!r}; `lpack rules` lists them.", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"{cat.code} {cat.name} ({'on' if cat.default else 'off'} by default)\n")
+    click.echo(f"{cat.summary}.\n")
+    click.echo(f"Why it is safe: {cat.why}\n")
+    click.echo(f"What it saves: {cat.saves}.")
+    if not cat.default:
+        click.echo(f"\nTurn it on with --slim-enable {cat.code} or "
+                   f'[tool.lpack.slim] enable = ["{cat.code}"].')  # fmt: skip
+
+
 @cli.command(name="runtimes")
 def runtimes_command() -> None:
     """List the Lambda runtimes lpack targets, with their OS and glibc."""

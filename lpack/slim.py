@@ -85,7 +85,7 @@ class SlimOptions:
                     raise ConfigError(
                         f"Unknown slim category {code!r} in `{key}`; lpack knows "
                         f"{', '.join(f'{c} ({k.name})' for c, k in known.items())}.",
-                        hint="use one of those codes (`lpack slim-rules` explains each).",
+                        hint="use one of those codes (`lpack rules` lists them, `lpack explain CODE` explains one).",
                     )
 
     def rules_for(self, dist: str | None) -> SlimRules:

@@ -32,8 +32,18 @@ def test_build_lock_and_error_documents_validate(
                      "--max-zipped", "100")  # fmt: skip
     error = run_lpack("build", str(project), "--format", "json", "--handler", "nope.x")
     dry = run_lpack("build", str(project), "--runtime", HOST, "--format", "json", "--dry-run")
+    verified = run_lpack("build", str(project), "--runtime", HOST, "--format", "json", "--verify")
     assert (lock.rc, build.rc, over.rc, error.rc, dry.rc) == (0, 0, 1, 2, 0)
-    for document in (lock.json, build.json, over.json, error.json, dry.json):
+    assert verified.rc in (0, 1) and "verify" in verified.json
+    for document in (
+        lock.json,
+        build.json,
+        over.json,
+        error.json,
+        dry.json,
+        verified.json,
+        verified.json["verify"],
+    ):
         validator.validate(document)
     assert over.json["ok"] is False and build.json["ok"] is True
     assert error.json["error"]["message"].startswith("Handler 'nope.x'")
