@@ -347,6 +347,12 @@ def slim(plan: Plan, options: SlimOptions, target: Target, roots: list[str]) -> 
             result.untouched_binaries.append(f"{path}: not an ELF file")
             continue
         try:
+            header = elf.parse(data)
+            if header.machine_name != target.machine:
+                result.untouched_binaries.append(
+                    f"{path}: ELF for {header.machine_name}, not {target.machine}"
+                )
+                continue
             stripped = elf.strip(data)
         except elf.ElfError as exc:
             result.untouched_binaries.append(f"{path}: {exc}")

@@ -194,3 +194,19 @@ def test_catalog_entries_are_complete() -> None:
         assert code.startswith("LP8") and len(code) == 5
         assert cat.name and cat.summary and cat.why and cat.saves
     assert not categories()["LP808"].default
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="the ELF fixture needs gcc")
+def test_malformed_and_foreign_elf_in_a_build_are_left_untouched_and_noted(
+    tmp_path: Path, lpack_env: dict, index: Index
+) -> None:
+    project = make_project(tmp_path / "fn", "oddbins\n")
+    data = build(project)
+    notes = "\n".join(data["slim"]["untouched_binaries"])
+    assert "oddbins/_broken.so:" in notes
+    assert "oddbins/_mac.so: not an ELF file" in notes
+    assert "oddbins/_arm.so: ELF for aarch64, not x86_64" in notes
+    with zipfile.ZipFile(index.file("oddbins-1.0")) as wheel, \
+            zipfile.ZipFile(data["output"]["path"]) as built:  # fmt: skip
+        for name in ("oddbins/_broken.so", "oddbins/_mac.so", "oddbins/_arm.so"):
+            assert built.read(name) == wheel.read(name)
