@@ -16,6 +16,8 @@ from lpack.fetch import FetchedWheel, fetch
 from lpack.handler import HandlerCheck, check_handler
 from lpack.inputs import requirement_names
 from lpack.limits import LimitCheck, check_limits
+from lpack.lint import Finding, lint_paths
+from lpack.lint import options_from_config as lint_options
 from lpack.lock import LockResult, lock
 from lpack.plan import Distribution, Plan, close_wheels, make_plan, source_files, write_records
 from lpack.slim import SlimResult, options_from_config, slim
@@ -60,6 +62,11 @@ class BuildResult:
     archive: Archive | None  # None for a dry run
     limits: list[LimitCheck]
     timings: dict[str, float] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def lint_errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
 
     @property
     def exceeded(self) -> list[LimitCheck]:
@@ -191,5 +198,8 @@ def _build(
         archive.zipped_size, archive.unzipped_size, config.upload,
         config.max_zipped, config.max_unzipped,
     )  # fmt: skip
+    with _timed(timings, "lint"):
+        # The same checks `lpack lint` runs on anybody's zip, on what we just wrote.
+        findings = lint_paths([archive.path], target, lint_options(config, handler.handler))
     return BuildResult(config, lock_result, wheels, plan, handler, slimmed, archive, limits,
-                       timings)  # fmt: skip
+                       timings, findings)  # fmt: skip

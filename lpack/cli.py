@@ -162,7 +162,8 @@ def build(project_dir: Path, fmt: str, refresh_lock: bool, locked: bool, lock_fi
         render.print_build(console, result)
         if verified is not None:
             render.print_verify(console, verified)
-    failed = result.exceeded or (verified is not None and not verified.ok)
+    failed = (result.exceeded or result.lint_errors
+              or (verified is not None and not verified.ok))  # fmt: skip
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
@@ -246,28 +247,96 @@ def lock_command(project_dir: Path, fmt: str, upgrade: bool, upgrade_package: tu
         render.print_lock(_console(), result)
 
 
+@cli.command(name="lint")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))  # fmt: skip
+@click.option("--project", "project_dir", default=".", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Project whose [tool.lpack] gives runtime, handler and lint settings.")
+@click.option("--runtime", type=click.Choice(list(runtimes())), help="Lambda runtime.")
+@click.option("--arch", type=click.Choice(arches()), help="Lambda architecture.")
+@click.option("--handler", help="Handler to check, e.g. app.lambda_handler.")
+@click.option("--upload", type=click.Choice(UPLOAD_MODES), help="direct (50 MiB zipped applies) or s3.")
+@click.option("--max-zipped", callback=_size, help="Budget for the zip.")
+@click.option("--max-unzipped", callback=_size, help="Budget for function plus layers, unzipped.")
+@click.option("--select", multiple=True, metavar="CODE", help="Only these codes or prefixes.")
+@click.option("--extend-select", multiple=True, metavar="CODE", help="Add codes or prefixes.")
+@click.option("--ignore", multiple=True, metavar="CODE", help="Skip codes or prefixes.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when errors are found.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]),
+              default="text", show_default=True, help="Output format.")  # fmt: skip
+def lint_command(paths: tuple[Path, ...], project_dir: Path, runtime: str | None,
+                 arch: str | None, handler: str | None, upload: str | None,
+                 max_zipped: int | None, max_unzipped: int | None, select: tuple[str, ...],
+                 extend_select: tuple[str, ...], ignore: tuple[str, ...], exit_zero: bool,
+                 fmt: str) -> None:  # fmt: skip
+    """Check Lambda packages (zips or folders; the function first, then its layers)."""
+    import json
+
+    from lpack import render
+    from lpack.lint import lint_paths, options_from_config
+
+    lint_flags = {k: list(v) for k, v in (("select", select), ("extend-select", extend_select),
+                                          ("ignore", ignore)) if v}  # fmt: skip
+    try:
+        config = load_config(project_dir, {
+            "runtime": runtime, "arch": arch, "upload": upload, "max_zipped": max_zipped,
+            "max_unzipped": max_unzipped, "lint": lint_flags,
+        })  # fmt: skip
+        if select:  # --select replaces the configured selection, as in ruff
+            config.lint["select"] = list(select)
+        options = options_from_config(config, handler)
+        findings = lint_paths(list(paths), config.target, options)
+    except LpackError as exc:
+        _fail(exc, "json" if fmt in ("json", "sarif") else "text")
+    if fmt == "json":
+        print(json.dumps(render.findings_json(findings, config.target), indent=2))
+    elif fmt == "sarif":
+        print(json.dumps(render.findings_sarif(findings), indent=2))
+    elif fmt == "github":
+        sys.stdout.write(render.findings_github(findings))
+    else:
+        render.print_findings_text(_console(), findings)
+    errors = sum(1 for f in findings if f.severity == "error")
+    sys.exit(EXIT_FINDINGS if errors and not exit_zero else EXIT_OK)
+
+
 @cli.command(name="rules")
 def rules_command() -> None:
-    """List the coded rules: the slimming categories (LP8xx)."""
+    """List every coded rule: lint checks (LP1xx-LP5xx) and slimming categories (LP8xx)."""
+    from lpack.lint import catalog
     from lpack.slim import categories
 
+    for code, rule in catalog().items():
+        click.echo(f"{code}  {rule.severity:<7}  {rule.name:<26} {rule.summary}")
     for code, cat in categories().items():
-        state = "on " if cat.default else "off"
-        click.echo(f"{code}  {state}  {cat.name:<18} {cat.summary}")
+        state = "slim on" if cat.default else "slim off"
+        click.echo(f"{code}  {state:<7}  {cat.name:<26} {cat.summary}")
 
 
 @cli.command(name="explain")
 @click.argument("code")
 def explain_command(code: str) -> None:
-    """Explain one rule: what it matches, why that is safe, what it saves."""
+    """Explain one rule: what it flags or removes, why, and how to fix it."""
+    from lpack.lint import catalog
     from lpack.slim import categories
 
-    known = categories()
-    cat = known.get(code.upper())
+    code = code.upper()
+    rule = catalog().get(code)
+    if rule is not None:
+        click.echo(f"{rule.code} {rule.name} ({rule.severity})\n")
+        click.echo(f"{rule.summary}.\n")
+        click.echo(f"Why: {rule.why}\n")
+        click.echo(f"Example: {rule.example}\n")
+        click.echo(f"Fix: {rule.fix}")
+        for key, value in rule.params.items():
+            click.echo(f"\nSetting: [tool.lpack.lint] {key} (default {value}).")
+        return
+    cat = categories().get(code)
     if cat is None:
         click.echo(f"error: unknown rule code {code!r}; `lpack rules` lists them.", err=True)
         sys.exit(EXIT_USAGE)
-    click.echo(f"{cat.code} {cat.name} ({'on' if cat.default else 'off'} by default)\n")
+    click.echo(f"{cat.code} {cat.name} (slimming, {'on' if cat.default else 'off'} by default)\n")
     click.echo(f"{cat.summary}.\n")
     click.echo(f"Why it is safe: {cat.why}\n")
     click.echo(f"What it saves: {cat.saves}.")

@@ -47,6 +47,7 @@ class Config:
     max_unzipped: int | None = None
     allow_sdist: list[str] = field(default_factory=list)
     slim: dict[str, Any] = field(default_factory=dict)
+    lint: dict[str, Any] = field(default_factory=dict)
 
     @property
     def target(self) -> Target:
@@ -118,6 +119,40 @@ def _string_list(key: str, value: Any, origin: str) -> list[str]:
     return list(value)
 
 
+_LINT_LIST_KEYS = ("select", "extend-select", "ignore")
+
+
+def _validate_lint(value: Any, origin: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"[tool.lpack.lint] in {origin} must be a table.")
+    result: dict[str, Any] = {}
+    for key, item in value.items():
+        if key in _LINT_LIST_KEYS:
+            result[key] = _string_list(f"lint.{key}", item, origin)
+        elif key == "per-path-ignores":
+            if not isinstance(item, dict):
+                raise ConfigError(f"`lint.per-path-ignores` in {origin} must be a table of "
+                                  'glob = ["CODE", ...].')  # fmt: skip
+            result[key] = {
+                glob: _string_list(f"lint.per-path-ignores.{glob}", codes, origin)
+                for glob, codes in item.items()
+            }
+        elif key == "near-limit":
+            if isinstance(item, bool) or not isinstance(item, (int, float)) or not 0 < item < 1:
+                raise ConfigError(f"`lint.near-limit` in {origin} must be a share between 0 and "
+                                  f"1 (e.g. 0.8), not {item!r}.")  # fmt: skip
+            result[key] = float(item)
+        elif key == "large-file":
+            result[key] = parse_size("lint.large-file", item)
+        else:
+            raise ConfigError(
+                f"Unknown key `{key}` in [tool.lpack.lint] of {origin}.",
+                hint="accepted keys: select, extend-select, ignore, per-path-ignores, "
+                "near-limit, large-file.",
+            )
+    return result
+
+
 def config_keys() -> list[str]:
     return [f.name.replace("_", "-") for f in fields(Config) if f.name != "project_dir"]
 
@@ -157,6 +192,8 @@ def _validate(key: str, value: Any, origin: str) -> Any:
     attr = key.replace("-", "_")
     if attr == "slim":
         return _validate_slim(value, origin)
+    if attr == "lint":
+        return _validate_lint(value, origin)
     if attr in _LIST_KEYS:
         return _string_list(key, value, origin)
     if attr in _SIZE_KEYS:
@@ -214,10 +251,10 @@ def load_config(project_dir: Path, overrides: dict[str, Any] | None = None) -> C
         if value is None or value == () or value == [] or value == {}:
             continue
         checked = _validate(key.replace("_", "-"), value, "the command line")
-        if key == "slim":  # flags refine the table: a switch replaces, lists extend
+        if key in ("slim", "lint"):  # flags refine the table: scalars replace, lists extend
             merged = dict(values.get("slim", {}))
             for sub, item in checked.items():
-                merged[sub] = item if sub == "enabled" else merged.get(sub, []) + item
+                merged[sub] = item if not isinstance(item, list) else merged.get(sub, []) + item
             checked = merged
         values[key] = checked
     if not values.get("name"):

@@ -259,3 +259,79 @@ def verify_segments_unchanged(before: bytes, after: bytes) -> None:
     alloc_new = [(s.name, s.offset, s.size) for s in new.sections if s.allocated]
     if alloc_old != alloc_new:
         raise ElfError("an allocated section moved")
+
+
+SHT_DYNAMIC = 6
+SHT_GNU_VERNEED = 0x6FFFFFFE
+DT_NEEDED = 1
+
+
+def _cstring(table: bytes, offset: int) -> str:
+    end = table.find(b"\0", offset)
+    return table[offset:end if end >= 0 else len(table)].decode("ascii", "replace")
+
+
+def _section_bytes(elf: ElfFile, section: Section) -> bytes:
+    return elf.data[section.offset : section.offset + section.file_size]
+
+
+def needed_versions(elf: ElfFile) -> dict[str, set[str]]:
+    """Symbol versions the file needs, by library: {"libc.so.6": {"GLIBC_2.17", ...}}.
+
+    Read from .gnu.version_r, as auditwheel does to decide a manylinux tag.
+    """
+    result: dict[str, set[str]] = {}
+    e = elf.endian
+    for section in elf.sections:
+        if section.type != SHT_GNU_VERNEED or section.link >= len(elf.sections):
+            continue
+        data = _section_bytes(elf, section)
+        strings = _section_bytes(elf, elf.sections[section.link])
+        offset, guard = 0, 0
+        while offset + 16 <= len(data) and guard < 4096:
+            guard += 1
+            _, count, file_off, aux, nxt = struct.unpack_from(e + "HHIII", data, offset)
+            library = _cstring(strings, file_off)
+            versions = result.setdefault(library, set())
+            aux_off = offset + aux
+            for _ in range(min(count, 4096)):
+                if aux_off + 16 > len(data):
+                    break
+                _, _, _, name_off, aux_next = struct.unpack_from(e + "IHHII", data, aux_off)
+                versions.add(_cstring(strings, name_off))
+                if not aux_next:
+                    break
+                aux_off += aux_next
+            if not nxt:
+                break
+            offset += nxt
+    return result
+
+
+def needed_libraries(elf: ElfFile) -> list[str]:
+    """DT_NEEDED entries of the dynamic section."""
+    e = elf.endian
+    result = []
+    for section in elf.sections:
+        if section.type != SHT_DYNAMIC or section.link >= len(elf.sections):
+            continue
+        data = _section_bytes(elf, section)
+        strings = _section_bytes(elf, elf.sections[section.link])
+        size = 16 if elf.is64 else 8
+        fmt = e + ("qQ" if elf.is64 else "iI")
+        for offset in range(0, len(data) - size + 1, size):
+            tag, value = struct.unpack_from(fmt, data, offset)
+            if tag == 0:
+                break
+            if tag == DT_NEEDED:
+                result.append(_cstring(strings, value))
+    return result
+
+
+def version_tuple(symbol_version: str) -> tuple[int, ...] | None:
+    """GLIBC_2.28 -> (2, 28); GLIBCXX_3.4.29 -> (3, 4, 29); None if not numeric."""
+    _, _, number = symbol_version.partition("_")
+    try:
+        return tuple(int(p) for p in number.split("."))
+    except ValueError:
+        return None

@@ -23,7 +23,9 @@ from rich.text import Text
 
 from lpack.build import BuildResult
 from lpack.errors import LpackError
+from lpack.lint import Finding
 from lpack.lock import LockResult
+from lpack.target import Target
 from lpack.verify import VerifyResult
 
 JSON_VERSION = 1
@@ -165,7 +167,7 @@ def build_json(result: BuildResult) -> dict[str, Any]:
     return {
         "version": JSON_VERSION,
         "command": "build",
-        "ok": not result.exceeded,
+        "ok": not result.exceeded and not result.lint_errors,
         "target": {
             "runtime": target.runtime,
             "arch": target.arch,
@@ -223,6 +225,7 @@ def build_json(result: BuildResult) -> dict[str, Any]:
             for d in result.sizes_by_distribution
         ],  # fmt: skip
         "slim": slim_json(result),
+        "lint": findings_json(result.findings, target),
         "warnings": result.plan.warnings + result.slim.warnings,
         "timings": {k: round(v, 3) for k, v in result.timings.items()},
     }
@@ -322,6 +325,17 @@ def print_build(console: Console, result: BuildResult) -> None:
         table.add_row(f"  {dist.name}", dist.version, f"{dist.files:,}",
                       human_bytes(dist.unzipped), human_bytes(dist.zipped))  # fmt: skip
     console.print(table)
+    from lpack.lint import counts
+
+    n = counts(result.findings)
+    line("lint", f"{n['error']} errors · {n['warning']} warnings · {n['info']} notes"
+         + ("  (lpack explain CODE)" if result.findings else ""))  # fmt: skip
+    styles = {"error": "red", "warning": "yellow", "info": "blue"}
+    for f in result.findings[:10]:
+        where = f" {f.path}:" if f.path else ""
+        line("", f"[{styles[f.severity]}]{f.code}[/]{escape(where)} {escape(f.message)}")
+    if len(result.findings) > 10:
+        line("", f"… {len(result.findings) - 10} more: lpack lint {escape(str(archive.path))}")
     for warning in result.plan.warnings + result.slim.warnings:
         console.print(f"  [yellow]warning[/] {escape(warning)}")
     if result.exceeded:
@@ -425,3 +439,93 @@ def print_verify(console: Console, result: VerifyResult) -> None:
     failed = [i for i in result.imports if not i.ok]
     for item in failed:
         console.print(escape(item.traceback.rstrip()), highlight=False)
+
+
+def findings_json(findings: list[Finding], target: Target) -> dict[str, Any]:
+    from lpack.lint import counts
+
+    return {
+        "version": JSON_VERSION,
+        "command": "lint",
+        "target": {"runtime": target.runtime, "arch": target.arch},
+        "counts": counts(findings),
+        "findings": [
+            {"code": f.code, "name": f.name, "severity": f.severity, "artifact": f.artifact,
+             "path": f.path, "message": f.message}
+            for f in findings
+        ],  # fmt: skip
+    }
+
+
+def print_findings_text(console: Console, findings: list[Finding]) -> None:
+    from lpack.lint import counts
+
+    styles = {"error": "red", "warning": "yellow", "info": "blue"}
+    for f in findings:
+        where = f"{f.artifact}" + (f":{f.path}" if f.path else "")
+        console.print(
+            f"{escape(where)}: [bold]{f.code}[/] [{styles[f.severity]}]{f.severity}[/] "
+            f"{escape(f.message)} [dim]({f.name})[/]",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
+    n = counts(findings)
+    console.print(f"{n['error']} errors · {n['warning']} warnings · {n['info']} notes"
+                  + ("  (lpack explain CODE tells why and how to fix)" if findings else ""),
+                  highlight=False)  # fmt: skip
+
+
+def _gh_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def findings_github(findings: list[Finding]) -> str:
+    """GitHub Actions workflow commands: one annotation per finding."""
+    level = {"error": "error", "warning": "warning", "info": "notice"}
+    lines = []
+    for f in findings:
+        title = f"{f.code} {f.name}"
+        where = f.path or ""
+        lines.append(
+            f"::{level[f.severity]} file={_gh_escape(f.artifact, True)},"
+            f"title={_gh_escape(title, True)}::{_gh_escape((where + ': ' if where else '') + f.message)}"
+        )
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def findings_sarif(findings: list[Finding]) -> dict[str, Any]:
+    """SARIF 2.1.0, the format code-scanning dashboards read."""
+    from lpack import __version__
+    from lpack.lint import catalog
+
+    rules = catalog()
+    used = sorted({f.code for f in findings})
+    index = {code: i for i, code in enumerate(used)}
+    level = {"error": "error", "warning": "warning", "info": "note"}
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "lpack", "version": __version__, "informationUri": "https://pypi.org/project/lpack/",
+                "rules": [{
+                    "id": code, "name": rules[code].name,
+                    "shortDescription": {"text": rules[code].summary},
+                    "fullDescription": {"text": rules[code].why},
+                    "help": {"text": rules[code].fix},
+                    "defaultConfiguration": {"level": level[rules[code].severity]},
+                } for code in used],
+            }},
+            "results": [{
+                "ruleId": f.code, "ruleIndex": index[f.code], "level": level[f.severity],
+                "message": {"text": f.message},
+                "locations": [{
+                    "physicalLocation": {"artifactLocation": {"uri": f.artifact}},
+                    **({"logicalLocations": [{"fullyQualifiedName": f.path, "kind": "member"}]}
+                       if f.path else {}),
+                }],
+            } for f in findings],
+        }],
+    }  # fmt: skip

@@ -41,6 +41,8 @@ class Target:
     machine: str
     manylinux_floor: tuple[int, int]
     platform_release: str
+    glibcxx: tuple[int, ...] = (3, 4, 24)
+    cxxabi: tuple[int, ...] = (1, 3, 11)
 
     @classmethod
     def from_names(cls, runtime: str, arch: str) -> Target:
@@ -70,6 +72,8 @@ class Target:
             machine=arch_entry["machine"],
             manylinux_floor=_version_tuple(arch_entry["manylinux_floor"]),
             platform_release=f"{os_entry['platform_release']}.{arch_entry['machine']}",
+            glibcxx=tuple(int(p) for p in os_entry["glibcxx"].split(".")),
+            cxxabi=tuple(int(p) for p in os_entry["cxxabi"].split(".")),
         )
 
     @property
