@@ -123,6 +123,9 @@ def build(project_dir: Path, fmt: str, refresh_lock: bool, locked: bool, lock_fi
         if values:
             slim_flags[key] = list(values)
     options["slim"] = slim_flags
+    if dry_run and verify_after:
+        _fail(ConfigError("--dry-run writes no zip, so there is nothing to --verify.",
+                          hint="drop one of the two options."), fmt)  # fmt: skip
     try:
         config = load_config(project_dir, options)
         console = _console()
@@ -145,12 +148,8 @@ def build(project_dir: Path, fmt: str, refresh_lock: bool, locked: bool, lock_fi
         sys.exit(EXIT_OK)
     verified = None
     if verify_after:
-        from lpack.verify import verify as run_verify
-
-        assert result.archive is not None
         try:
-            verified = run_verify(result.archive.path, config.target,
-                                  handler=result.handler.handler, name=config.name)  # fmt: skip
+            verified = _verify_build(result, config)
         except LpackError as exc:
             _fail(exc, fmt)
     if fmt == "json":
@@ -165,6 +164,22 @@ def build(project_dir: Path, fmt: str, refresh_lock: bool, locked: bool, lock_fi
     failed = (result.exceeded or result.lint_errors
               or (verified is not None and not verified.ok))  # fmt: skip
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+def _verify_build(result: Any, config: Any) -> Any:
+    """Verify what build wrote; what LP808 left to the runtime stands in for its SDK."""
+    import tempfile
+
+    from lpack.archive import write_zip
+    from lpack.verify import verify as run_verify
+
+    assert result.archive is not None
+    with tempfile.TemporaryDirectory(prefix="lpack-sdk-") as tmp:
+        sdk = None
+        if result.slim.runtime_entries:
+            sdk = write_zip(result.slim.runtime_entries, Path(tmp) / "runtime-sdk.zip").path
+        return run_verify(result.archive.path, config.target, handler=result.handler.handler,
+                          name=config.name, runtime_sdk=sdk)  # fmt: skip
 
 
 @cli.command(name="verify")
@@ -250,13 +265,20 @@ def lock_command(project_dir: Path, fmt: str, upgrade: bool, upgrade_package: tu
 @cli.command(name="lint")
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))  # fmt: skip
-@click.option("--project", "project_dir", default=".", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Project whose [tool.lpack] gives runtime, handler and lint settings.")
+@click.option(
+    "--project",
+    "project_dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Project whose [tool.lpack] gives runtime, handler and lint settings.",
+)
 @click.option("--runtime", type=click.Choice(list(runtimes())), help="Lambda runtime.")
 @click.option("--arch", type=click.Choice(arches()), help="Lambda architecture.")
 @click.option("--handler", help="Handler to check, e.g. app.lambda_handler.")
-@click.option("--upload", type=click.Choice(UPLOAD_MODES), help="direct (50 MiB zipped applies) or s3.")
+@click.option(
+    "--upload", type=click.Choice(UPLOAD_MODES), help="direct (50 MiB zipped applies) or s3."
+)
 @click.option("--max-zipped", callback=_size, help="Budget for the zip.")
 @click.option("--max-unzipped", callback=_size, help="Budget for function plus layers, unzipped.")
 @click.option("--select", multiple=True, metavar="CODE", help="Only these codes or prefixes.")

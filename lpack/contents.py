@@ -138,7 +138,9 @@ def _check_bomb(infos: list[zipfile.ZipInfo], source: Path) -> None:
             hint="Lambda's own limit is 262,144,000 B unzipped.",
         )
     for info in infos:
-        if info.file_size > 10 * 1024**2 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        if info.file_size > 10 * 1024**2 and info.file_size > MAX_RATIO * max(
+            info.compress_size, 1
+        ):
             raise ContentsError(
                 f"{source}: {info.filename!r} inflates {info.compress_size:,} B to "
                 f"{info.file_size:,} B (more than {MAX_RATIO}x): refused as a zip bomb.",

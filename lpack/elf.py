@@ -66,6 +66,7 @@ class ElfFile:
     segments: list[Segment]
     sections: list[Section]
     shstrndx: int
+    header_end: int = 0  # end of the ELF header and program header table
 
     @property
     def endian(self) -> str:
@@ -77,7 +78,8 @@ class ElfFile:
 
     @property
     def segments_end(self) -> int:
-        return max((s.offset + s.filesz for s in self.segments), default=0)
+        """Everything before this offset is kept byte for byte: headers and all segments."""
+        return max([self.header_end] + [s.offset + s.filesz for s in self.segments])
 
     def section(self, name: str) -> Section | None:
         return next((s for s in self.sections if s.name == name), None)
@@ -124,6 +126,10 @@ def parse(data: bytes) -> ElfFile:
         if e_shoff:
             if e_shnum == 0 or e_shnum >= SHN_LORESERVE or e_shstrndx >= SHN_LORESERVE:
                 raise ElfError("extended section numbering is not supported")
+            if e_shstrndx >= e_shnum:
+                raise ElfError("the section-name table index is out of range")
+            if e_shentsize < (64 if is64 else 40):
+                raise ElfError("section header entries are too small")
             if e_shoff + e_shnum * e_shentsize > len(data):
                 raise ElfError("the section header table runs past the end of the file")
             for i in range(e_shnum):
@@ -149,7 +155,9 @@ def parse(data: bytes) -> ElfFile:
         end = names.find(b"\0", name)
         label = names[name:end].decode("ascii", "replace") if end >= 0 else ""
         sections.append(Section(index, label, typ, flags, offset, size, link, info, align, raw))
-    return ElfFile(data, is64, little, e_machine, e_type, segments, sections, e_shstrndx)
+    header_end = max(64 if is64 else 52, e_phoff + e_phnum * e_phentsize if e_phnum else 0)
+    return ElfFile(data, is64, little, e_machine, e_type, segments, sections, e_shstrndx,
+                   header_end)  # fmt: skip
 
 
 def _strippable(section: Section) -> bool:
@@ -170,7 +178,18 @@ class StripResult:
 
 def strip(data: bytes) -> StripResult:
     """Drop debug sections and the static symbol table; raise ElfError when unsafe."""
+    try:
+        return _strip(data)
+    except ElfError:
+        raise
+    except (struct.error, KeyError, IndexError, ValueError, OverflowError, MemoryError) as exc:
+        raise ElfError(f"malformed ELF ({type(exc).__name__}: {exc})") from exc
+
+
+def _strip(data: bytes) -> StripResult:
     elf = parse(data)
+    if elf.elf_type not in (2, 3):  # ET_EXEC, ET_DYN: what a loader maps
+        raise ElfError("not a shared object or executable (relocatable objects are left alone)")
     if not elf.sections:
         return StripResult(data, ())
     drop = {s.index for s in elf.sections if _strippable(s)}
@@ -181,11 +200,19 @@ def strip(data: bytes) -> StripResult:
             users = [o for o in elf.sections if o.link == strtab.index and o.index not in drop]
             if not strtab.allocated and not users and strtab.index != elf.shstrndx:
                 drop.add(strtab.index)
-    # Keep anything another kept section points at (relocations against the symtab, ...).
-    for s in elf.sections:
-        if s.index not in drop and (s.link in drop or (s.info in drop and s.type in (4, 9))):
-            drop.discard(s.link)
-            drop.discard(s.info)
+    # Keep anything a kept section points at (relocations against the symtab, its string
+    # table, ...), until nothing changes: rescuing one section can make its links needed.
+    changed = True
+    while changed:
+        changed = False
+        for s in elf.sections:
+            if s.index in drop:
+                continue
+            needed = {s.link} | ({s.info} if s.type in (4, 9) else set())
+            rescued = needed & drop
+            if rescued:
+                drop -= rescued
+                changed = True
     if not drop:
         return StripResult(data, ())
     keep_end = elf.segments_end
@@ -200,6 +227,8 @@ def strip(data: bytes) -> StripResult:
         if s.offset < keep_end:
             raise ElfError(f"section {s.name} straddles the end of the last segment")
         align = max(s.align, 1)
+        if align & (align - 1) or align > 1 << 16:
+            raise ElfError(f"section {s.name} has an implausible alignment {s.align}")
         out += b"\0" * (-len(out) % align)
         new_offsets[s.index] = len(out)
         out += data[s.offset : s.offset + s.file_size]
@@ -268,7 +297,7 @@ DT_NEEDED = 1
 
 def _cstring(table: bytes, offset: int) -> str:
     end = table.find(b"\0", offset)
-    return table[offset:end if end >= 0 else len(table)].decode("ascii", "replace")
+    return table[offset : end if end >= 0 else len(table)].decode("ascii", "replace")
 
 
 def _section_bytes(elf: ElfFile, section: Section) -> bytes:

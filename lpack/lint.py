@@ -65,8 +65,16 @@ class Finding:
 def catalog() -> dict[str, Rule]:
     table = load_rules_toml("lint.toml")
     return {
-        code: Rule(code, row["name"], row["severity"], row["summary"], row["why"],
-                   row["example"], row["fix"], dict(row.get("params", {})))  # fmt: skip
+        code: Rule(
+            code,
+            row["name"],
+            row["severity"],
+            row["summary"],
+            row["why"],
+            row["example"],
+            row["fix"],
+            dict(row.get("params", {})),
+        )  # fmt: skip
         for code, row in table.items()
     }
 
@@ -86,10 +94,15 @@ class LintOptions:
 
     def enabled_codes(self) -> set[str]:
         known = catalog()
-        for code in self.select + self.extend_select + self.ignore + [
-            c for codes in self.per_path_ignores.values() for c in codes
-        ]:
-            if not any(k.startswith(code.upper()) for k in known) or not code.upper().startswith("LP"):
+        for code in (
+            self.select
+            + self.extend_select
+            + self.ignore
+            + [c for codes in self.per_path_ignores.values() for c in codes]
+        ):
+            if not any(k.startswith(code.upper()) for k in known) or not code.upper().startswith(
+                "LP"
+            ):
                 raise ConfigError(
                     f"Unknown rule code or prefix {code!r}; lint codes are "
                     f"{min(known)}…{max(known)} (`lpack rules` lists them).",
@@ -171,7 +184,11 @@ def unzipped_limit(ctx: Context) -> Iterator[Finding]:
 def budgets(ctx: Context) -> Iterator[Finding]:
     first = ctx.packages[0]
     zipped = first.zipped_size
-    if ctx.options.max_zipped is not None and zipped is not None and zipped > ctx.options.max_zipped:
+    if (
+        ctx.options.max_zipped is not None
+        and zipped is not None
+        and zipped > ctx.options.max_zipped
+    ):
         yield _finding("LP103", first, None, f"zip is {zipped:,} B, over the budget of "
                        f"{ctx.options.max_zipped:,} B by {zipped - ctx.options.max_zipped:,} B")  # fmt: skip
     total = sum(c.unzipped_size for c in ctx.packages)
@@ -189,7 +206,11 @@ def near_limit(ctx: Context) -> Iterator[Finding]:
         yield _finding("LP104", first, None,
                        f"unzipped size {total:,} B is {total / UNZIPPED_LIMIT:.0%} of the 250 MiB limit")  # fmt: skip
     zipped = first.zipped_size
-    if ctx.options.upload == "direct" and zipped is not None and share * ZIPPED_LIMIT < zipped <= ZIPPED_LIMIT:
+    if (
+        ctx.options.upload == "direct"
+        and zipped is not None
+        and share * ZIPPED_LIMIT < zipped <= ZIPPED_LIMIT
+    ):
         yield _finding("LP104", first, None,
                        f"zip is {zipped:,} B, {zipped / ZIPPED_LIMIT:.0%} of the 50 MiB direct-upload limit")  # fmt: skip
 
@@ -213,7 +234,9 @@ def foreign_os(ctx: Context) -> Iterator[Finding]:
             facts = item.binary
             if facts is not None and facts.format in ("macho", "pe"):
                 kind = "Mach-O (macOS)" if facts.format == "macho" else "PE (Windows)"
-                yield _finding("LP201", contents, item.path, f"{kind} binary; Lambda loads only Linux ELF")
+                yield _finding(
+                    "LP201", contents, item.path, f"{kind} binary; Lambda loads only Linux ELF"
+                )
 
 
 @check("LP202")
@@ -411,7 +434,9 @@ def runtime_provided(ctx: Context) -> Iterator[Finding]:
         names = {d.name for d in contents.distributions}
         for name in RUNTIME_PROVIDED:
             if name in names:
-                yield _finding("LP306", contents, None, f"{name} is shipped; the runtime has its own")
+                yield _finding(
+                    "LP306", contents, None, f"{name} is shipped; the runtime has its own"
+                )
 
 
 # -- safety -------------------------------------------------------------------------------
@@ -438,8 +463,10 @@ def secret_files(ctx: Context) -> Iterator[Finding]:
             if item.dist is not None or item.symlink_target is not None:
                 continue
             name = item.name
-            if name in _SECRET_NAMES or name.startswith(".env.") or (
-                name == "credentials" and "/.aws/" in f"/{item.path}"
+            if (
+                name in _SECRET_NAMES
+                or name.startswith(".env.")
+                or (name == "credentials" and "/.aws/" in f"/{item.path}")
             ):
                 yield _finding("LP402", contents, item.path, f"{name} usually holds secrets")
             elif name.endswith(_SECRET_SUFFIXES) and item.size < 1_000_000:
@@ -460,8 +487,12 @@ def aws_keys(ctx: Context) -> Iterator[Finding]:
             if keys:
                 shown = ", ".join(k.decode()[:8] + "…" for k in sorted(keys))
                 yield _finding("LP403", contents, item.path, f"AWS access key ID {shown}")
-            elif _PRIVATE_KEY in data and b"PRIVATE KEY-----" in data and item.name.endswith(
-                (".py", ".json", ".yaml", ".yml", ".txt", ".cfg", ".ini", ".toml", ".env")
+            elif (
+                _PRIVATE_KEY in data
+                and b"PRIVATE KEY-----" in data
+                and item.name.endswith(
+                    (".py", ".json", ".yaml", ".yml", ".txt", ".cfg", ".ini", ".toml", ".env")
+                )
             ):
                 yield _finding("LP403", contents, item.path, "embeds a private key")
 
@@ -492,9 +523,13 @@ def unsafe_paths(ctx: Context) -> Iterator[Finding]:
     for contents in ctx.packages:
         for item in contents.items:
             path = item.path
-            if path.startswith("/") or "\\" in path or ".." in path.split("/") or re.match(
-                r"^[A-Za-z]:", path
-            ) or any(ord(c) < 32 for c in path):
+            if (
+                path.startswith("/")
+                or "\\" in path
+                or ".." in path.split("/")
+                or re.match(r"^[A-Za-z]:", path)
+                or any(ord(c) < 32 for c in path)
+            ):
                 yield _finding("LP405", contents, repr(path)[1:-1], "unsafe entry name")
 
 

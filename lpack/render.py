@@ -450,8 +450,14 @@ def findings_json(findings: list[Finding], target: Target) -> dict[str, Any]:
         "target": {"runtime": target.runtime, "arch": target.arch},
         "counts": counts(findings),
         "findings": [
-            {"code": f.code, "name": f.name, "severity": f.severity, "artifact": f.artifact,
-             "path": f.path, "message": f.message}
+            {
+                "code": f.code,
+                "name": f.name,
+                "severity": f.severity,
+                "artifact": f.artifact,
+                "path": f.path,
+                "message": f.message,
+            }
             for f in findings
         ],  # fmt: skip
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,6 +126,7 @@ class SlimResult:
     kept_imported: list[str] = field(default_factory=list)  # test/doc modules code imports
     untouched_binaries: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    runtime_entries: list[Entry] = field(default_factory=list)  # what LP808 left to the runtime
 
     def saved_by_category(self) -> dict[str, int]:
         saved: dict[str, int] = defaultdict(int)
@@ -191,7 +193,38 @@ def _in_pruned_dir(path: str, dirs: tuple[str, ...]) -> bool:
     return any(part in dirs for part in path.split("/")[:-1])
 
 
-def _category_of(entry: Entry, cats: list[Category], dist_info: str | None) -> str | None:
+_EXT_SUFFIX = re.compile(r"\.(?:cpython-[^.]+|abi3|pypy[^.]*)?\.?(so|pyd)$")
+
+
+def _module_stem(path: str) -> str | None:
+    """ "pkg/mod" for pkg/mod.py, pkg/mod.cpython-311-x86_64-linux-gnu.so, pkg/mod.pyd."""
+    if path.endswith(".py"):
+        return path[:-3]
+    folder, _, name = path.rpartition("/")
+    if name.endswith((".so", ".pyd")) and "." in name:
+        stem = name.split(".", 1)[0]
+        return f"{folder}/{stem}" if folder else stem
+    return None
+
+
+def _stub_has_module(path: str, known: set[str], stems: set[str]) -> bool:
+    """A .pyi is dead weight only beside the module it describes; stubs shipped as data
+    (mypy's typeshed, jedi's) have no such module and are read at run time."""
+    stem = path[:-4]
+    if "/typeshed/" in f"/{path}":
+        return False
+    if stem.endswith("/__init__"):
+        return f"{stem}.py" in known
+    return stem in stems or f"{stem}/__init__.py" in known
+
+
+def _category_of(
+    entry: Entry,
+    cats: list[Category],
+    dist_info: str | None,
+    known: set[str],
+    stems: set[str],
+) -> str | None:
     path = entry.path
     name = path.rsplit("/", 1)[-1]
     for cat in cats:
@@ -207,6 +240,15 @@ def _category_of(entry: Entry, cats: list[Category], dist_info: str | None) -> s
         if cat.files and any(fnmatch.fnmatchcase(name, f) for f in cat.files):
             return cat.code
         if cat.suffixes and path.endswith(cat.suffixes):
+            if path.endswith(".pyi") and not _stub_has_module(path, known, stems):
+                continue
+            # A .pyc with no source beside it is the module itself (a sourceless wheel).
+            if (
+                path.endswith((".pyc", ".pyo"))
+                and f"{path[:-1]}" not in known
+                and ("__pycache__" not in path.split("/"))
+            ):
+                continue
             return cat.code
     return None
 
@@ -218,6 +260,10 @@ def _protected_paths(plan: Plan, prunable_dirs: tuple[str, ...]) -> tuple[set[st
         name = _module_name(path)
         if name:
             modules[name] = path
+        elif path.endswith((".so", ".pyd")):  # extension modules are imported too
+            stem = _module_stem(path)
+            if stem and all(p.isidentifier() for p in stem.split("/")):
+                modules.setdefault(stem.replace("/", "."), path)
     prunable = {name for name, path in modules.items() if _in_pruned_dir(path, prunable_dirs)}
     if not prunable:
         return set(), []
@@ -232,6 +278,8 @@ def _protected_paths(plan: Plan, prunable_dirs: tuple[str, ...]) -> tuple[set[st
         if path in seen:
             continue
         seen.add(path)
+        if not path.endswith(".py"):
+            continue  # an extension module's imports cannot be read statically
         entry = plan.entries[path]
         source = entry.read()
         if path in filtered and not any(w in source for w in words):  # cheap pre-filter
@@ -249,6 +297,15 @@ def _protected_paths(plan: Plan, prunable_dirs: tuple[str, ...]) -> tuple[set[st
                         protected.add(ancestor)
                         queue.append(modules[ancestor])
     paths = {modules[m] for m in protected}
+    # Data files and extension modules that sit directly in a kept package folder are
+    # what its modules load (importlib.resources, __file__-relative paths).
+    folders = {p.rsplit("/", 1)[0] for p in paths if p.endswith("/__init__.py")}
+    folders |= {p.rsplit("/", 1)[0] for p in paths if "/" in p}
+    for path in plan.entries:
+        folder, _, name = path.rpartition("/")
+        if folder in folders and not (name.endswith(".py") and name.startswith("test")):
+            if not name.endswith(".py") or _module_name(path) in protected:
+                paths.add(path)
     return paths, sorted(protected)
 
 
@@ -301,6 +358,8 @@ def slim(plan: Plan, options: SlimOptions, target: Target, roots: list[str]) -> 
             drop_hits.setdefault(g, 0)
     prunable_dirs = tuple(sorted({d for code in ("LP802", "LP805") for d in known[code].dirs}))
     protected, kept_modules = _protected_paths(plan, prunable_dirs)
+    all_paths = set(plan.entries)
+    module_stems = {stem for p in all_paths if (stem := _module_stem(p))}
     result.kept_imported = kept_modules
 
     runtime_dists: set[Any] = set()
@@ -323,7 +382,7 @@ def slim(plan: Plan, options: SlimOptions, target: Target, roots: list[str]) -> 
             code = None
         else:
             cats = [known[c] for c in sorted(rules.enabled) if c not in ("LP807", "LP808")]
-            code = _category_of(entry, cats, dist_info)
+            code = _category_of(entry, cats, dist_info, all_paths, module_stems)
             if code in ("LP802", "LP805") and path in protected:
                 code = None
         dropped_by = [g for g in rules.drop if matches_any(path, [g])]
@@ -331,7 +390,16 @@ def slim(plan: Plan, options: SlimOptions, target: Target, roots: list[str]) -> 
             drop_hits[g] += 1
         if code is None and dropped_by:
             code = USER_DROP
-        if code is None or kept_by_glob:
+        if code == "LP808":
+            # A distribution left to the runtime goes whole: keeping some of its files
+            # would ship a dist-info that shadows the runtime's own.
+            if kept_by_glob:
+                result.warnings.append(
+                    f"keep glob {kept_by_glob[0]!r} matches {path}, but {entry.dist} is left "
+                    "to the runtime (LP808) as a whole; the file is not shipped."
+                )
+            result.runtime_entries.append(entry)
+        elif code is None or kept_by_glob:
             continue
         result.removals.append(Removal(path, entry.dist, code, entry.size))
         del plan.entries[path]
@@ -356,6 +424,9 @@ def slim(plan: Plan, options: SlimOptions, target: Target, roots: list[str]) -> 
             stripped = elf.strip(data)
         except elf.ElfError as exc:
             result.untouched_binaries.append(f"{path}: {exc}")
+            continue
+        except Exception as exc:  # a hostile binary must never stop the build
+            result.untouched_binaries.append(f"{path}: unreadable ({type(exc).__name__})")
             continue
         if stripped.changed and len(stripped.data) < len(data):
             result.stripped.append(Stripped(path, entry.dist, len(data), len(stripped.data),

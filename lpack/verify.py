@@ -32,7 +32,11 @@ _NOT_MODULES = {"bin", "include", "share", "__pycache__", "setup", "conftest"}
 _HARNESS = r"""
 import importlib, json, os, site, sys, time, traceback
 
-task, layers, version, modules, handler, event_path = json.loads(sys.argv[1])
+task, layers, runtime_dir, version, modules, handler, event_path = json.loads(sys.argv[1])
+# Events go to a private copy of stdout; whatever the imported code prints goes to stderr,
+# so it can never corrupt or hide a result line.
+events = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
 stdlib = list(sys.path)
 sys.path[:] = []
 site.addsitedir(task)  # Lambda's bootstrap: /var/task first, its .pth files processed
@@ -41,11 +45,13 @@ for layer in layers:
         path = os.path.join(layer, sub)
         if os.path.isdir(path):
             site.addsitedir(path)
+if runtime_dir:
+    sys.path.append(runtime_dir)  # the runtime's own SDK sits after the layers (/var/runtime)
 sys.path.extend(stdlib)
 
 def emit(**data):
-    sys.stdout.write(json.dumps(data, default=repr) + "\n")
-    sys.stdout.flush()
+    events.write(json.dumps(data, default=repr) + "\n")
+    events.flush()
 
 def failure(exc):
     frames = traceback.format_exception(type(exc), exc, exc.__traceback__)
@@ -74,6 +80,16 @@ for entry in sorted(os.listdir(task)):
         except BaseException as exc:
             emit(kind="metadata", name=name, ok=False, **failure(exc))
 
+if handler and not event_path:
+    module_name, _, function = handler.rpartition(".")
+    try:
+        target = getattr(importlib.import_module(module_name.replace("/", ".")), function)
+        if not callable(target):
+            raise TypeError(f"{handler} is not callable")
+        emit(kind="handler", handler=handler, ok=True)
+    except BaseException as exc:
+        emit(kind="handler", handler=handler, ok=False, **failure(exc))
+
 if handler and event_path:
     module_name, _, function = handler.rpartition(".")
     module_name = module_name.replace("/", ".")
@@ -96,6 +112,8 @@ if handler and event_path:
         emit(kind="invoke", handler=handler, ok=True, result=result)
     except BaseException as exc:
         emit(kind="invoke", handler=handler, ok=False, **failure(exc))
+
+emit(kind="done")
 """
 
 
@@ -116,11 +134,25 @@ class VerifyResult:
     metadata: list[ModuleResult] = field(default_factory=list)
     invoke: dict[str, Any] | None = None
     stderr: str = ""
+    completed: bool = False  # the harness reached its end (no crash, no os._exit)
 
     @property
     def ok(self) -> bool:
         invoke_ok = self.invoke is None or bool(self.invoke.get("ok"))
         return all(r.ok for r in self.imports + self.metadata) and invoke_ok and bool(self.imports)
+
+
+RUNTIME_PROVIDED_MODULES = ("boto3", "botocore", "s3transfer", "jmespath")
+
+
+def _provided_by_runtime(event: dict[str, Any]) -> str | None:
+    """The runtime-provided module a failed import was missing, if that was the only cause."""
+    if event.get("ok") or event.get("type") != "ModuleNotFoundError":
+        return None
+    match = re.match(r"No module named '([^'.]+)", event.get("message", ""))
+    if match and match.group(1) in RUNTIME_PROVIDED_MODULES:
+        return match.group(1)
+    return None
 
 
 def _world_reachable(path: Path) -> bool:
@@ -199,12 +231,19 @@ def _safe_extract(zip_path: Path, dest: Path) -> None:
             if info.filename.startswith("/") or ".." in name.parts:
                 raise ConfigError(f"{zip_path} holds the unsafe path {info.filename!r}.")
             target = dest / name
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(target, "wb") as out:
-                shutil.copyfileobj(src, out)
+            try:
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out)
+            except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
+                raise ConfigError(
+                    f"{zip_path}: {info.filename!r} is both a file and a folder (or listed "
+                    "twice); no extractor, Lambda's included, can unpack it.",
+                    hint="rebuild the zip so each path is either a file or a folder.",
+                ) from exc
             mode = (info.external_attr >> 16) & 0o777
             os.chmod(target, mode if mode else 0o644)
     # Read-only like /var/task: no write bits anywhere; folders keep their x bits.
@@ -313,7 +352,9 @@ def verify(
     layers: list[Path] | None = None,
     skip: list[str] | None = None,
     name: str = "function",
+    runtime_sdk: Path | None = None,
 ) -> VerifyResult:
+    """runtime_sdk: a zip standing in for the SDK the runtime provides (/var/runtime)."""
     if not artifact.is_file():
         raise ConfigError(f"Artifact {artifact} does not exist.", hint="build it first.")
     if event_file is not None:
@@ -338,6 +379,11 @@ def verify(
             layer_dir.mkdir()
             _safe_extract(layer, layer_dir)
             layer_dirs.append(layer_dir)
+        runtime_dir = None
+        if runtime_sdk is not None:
+            runtime_dir = work / "runtime"
+            runtime_dir.mkdir()
+            _safe_extract(runtime_sdk, runtime_dir)
         modules = []
         if handler:
             modules.append(handler.rpartition(".")[0].replace("/", "."))
@@ -352,7 +398,8 @@ def verify(
             shutil.copyfile(event_file, event_copy)
             os.chmod(event_copy, 0o444)
         version = "{}.{}".format(*target.python_version)
-        payload = json.dumps([str(task), [str(d) for d in layer_dirs], version, modules,
+        payload = json.dumps([str(task), [str(d) for d in layer_dirs],
+                              str(runtime_dir) if runtime_dir else None, version, modules,
                               handler, str(event_copy) if event_copy else None])  # fmt: skip
         extra: dict[str, Any] = {}
         if drop:
@@ -375,7 +422,12 @@ def verify(
             if not isinstance(event, dict):
                 continue
             if event.get("kind") == "import":
-                if event["ok"]:
+                provided = _provided_by_runtime(event) if runtime_sdk is None else None
+                if provided:
+                    result.imports.append(ModuleResult(
+                        event["module"], True, f"needs the runtime's own {provided} "
+                        "(not in the package; Lambda provides it)"))  # fmt: skip
+                elif event["ok"]:
                     result.imports.append(
                         ModuleResult(event["module"], True, event.get("file", ""))
                     )
@@ -389,7 +441,25 @@ def verify(
                 result.metadata.append(ModuleResult(event["name"], event["ok"], detail))
             elif event.get("kind") == "invoke":
                 result.invoke = event
-        if not result.imports and proc.returncode != 0:
+            elif event.get("kind") == "handler" and not event["ok"]:
+                result.imports.append(ModuleResult(
+                    f"handler {event['handler']}", False, f"{event['type']}: {event['message']}",
+                    event.get("traceback", "")))  # fmt: skip
+            elif event.get("kind") == "done":
+                result.completed = True
+        if not result.completed:
+            # The interpreter died part-way (a segfault, os._exit): whatever was not
+            # reported is a failure, and the cause is the exit status.
+            cause = (f"killed by signal {-proc.returncode}" if proc.returncode < 0
+                     else f"exited with {proc.returncode} before finishing")  # fmt: skip
+            reported = {r.module for r in result.imports}
+            pending = [m for m in modules if m not in reported]
+            for module in pending[:1] or ["(interpreter)"]:
+                result.imports.append(ModuleResult(module, False, f"interpreter {cause}",
+                                                   proc.stderr[-2000:]))  # fmt: skip
+            for module in pending[1:]:
+                result.imports.append(ModuleResult(module, False, "not reached: " + cause))
+        if not result.completed and not any(r.ok for r in result.imports) and not modules:
             raise LpackError(
                 f"The verifying interpreter {python} failed to start: {proc.stderr.strip()[-500:]}",
             )

@@ -56,6 +56,8 @@ def test_categories_remove_and_keep_the_right_files(npproject: Path, lpack_env: 
     # the metadata importlib.metadata reads, licences, and the user's own tests folder.
     assert {
         "npstyle/testing/__init__.py", "npstyle/_core/tests/_natype.py",
+        "npstyle/_core/tests/na.json", "npstyle/sourceless.pyc",
+        "npstyle/_typeshed_like/typeshed/stdlib/builtins.pyi",
         "npstyle/_core/tests/_helper.py", "npstyle/_core/tests/__init__.py",
         "npstyle-1.0.dist-info/METADATA", "npstyle-1.0.dist-info/RECORD",
         "npstyle-1.0.dist-info/top_level.txt", "npstyle-1.0.dist-info/LICENSE",
@@ -201,7 +203,11 @@ def test_malformed_and_foreign_elf_in_a_build_are_left_untouched_and_noted(
     tmp_path: Path, lpack_env: dict, index: Index
 ) -> None:
     project = make_project(tmp_path / "fn", "oddbins\n")
-    data = build(project)
+    r = run_lpack("build", str(project), "--runtime", HOST, "--format", "json")
+    assert r.rc == 1, r.stderr  # written, but lint finds the foreign binaries
+    data = r.json
+    codes = {(f["code"], f["path"]) for f in data["lint"]["findings"]}
+    assert ("LP201", "oddbins/_mac.so") in codes and ("LP202", "oddbins/_arm.so") in codes
     notes = "\n".join(data["slim"]["untouched_binaries"])
     assert "oddbins/_broken.so:" in notes
     assert "oddbins/_mac.so: not an ELF file" in notes
@@ -210,3 +216,56 @@ def test_malformed_and_foreign_elf_in_a_build_are_left_untouched_and_noted(
             zipfile.ZipFile(data["output"]["path"]) as built:  # fmt: skip
         for name in ("oddbins/_broken.so", "oddbins/_mac.so", "oddbins/_arm.so"):
             assert built.read(name) == wheel.read(name)
+
+
+def test_runtime_provided_drop_verifies_against_a_stand_in_sdk(
+    tmp_path: Path, lpack_env: dict
+) -> None:
+    project = make_project(
+        tmp_path / "fn",
+        "boto3\nneeds-six\n",
+        files={"app.py": "import boto3, botocore, six\ndef lambda_handler(e, c):\n    return 1\n"},
+    )
+    r = run_lpack("build", str(project), "--runtime", HOST, "--slim-enable", "LP808",
+                  "--keep", "botocore/**", "--verify", "--format", "json")  # fmt: skip
+    assert r.rc == 0, r.stdout[-2000:] + r.stderr
+    assert any("left to the runtime (LP808) as a whole" in w for w in r.json["warnings"])
+    assert not any(p.startswith("botocore") for p in names(r.json))
+    assert r.json["verify"]["ok"]
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+def test_strip_keeps_what_relocations_need(tmp_path: Path) -> None:
+    src = tmp_path / "m.c"
+    src.write_text("int f(int x) { return x + 1; }\nint g(void) { return f(2); }\n")
+    obj = tmp_path / "m.so"
+    # --emit-relocs keeps .rela.text sections that point at .symtab, which needs .strtab.
+    subprocess.run(["gcc", "-shared", "-fPIC", "-g", "-Wl,--emit-relocs", str(src), "-o",
+                    str(obj)], check=True)  # fmt: skip
+    result = elf.strip(obj.read_bytes())
+    assert ".symtab" not in result.removed_sections and ".strtab" not in result.removed_sections
+    assert any(name.startswith(".debug") for name in result.removed_sections)
+    assert elf.strip(result.data).data == result.data  # idempotent, deterministic
+    if shutil.which("readelf"):
+        out = tmp_path / "s.so"
+        out.write_bytes(result.data)
+        shown = subprocess.run(["readelf", "-sW", str(out)], capture_output=True, text=True)
+        assert " f\n" in shown.stdout and "corrupt" not in shown.stdout + shown.stderr
+        import ctypes
+
+        assert ctypes.CDLL(str(out)).g() == 3  # still loads and runs
+
+
+def test_malformed_section_table_is_an_elf_error(tmp_path: Path) -> None:
+    import struct
+
+    if shutil.which("gcc") is None:
+        pytest.skip("needs gcc")
+    src = tmp_path / "m.c"
+    src.write_text("int f(void) { return 1; }\n")
+    so = tmp_path / "m.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-g", str(src), "-o", str(so)], check=True)
+    data = bytearray(so.read_bytes())
+    struct.pack_into("<H", data, 62, 999)  # e_shstrndx past e_shnum
+    with pytest.raises(elf.ElfError):
+        elf.strip(bytes(data))

@@ -155,3 +155,42 @@ def test_dist_info_without_metadata_fails(tmp_path: Path) -> None:
     assert r.rc == 1
     (meta,) = r.json["metadata"]
     assert meta["name"] == "lib" and not meta["ok"] and "METADATA" in meta["detail"]
+
+
+def test_interpreter_crash_and_exit_are_failures(tmp_path: Path) -> None:
+    artifact = make_zip(tmp_path / "fn.zip", {
+        "aaa/__init__.py": ("", 0o644),
+        "bbb/__init__.py": ("import sys\nsys.stdout.write('loading...')\n", 0o644),
+        "zzz/__init__.py": ("import ctypes\nctypes.string_at(0)\n", 0o644),
+    })  # fmt: skip
+    r = run_lpack("verify", str(artifact), "--runtime", HOST, "--format", "json")
+    assert r.rc == 1
+    results = {i["module"]: i for i in r.json["imports"]}
+    assert results["aaa"]["ok"] and results["bbb"]["ok"]  # stray output breaks nothing
+    assert not results["zzz"]["ok"] and "signal" in results["zzz"]["detail"]
+    exiting = make_zip(tmp_path / "exit.zip", {
+        "bbb/__init__.py": ("import os\nos._exit(0)\n", 0o644),
+        "ccc/__init__.py": ("raise ImportError('never seen')\n", 0o644),
+    })  # fmt: skip
+    r = run_lpack("verify", str(exiting), "--runtime", HOST, "--format", "json")
+    assert r.rc == 1 and not r.json["ok"]
+    assert {i["module"] for i in r.json["imports"] if not i["ok"]} == {"bbb", "ccc"}
+
+
+def test_missing_handler_function_fails_without_event(tmp_path: Path) -> None:
+    artifact = make_zip(tmp_path / "fn.zip", {"app.py": ("X = 1\n", 0o644)})
+    r = run_lpack("verify", str(artifact), "--runtime", HOST, "--handler", "app.handler")
+    assert r.rc == 1 and "handler app.handler" in r.stdout and "AttributeError" in r.stdout
+
+
+def test_zip_with_file_folder_clash(tmp_path: Path) -> None:
+    artifact = make_zip(tmp_path / "fn.zip", {"a": ("x", 0o644), "a/b.py": ("", 0o644)})
+    r = run_lpack("verify", str(artifact), "--runtime", HOST)
+    assert r.rc == 2 and "is both a file and a folder" in r.stderr
+    assert "internal error" not in r.stderr
+
+
+def test_dry_run_with_verify_is_a_usage_error(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "")
+    r = run_lpack("build", str(project), "--dry-run", "--verify")
+    assert r.rc == 2 and "nothing to --verify" in r.stderr
