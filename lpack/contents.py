@@ -268,15 +268,23 @@ def _finish(source: Path, kind: str, items: list[Item], zipped: int | None,
 def _assign_owners(contents: Contents) -> None:
     """Owner of each file: from each dist-info's RECORD, else its top_level.txt."""
     by_path = {i.path: i for i in contents.items}
+    # Zips often have no folder entries: find dist-info folders from the files' paths.
+    folders = set()
     for item in contents.items:
-        if not (item.is_dir and item.name.endswith(".dist-info")):
-            continue
-        root, _ = _import_root(item.path + "/")
-        stem = item.name[: -len(".dist-info")]
+        parts = item.path.split("/")
+        for i, part in enumerate(parts):
+            if part.endswith(".dist-info") and (i < len(parts) - 1 or item.is_dir):
+                folders.add("/".join(parts[: i + 1]))
+                break
+    for folder in sorted(folders):
+        root, _ = _import_root(folder + "/")
+        if folder != root + folder.rsplit("/", 1)[-1]:
+            continue  # a dist-info nested inside a package is not an installed distribution
+        stem = folder.rsplit("/", 1)[-1][: -len(".dist-info")]
         name, _, version = stem.rpartition("-")
-        dist = DistInfo(canonicalize_name(name or stem), version, item.path, root)
-        wheel = by_path.get(item.path + "/WHEEL")
-        record = by_path.get(item.path + "/RECORD")
+        dist = DistInfo(canonicalize_name(name or stem), version, folder, root)
+        wheel = by_path.get(folder + "/WHEEL")
+        record = by_path.get(folder + "/RECORD")
         try:
             if wheel is not None:
                 text = contents.read(wheel, 1 << 20).decode("utf-8", "replace")

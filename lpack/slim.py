@@ -8,7 +8,6 @@ a loaded byte (see lpack.elf).
 
 from __future__ import annotations
 
-import ast
 import fnmatch
 import re
 from collections import defaultdict
@@ -160,32 +159,48 @@ def _module_name(path: str) -> str | None:
     return ".".join(parts)
 
 
+# Import statements found textually: far faster than parsing every file, and where it errs
+# (an "import" inside a string) it only keeps more, never less.
+_FROM_IMPORT = re.compile(
+    rb"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]*(\([^)]*\)|[^\n#;]*(?:\\\n[^\n#;]*)*)", re.M
+)
+_PLAIN_IMPORT = re.compile(rb"^[ \t]*import[ \t]+([^\n#;]*(?:\\\n[^\n#;]*)*)", re.M)
+_NAME = re.compile(rb"[A-Za-z_][\w.]*")
+
+
 def imported_modules(source: bytes, module: str, is_package: bool) -> set[str]:
     """Every module name an import statement anywhere in the file may load."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return set()
     package = module if is_package else module.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                parts = alias.name.split(".")
-                found.update(".".join(parts[: i + 1]) for i in range(len(parts)))
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base_parts = package.split(".") if package else []
-                if node.level > 1:
-                    base_parts = base_parts[: len(base_parts) - (node.level - 1)]
-                base = ".".join(base_parts + ([node.module] if node.module else []))
-            else:
-                base = node.module or ""
-            if not base:
-                continue
-            parts = base.split(".")
-            found.update(".".join(parts[: i + 1]) for i in range(len(parts)))
-            found.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
+
+    def add(name: str) -> None:
+        parts = name.split(".")
+        found.update(".".join(parts[: i + 1]) for i in range(len(parts)) if parts[i])
+
+    for match in _PLAIN_IMPORT.finditer(source):
+        for clause in match.group(1).replace(b"\\\n", b" ").split(b","):
+            name = _NAME.match(clause.strip())
+            if name:
+                add(name.group(0).decode("ascii", "replace"))
+    for match in _FROM_IMPORT.finditer(source):
+        spec = match.group(1).decode("ascii", "replace")
+        level = len(spec) - len(spec.lstrip("."))
+        relative = spec[level:]
+        if level:
+            base_parts = package.split(".") if package else []
+            if level > 1:
+                base_parts = base_parts[: len(base_parts) - (level - 1)]
+            base = ".".join(base_parts + ([relative] if relative else []))
+        else:
+            base = relative
+        if not base:
+            continue
+        add(base)
+        names = match.group(2).strip(b"()").replace(b"\\\n", b" ")
+        for clause in names.split(b","):
+            name = _NAME.match(clause.strip())
+            if name and b"." not in name.group(0):
+                found.add(f"{base}.{name.group(0).decode('ascii', 'replace')}")
     return found
 
 

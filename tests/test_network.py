@@ -75,6 +75,7 @@ def _build_and_import(project: Path, world_tmp: Path, imports: str) -> dict:
     elapsed = time.perf_counter() - start
     assert r.rc == 0, r.stderr
     data = r.json
+    assert data["lint"]["counts"]["error"] == 0, data["lint"]["findings"]  # no false positives
     task = extract_readonly(Path(data["output"]["path"]), world_tmp / "task")
     proc = run_isolated(task, imports)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -147,3 +148,41 @@ def test_bundled_example_builds_from_its_committed_lock(
     )
     assert proc.returncode == 0, proc.stderr
     assert "'quantity': 2" in proc.stdout
+
+
+def _wheel_as_zip(tmp_path: Path, requirement: str, platform: str) -> Path:
+    """A real wheel from the index, unpacked and re-zipped as a (wrongly made) function."""
+    import subprocess
+    import zipfile
+
+    download = tmp_path / "dl"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+         "--platform", platform, "--python-version", "3.11", "--implementation", "cp",
+         requirement, "-d", str(download)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = download.glob("*.whl")
+    out = tmp_path / f"{wheel.stem}.zip"
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+    return out
+
+
+def test_lint_catches_real_foreign_wheels(tmp_path: Path, net_env: dict) -> None:
+    import json
+
+    mac = _wheel_as_zip(tmp_path / "mac", "pydantic-core==2.27.2", "macosx_11_0_arm64")
+    r = run_lpack("lint", str(mac), "--runtime", "python3.11", "--format", "json")
+    assert r.rc == 1
+    found = {f["code"] for f in json.loads(r.stdout)["findings"]}
+    assert "LP201" in found
+    crypto = _wheel_as_zip(tmp_path / "crypto", "cryptography==44.0.0", "manylinux_2_28_x86_64")
+    r = run_lpack("lint", str(crypto), "--runtime", "python3.11", "--format", "json")
+    assert r.rc == 1
+    glibc = [f for f in json.loads(r.stdout)["findings"] if f["code"] == "LP203"]
+    assert glibc and "GLIBC_2.28" in glibc[0]["message"]
+    r = run_lpack("lint", str(crypto), "--runtime", "python3.12", "--format", "json")
+    assert not [f for f in json.loads(r.stdout)["findings"] if f["code"] == "LP203"]

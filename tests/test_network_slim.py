@@ -63,6 +63,7 @@ def test_slimmed_real_package_verifies(
     assert slim.rc == 0, slim.stdout[-3000:] + slim.stderr
     f, s = full.json["output"], slim.json["output"]
     assert s["zipped_size"] < f["zipped_size"] and s["unzipped_size"] < f["unzipped_size"]
+    assert slim.json["lint"]["counts"]["error"] == 0, slim.json["lint"]["findings"]
     verify = slim.json["verify"]
     assert verify["ok"] and all(m["ok"] for m in verify["metadata"])
     assert len(verify["metadata"]) == len(slim.json["distributions"]) - 1  # all but source

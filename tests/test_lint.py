@@ -1,0 +1,321 @@
+"""lpack lint: each rule fires on a package made to trip it and stays quiet on a clean one."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import sys
+from pathlib import Path
+
+import pytest
+
+from lpack.lint import catalog, registry
+from lpack.resources import rules_dir
+
+from conftest import ROOT, run_lpack
+from lint_fixtures import (
+    NEW_GLIBC_C, PLAIN_C, S_IFDIR, S_IFLNK, clean_package, compile_so, dist_info, golden_package,
+    write_zip,
+)  # fmt: skip
+
+HOST = f"python3.{sys.version_info[1]}"
+GOLDEN = ROOT / "fixtures" / "golden"
+
+
+def lint(*args: str, cwd: Path | None = None) -> tuple[int, dict]:
+    r = run_lpack("lint", *args, "--format", "json", cwd=cwd)
+    assert r.rc in (0, 1), r.stderr
+    return r.rc, json.loads(r.stdout)
+
+
+def codes(data: dict) -> set[str]:
+    return {f["code"] for f in data["findings"]}
+
+
+def fired(data: dict, code: str) -> list[dict]:
+    return [f for f in data["findings"] if f["code"] == code]
+
+
+def test_catalog_and_registry_match_one_to_one() -> None:
+    assert set(catalog()) == set(registry())
+    for code, rule in catalog().items():
+        assert code[:2] == "LP" and code[2] in "12345" and len(code) == 5
+        assert rule.severity in ("error", "warning", "info")
+        assert rule.name == rule.name.lower() and " " not in rule.name
+        assert rule.summary and rule.why and rule.example and rule.fix
+
+
+def test_clean_package_has_no_findings(tmp_path: Path) -> None:
+    rc, data = lint(str(clean_package(tmp_path / "ok.zip")), "--runtime", HOST,
+                    "--handler", "app.handler")  # fmt: skip
+    assert rc == 0 and data["findings"] == []
+
+
+def test_compatibility_rules(tmp_path: Path) -> None:
+    new = compile_so(tmp_path, NEW_GLIBC_C, "newglibc")
+    plain = compile_so(tmp_path, PLAIN_C, "plain")
+    debug = compile_so(tmp_path, PLAIN_C, "debug", debug=True)
+    if not (new and plain and debug):
+        pytest.skip("needs gcc")
+    arm = bytearray(plain)
+    arm[18:20] = (183).to_bytes(2, "little")
+    members = {
+        "pkg/__init__.py": b"",
+        "pkg/newglibc.so": new,
+        "pkg/arm.so": bytes(arm),
+        "pkg/debug.so": debug,
+        "pkg/_ext.cpython-312-x86_64-linux-gnu.so": plain,
+        "pkg/_ok.cpython-311-x86_64-linux-gnu.so": plain,
+        "pkg/win.pyd": b"MZ" + b"\0" * 100,
+        "pkg/__pycache__/mod.cpython-312.pyc": b"\0" * 16,
+    }
+    members.update(dist_info("pkg", "1.0", list(members), tag="cp312-abi3-manylinux_2_17_x86_64"))
+    members.update(dist_info("muslpkg", "1.0", [], tag="cp311-cp311-musllinux_1_2_x86_64"))
+    path = write_zip(tmp_path / "compat.zip", members)
+    rc, data = lint(str(path), "--runtime", "python3.11")
+    assert rc == 1
+    assert [f["path"] for f in fired(data, "LP203")] == ["pkg/newglibc.so"]
+    assert "GLIBC_2.27" in fired(data, "LP203")[0]["message"]
+    assert [f["path"] for f in fired(data, "LP202")] == ["pkg/arm.so"]
+    assert [f["path"] for f in fired(data, "LP204")] == ["pkg/_ext.cpython-312-x86_64-linux-gnu.so"]
+    assert [f["path"] for f in fired(data, "LP201")] == ["pkg/win.pyd"]
+    assert len(fired(data, "LP205")) == 1 and "3.12" in fired(data, "LP205")[0]["message"]
+    assert len(fired(data, "LP206")) == 1
+    assert [f["path"] for f in fired(data, "LP207")] == ["pkg/__pycache__/mod.cpython-312.pyc"]
+    assert [f["path"] for f in fired(data, "LP303")] == ["pkg/debug.so"]
+    # Amazon Linux 2023 has glibc 2.34: the same binary is fine for python3.12.
+    _, data12 = lint(str(path), "--runtime", "python3.12")
+    assert "LP203" not in codes(data12)
+    assert [f["path"] for f in fired(data12, "LP204")] == ["pkg/_ok.cpython-311-x86_64-linux-gnu.so"]
+    assert "LP205" not in codes(data12) and "LP207" not in codes(data12)
+
+
+def test_bundled_libstdcxx_satisfies_glibcxx(tmp_path: Path) -> None:
+    plain = compile_so(tmp_path, PLAIN_C, "plain")
+    if plain is None:
+        pytest.skip("needs gcc")
+    # A library that needs a GLIBCXX newer than AL2's, next to the libstdc++ it brings.
+    cxx = tmp_path / "x.cpp"
+    cxx.write_text('#include <string>\nextern "C" int f(const char* s) '
+                   '{ return std::to_string(std::stoi(s)).size(); }\n')  # fmt: skip
+    out = tmp_path / "x.so"
+    if os.system(f"g++ -shared -fPIC -O1 -s {cxx} -o {out} 2>/dev/null") != 0:
+        pytest.skip("needs g++")
+    members = {"pkg/__init__.py": b"", "pkg/x.so": out.read_bytes()}
+    _, alone = lint(str(write_zip(tmp_path / "a.zip", members)), "--runtime", "python3.11",
+                    "--select", "LP203")  # fmt: skip
+    needs = [f for f in fired(alone, "LP203") if "GLIBCXX" in f["message"]]
+    if not needs:
+        pytest.skip("this compiler's libstdc++ symbols are old enough for AL2")
+    members["pkg.libs/libstdc++.so.6"] = plain
+    _, bundled = lint(str(write_zip(tmp_path / "b.zip", members)), "--runtime", "python3.11",
+                      "--select", "LP203")  # fmt: skip
+    assert not [f for f in fired(bundled, "LP203") if "GLIBCXX" in f["message"]]
+
+
+def test_hygiene_rules(tmp_path: Path) -> None:
+    big_test = b"def test():\n    pass\n" * 1000
+    members = {
+        "pkg/__init__.py": b"",
+        "pkg/tests/test_big.py": big_test,
+        "pkg/__pycache__/__init__.cpython-311.pyc": b"\0" * 16,
+        "orphan/__init__.py": b"__version__ = '2.0'\n",
+        "orphan/a.py": b"",
+        "orphan/b.py": b"",
+        "mine/__init__.py": b"",  # the user's own package: no version marker, not flagged
+        "mine/x.py": b"",
+        "mine/y.py": b"",
+    }
+    members.update(dist_info("pkg", "1.0", ["pkg/__init__.py", "pkg/tests/test_big.py",
+                                            "pkg/__pycache__/__init__.cpython-311.pyc"]))
+    members.update(dist_info("pkg", "2.0", []))
+    members.update(dist_info("boto3", "1.0", []))
+    path = write_zip(tmp_path / "hygiene.zip", members)
+    rc, data = lint(str(path), "--runtime", HOST)
+    assert rc == 1  # the duplicate is an error
+    assert [f["path"] for f in fired(data, "LP302")] == ["pkg/tests"]
+    assert len(fired(data, "LP301")) == 1
+    assert [f["path"] for f in fired(data, "LP305")] == ["orphan"]
+    assert "pkg is installed 2 times" in fired(data, "LP304")[0]["message"]
+    assert "boto3 is shipped" in fired(data, "LP306")[0]["message"]
+
+
+def test_duplicate_between_function_and_layer(tmp_path: Path) -> None:
+    fn = {"app.py": b"", **dist_info("six", "1.16.0", [])}
+    layer = {"python/six.py": b"", **{f"python/{k}": v for k, v in dist_info("six", "1.17.0", ["six.py"]).items()}}
+    _, data = lint(str(write_zip(tmp_path / "fn.zip", fn)),
+                   str(write_zip(tmp_path / "layer.zip", layer)), "--runtime", HOST)  # fmt: skip
+    (dup,) = fired(data, "LP304")
+    assert "six is also in" in dup["message"] and dup["artifact"].endswith("layer.zip")
+
+
+def test_safety_rules(tmp_path: Path) -> None:
+    members = {
+        "app.py": b"def handler(e, c):\n    pass\n",
+        "config.py": b"KEY = 'AKIAABCDEFGHIJKLMNOP'\nEXAMPLE = 'AKIAIOSFODNN7EXAMPLE'\n",
+        ".env": b"A=1\n",
+        "certs/server.key": b"-----BEGIN RSA PRIVATE KEY-----\nMII\n-----END RSA PRIVATE KEY-----\n",
+        "certs/ca.pem": b"-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----\n",
+        "private.py": (b"X = 1\n", 0o600),
+        "closed": (b"", S_IFDIR | 0o700),
+        ".git/HEAD": b"ref: refs/heads/main\n",
+        ".DS_Store": b"\0",
+        "venv/pyvenv.cfg": b"home = /usr\n",
+        "../up.py": b"",
+        "/abs.py": b"",
+        "win\\path.py": b"",
+        "esc": (b"../../outside", S_IFLNK | 0o777),
+        "abs_link": (b"/etc/passwd", S_IFLNK | 0o777),
+        "ok_link": (b"app.py", S_IFLNK | 0o777),
+    }
+    path = write_zip(tmp_path / "safety.zip", members)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    rc, data = lint(str(path), "--runtime", HOST, cwd=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # lint wrote nothing
+    assert rc == 1
+    assert [f["path"] for f in fired(data, "LP403")] == ["config.py"]
+    assert "AKIAABCD…" in fired(data, "LP403")[0]["message"]
+    assert {f["path"] for f in fired(data, "LP402")} == {".env", "certs/server.key"}
+    assert {f["path"] for f in fired(data, "LP401")} == {"private.py", "closed"}
+    assert {f["path"] for f in fired(data, "LP404")} == {".git", ".DS_Store", "venv"}
+    assert {f["path"] for f in fired(data, "LP405")} == {"../up.py", "/abs.py", "win\\\\path.py"}
+    assert {f["path"] for f in fired(data, "LP406")} == {"esc", "abs_link"}
+
+
+def test_handler_rule(tmp_path: Path) -> None:
+    path = clean_package(tmp_path / "ok.zip")
+    _, data = lint(str(path), "--runtime", HOST, "--handler", "app.missing")
+    assert "has no top-level 'missing'" in fired(data, "LP501")[0]["message"]
+    _, data = lint(str(path), "--runtime", HOST, "--handler", "api.handler")
+    assert "no api.py" in fired(data, "LP501")[0]["message"]
+
+
+def test_size_rules(tmp_path: Path) -> None:
+    folder = tmp_path / "big"
+    (folder / "data").mkdir(parents=True)
+    for name, size in (("model.bin", 30 * 1024**2), ("huge.bin", 240 * 1024**2)):
+        with open(folder / "data" / name, "wb") as fh:  # sparse: no disk is used
+            fh.truncate(size)
+    _, data = lint(str(folder), "--runtime", HOST)
+    assert len(fired(data, "LP102")) == 1 and "over 262,144,000 B" in fired(data, "LP102")[0]["message"]
+    assert {f["path"] for f in fired(data, "LP105")} == {"data/model.bin", "data/huge.bin"}
+    _, data = lint(str(folder), "--runtime", HOST, "--max-unzipped", "100 MiB")
+    assert len(fired(data, "LP103")) == 1
+    near = tmp_path / "near.zip"
+    write_zip(near, {"blob.bin": os.urandom(44 * 1024**2)}, stored=True)
+    _, data = lint(str(near), "--runtime", HOST)
+    assert len(fired(data, "LP104")) == 1 and "LP101" not in codes(data)
+    _, data = lint(str(near), "--runtime", HOST, "--upload", "s3")
+    assert "LP104" not in codes(data)  # S3 upload: the zipped limit does not apply
+    over = tmp_path / "over.zip"
+    write_zip(over, {"blob.bin": os.urandom(51 * 1024**2)}, stored=True)
+    rc, data = lint(str(over), "--runtime", HOST)
+    assert rc == 1 and len(fired(data, "LP101")) == 1
+
+
+def test_selection_ignores_and_exit_zero(tmp_path: Path) -> None:
+    path = golden_package(tmp_path / "bad.zip")
+    _, everything = lint(str(path), "--runtime", HOST)
+    assert len(codes(everything)) > 5
+    _, only = lint(str(path), "--runtime", HOST, "--select", "LP4")
+    assert codes(only) and all(c.startswith("LP4") for c in codes(only))
+    _, fewer = lint(str(path), "--runtime", HOST, "--ignore", "LP40", "--extend-select", "LP5")
+    assert not any(c.startswith("LP40") for c in codes(fewer))
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[tool.lpack]\nruntime = "python3.11"\n[tool.lpack.lint]\nignore = ["LP2"]\n'
+        '[tool.lpack.lint.per-path-ignores]\n".env" = ["LP402"]\n'
+    )
+    _, configured = lint(str(path), "--project", str(project))
+    assert not any(c.startswith("LP2") for c in codes(configured))
+    assert ".env" not in {f["path"] for f in fired(configured, "LP402")}
+    r = run_lpack("lint", str(path), "--runtime", HOST, "--exit-zero")
+    assert r.rc == 0 and "errors" in r.stdout
+    r = run_lpack("lint", str(path), "--select", "LP999")
+    assert r.rc == 2 and "Unknown rule code" in r.stderr
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
+def test_golden_outputs(tmp_path: Path, fmt: str) -> None:
+    golden_package(tmp_path / "bad.zip")
+    r = run_lpack("lint", "bad.zip", "--runtime", "python3.11", "--handler", "app.handler",
+                  "--format", fmt, cwd=tmp_path, env={"COLUMNS": "200"})  # fmt: skip
+    assert r.rc == 1, r.stderr
+    output = r.stdout.replace(str(tmp_path), "<tmp>")
+    golden = GOLDEN / f"lint.{fmt}"
+    if os.environ.get("LPACK_UPDATE_GOLDENS"):
+        golden.write_text(output)
+    assert output == golden.read_text()
+    if fmt == "json":
+        import jsonschema
+
+        schema = json.loads((rules_dir() / "schema" / "lpack-output-v1.json").read_text())
+        jsonschema.validate(json.loads(output), schema)
+    if fmt == "sarif":
+        sarif = json.loads(output)
+        assert sarif["version"] == "2.1.0"
+        results = sarif["runs"][0]["results"]
+        rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in results)
+
+
+def test_hostile_archives(tmp_path: Path) -> None:
+    # Declared sizes far beyond anything real: refused before reading a byte.
+    bomb = write_zip(tmp_path / "bomb.zip", {"a.bin": b"\0" * 1000})
+    data = bytearray(bomb.read_bytes())
+    cd = data.rfind(b"PK\x01\x02")
+    struct.pack_into("<I", data, cd + 24, 0xFFFFFFF0)  # uncompressed size in the CD
+    bomb.write_bytes(bytes(data))
+    r = run_lpack("lint", str(bomb), "--runtime", HOST)
+    assert r.rc == 2 and "zip bomb" in r.stderr and "Traceback" not in r.stderr
+    truncated = tmp_path / "cut.zip"
+    truncated.write_bytes(clean_package(tmp_path / "whole.zip").read_bytes()[:300])
+    r = run_lpack("lint", str(truncated), "--runtime", HOST)
+    assert r.rc == 2 and "not a readable zip" in r.stderr
+    odd = write_zip(tmp_path / "odd.zip", {"new\nline.py": b"", "tab\there.py": b"",
+                                           "ok.py": b""})  # fmt: skip
+    rc, data_odd = lint(str(odd), "--runtime", HOST)
+    assert rc == 1 and len(fired(data_odd, "LP405")) == 2
+    r = run_lpack("lint", str(tmp_path / "missing.zip"))
+    assert r.rc == 2
+
+
+def test_lint_of_a_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "fn"
+    (folder / "lib").mkdir(parents=True)
+    (folder / "app.py").write_text("def handler(e, c): pass\n")
+    (folder / "lib" / "secret.py").write_text("X = 1\n")
+    os.chmod(folder / "lib" / "secret.py", 0o600)
+    os.symlink("/etc/hostname", folder / "leak")
+    _, data = lint(str(folder), "--runtime", HOST, "--handler", "app.handler")
+    assert [f["path"] for f in fired(data, "LP401")] == ["lib/secret.py"]
+    assert [f["path"] for f in fired(data, "LP406")] == ["leak"]
+
+
+def test_layer_is_understood(tmp_path: Path) -> None:
+    members = {"python/lib/python3.11/site-packages/pkg/__init__.py": b"",
+               "python/lib/python3.11/site-packages/pkg/tests/test_x.py": b"x = 1\n" * 5000}
+    members.update({f"python/lib/python3.11/site-packages/{k}": v
+                    for k, v in dist_info("pkg", "1.0", ["pkg/__init__.py", "pkg/tests/test_x.py"]).items()})
+    _, data = lint(str(write_zip(tmp_path / "layer.zip", members)), "--runtime", "python3.11")
+    assert [f["path"] for f in fired(data, "LP302")] == ["pkg/tests"]
+
+
+def test_readme_rule_table_matches_catalog() -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    table = re.search(r"<!-- lint-table.*?-->\n(.*?)<!-- /lint-table -->", readme, re.S)
+    assert table, "README lost its lint table markers"
+    rows = [line for line in table.group(1).splitlines() if re.match(r"\| LP\d{3} ", line)]
+    assert rows == [f"| {r.code} | {r.name} | {r.severity} | {r.summary} |"
+                    for r in catalog().values()]  # fmt: skip
+
+
+def test_explain_and_rules_commands() -> None:
+    r = run_lpack("explain", "LP203")
+    assert r.rc == 0 and "glibc-too-new (error)" in r.stdout and "GLIBC_2.28" in r.stdout
+    r = run_lpack("rules")
+    assert r.rc == 0 and all(code in r.stdout for code in catalog())
