@@ -34,7 +34,9 @@ def write_zip(path: Path, members: dict[str, bytes | tuple[bytes, int]], *,
     return path
 
 
-def dist_info(name: str, version: str, files: list[str], tag: str = "py3-none-any") -> dict[str, bytes]:
+def dist_info(
+    name: str, version: str, files: list[str], tag: str = "py3-none-any"
+) -> dict[str, bytes]:
     base = f"{name.replace('-', '_')}-{version}.dist-info"
     record = "".join(f"{f},,\n" for f in files) + f"{base}/RECORD,,\n"
     return {
@@ -58,7 +60,9 @@ def compile_so(work: Path, code: str, name: str, debug: bool = False) -> bytes |
 
 
 # memfd_create is versioned GLIBC_2.27: too new for Amazon Linux 2 (2.26), fine for AL2023.
-NEW_GLIBC_C = "#define _GNU_SOURCE\n#include <sys/mman.h>\nint f(void) { return memfd_create(\"x\", 0); }\n"
+NEW_GLIBC_C = (
+    '#define _GNU_SOURCE\n#include <sys/mman.h>\nint f(void) { return memfd_create("x", 0); }\n'
+)
 PLAIN_C = "int f(void) { return 1; }\n"
 
 

@@ -9,15 +9,21 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, run_lpack
+from lint_fixtures import (
+    NEW_GLIBC_C,
+    PLAIN_C,
+    S_IFDIR,
+    S_IFLNK,
+    clean_package,
+    compile_so,
+    dist_info,
+    golden_package,
+    write_zip,
+)  # fmt: skip
 
 from lpack.lint import catalog, registry
 from lpack.resources import rules_dir
-
-from conftest import ROOT, run_lpack
-from lint_fixtures import (
-    NEW_GLIBC_C, PLAIN_C, S_IFDIR, S_IFLNK, clean_package, compile_so, dist_info, golden_package,
-    write_zip,
-)  # fmt: skip
 
 HOST = f"python3.{sys.version_info[1]}"
 GOLDEN = ROOT / "fixtures" / "golden"
@@ -87,7 +93,9 @@ def test_compatibility_rules(tmp_path: Path) -> None:
     # Amazon Linux 2023 has glibc 2.34: the same binary is fine for python3.12.
     _, data12 = lint(str(path), "--runtime", "python3.12")
     assert "LP203" not in codes(data12)
-    assert [f["path"] for f in fired(data12, "LP204")] == ["pkg/_ok.cpython-311-x86_64-linux-gnu.so"]
+    assert [f["path"] for f in fired(data12, "LP204")] == [
+        "pkg/_ok.cpython-311-x86_64-linux-gnu.so"
+    ]
     assert "LP205" not in codes(data12) and "LP207" not in codes(data12)
 
 
@@ -127,8 +135,17 @@ def test_hygiene_rules(tmp_path: Path) -> None:
         "mine/x.py": b"",
         "mine/y.py": b"",
     }
-    members.update(dist_info("pkg", "1.0", ["pkg/__init__.py", "pkg/tests/test_big.py",
-                                            "pkg/__pycache__/__init__.cpython-311.pyc"]))
+    members.update(
+        dist_info(
+            "pkg",
+            "1.0",
+            [
+                "pkg/__init__.py",
+                "pkg/tests/test_big.py",
+                "pkg/__pycache__/__init__.cpython-311.pyc",
+            ],
+        )
+    )
     members.update(dist_info("pkg", "2.0", []))
     members.update(dist_info("boto3", "1.0", []))
     path = write_zip(tmp_path / "hygiene.zip", members)
@@ -143,7 +160,10 @@ def test_hygiene_rules(tmp_path: Path) -> None:
 
 def test_duplicate_between_function_and_layer(tmp_path: Path) -> None:
     fn = {"app.py": b"", **dist_info("six", "1.16.0", [])}
-    layer = {"python/six.py": b"", **{f"python/{k}": v for k, v in dist_info("six", "1.17.0", ["six.py"]).items()}}
+    layer = {
+        "python/six.py": b"",
+        **{f"python/{k}": v for k, v in dist_info("six", "1.17.0", ["six.py"]).items()},
+    }
     _, data = lint(str(write_zip(tmp_path / "fn.zip", fn)),
                    str(write_zip(tmp_path / "layer.zip", layer)), "--runtime", HOST)  # fmt: skip
     (dup,) = fired(data, "LP304")
@@ -198,7 +218,10 @@ def test_size_rules(tmp_path: Path) -> None:
         with open(folder / "data" / name, "wb") as fh:  # sparse: no disk is used
             fh.truncate(size)
     _, data = lint(str(folder), "--runtime", HOST)
-    assert len(fired(data, "LP102")) == 1 and "over 262,144,000 B" in fired(data, "LP102")[0]["message"]
+    assert (
+        len(fired(data, "LP102")) == 1
+        and "over 262,144,000 B" in fired(data, "LP102")[0]["message"]
+    )
     assert {f["path"] for f in fired(data, "LP105")} == {"data/model.bin", "data/huge.bin"}
     _, data = lint(str(folder), "--runtime", HOST, "--max-unzipped", "100 MiB")
     assert len(fired(data, "LP103")) == 1
@@ -295,10 +318,16 @@ def test_lint_of_a_folder(tmp_path: Path) -> None:
 
 
 def test_layer_is_understood(tmp_path: Path) -> None:
-    members = {"python/lib/python3.11/site-packages/pkg/__init__.py": b"",
-               "python/lib/python3.11/site-packages/pkg/tests/test_x.py": b"x = 1\n" * 5000}
-    members.update({f"python/lib/python3.11/site-packages/{k}": v
-                    for k, v in dist_info("pkg", "1.0", ["pkg/__init__.py", "pkg/tests/test_x.py"]).items()})
+    members = {
+        "python/lib/python3.11/site-packages/pkg/__init__.py": b"",
+        "python/lib/python3.11/site-packages/pkg/tests/test_x.py": b"x = 1\n" * 5000,
+    }
+    members.update(
+        {
+            f"python/lib/python3.11/site-packages/{k}": v
+            for k, v in dist_info("pkg", "1.0", ["pkg/__init__.py", "pkg/tests/test_x.py"]).items()
+        }
+    )
     _, data = lint(str(write_zip(tmp_path / "layer.zip", members)), "--runtime", "python3.11")
     assert [f["path"] for f in fired(data, "LP302")] == ["pkg/tests"]
 
