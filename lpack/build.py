@@ -116,6 +116,7 @@ def _own_files(config: Config, lock_result: LockResult) -> set[Path]:
         config.lock_path,
         config.output_path,
         config.output_path.parent,
+        project / "dist",  # where builds go by default, even when this one writes elsewhere
         project / "pyproject.toml",
         lock_result.requirements.path,
         project / "requirements.in",

@@ -263,8 +263,7 @@ def lock_command(project_dir: Path, fmt: str, upgrade: bool, upgrade_package: tu
 
 
 @cli.command(name="lint")
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(exists=True, path_type=Path))  # fmt: skip
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--project",
     "project_dir",
@@ -292,7 +291,9 @@ def lint_command(paths: tuple[Path, ...], project_dir: Path, runtime: str | None
                  max_zipped: int | None, max_unzipped: int | None, select: tuple[str, ...],
                  extend_select: tuple[str, ...], ignore: tuple[str, ...], exit_zero: bool,
                  fmt: str) -> None:  # fmt: skip
-    """Check Lambda packages (zips or folders; the function first, then its layers)."""
+    """Check Lambda packages (zips or folders; the function first, then its layers).
+
+    With no PATHS, lints the project's built zip (its `output`, default dist/<name>.zip)."""
     import json
 
     from lpack import render
@@ -307,6 +308,13 @@ def lint_command(paths: tuple[Path, ...], project_dir: Path, runtime: str | None
         })  # fmt: skip
         if select:  # --select replaces the configured selection, as in ruff
             config.lint["select"] = list(select)
+        if not paths:
+            if not config.output_path.is_file():
+                raise ConfigError(
+                    f"No PATH given and the project's zip {config.output_path} does not exist.",
+                    hint="run `lpack build` first, or pass the zip or folder to lint.",
+                )
+            paths = (config.output_path,)
         options = options_from_config(config, handler)
         findings = lint_paths(list(paths), config.target, options)
     except LpackError as exc:
@@ -321,6 +329,271 @@ def lint_command(paths: tuple[Path, ...], project_dir: Path, runtime: str | None
         render.print_findings_text(_console(), findings)
     errors = sum(1 for f in findings if f.severity == "error")
     sys.exit(EXIT_FINDINGS if errors and not exit_zero else EXIT_OK)
+
+
+def _is_project(path: Path) -> bool:
+    """A folder lpack builds (it has lpack's config or lock), not a package folder."""
+    if not path.is_dir():
+        return False
+    if (path / "lpack.lock").is_file():
+        return True
+    pyproject = path / "pyproject.toml"
+    return pyproject.is_file() and "[tool.lpack" in pyproject.read_text(errors="replace")
+
+
+def _report_of(
+    path: Path, project_dir: Path, runtime: str | None, arch: str | None
+) -> dict[str, Any]:
+    """A report document for a zip, a package folder, a report JSON, or a project (built)."""
+    from lpack.contents import read_contents
+    from lpack.report import load_report_json, make_report
+
+    if path.is_file() and path.suffix == ".json":
+        return load_report_json(path)
+    if _is_project(path):
+        from lpack.build import build as run_build
+
+        config = load_config(path, {"runtime": runtime, "arch": arch})
+        result = run_build(config)
+        assert result.archive is not None
+        contents = read_contents(result.archive.path)
+        label = result.lock.requirements.label
+    else:
+        config = load_config(project_dir, {"runtime": runtime, "arch": arch})
+        contents = read_contents(path)
+        label = "your requirements"
+    try:
+        return make_report(contents, config.target, label).as_json()
+    finally:
+        contents.close()
+
+
+def _write_output(text: str, output: Path | None) -> None:
+    from lpack.cache import write_atomic
+
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        write_atomic(output, text.encode())
+    except OSError as exc:
+        raise ConfigError(f"Cannot write {output}: {exc.strerror or exc}.") from exc
+
+
+_REPORT_FORMATS = click.Choice(["text", "json", "markdown", "html"])
+
+
+@cli.command(name="report")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--project",
+    "project_dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Project whose [tool.lpack] gives the runtime for a zip or folder.",
+)
+@click.option("--runtime", type=click.Choice(list(runtimes())), help="Lambda runtime.")
+@click.option("--arch", type=click.Choice(arches()), help="Lambda architecture.")
+@click.option(
+    "--depth",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 20),
+    help="Folder levels in the text tree.",
+)
+@click.option("--format", "fmt", type=_REPORT_FORMATS, default="text", show_default=True)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+def report_command(path: Path, project_dir: Path, runtime: str | None, arch: str | None,
+                   depth: int, fmt: str, output: Path | None) -> None:  # fmt: skip
+    """Where the bytes go in PATH (a zip, a folder, or a project, which is built first)."""
+    import json
+
+    from lpack import render
+    from lpack.html_report import render_html
+
+    try:
+        report = _report_of(path, project_dir, runtime, arch)
+        if fmt == "json":
+            _write_output(json.dumps(report, indent=2) + "\n", output)
+        elif fmt == "markdown":
+            _write_output(render.report_markdown(report), output)
+        elif fmt == "html":
+            _write_output(render_html(report), output)
+        else:
+            render.print_report(_console(), report, depth)
+    except LpackError as exc:
+        _fail(exc, "json" if fmt == "json" else "text")
+
+
+@cli.command(name="diff")
+@click.argument("old", type=click.Path(exists=True, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--project",
+    "project_dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+)
+@click.option("--runtime", type=click.Choice(list(runtimes())), help="Lambda runtime.")
+@click.option("--arch", type=click.Choice(arches()), help="Lambda architecture.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True)  # fmt: skip
+def diff_command(old: Path, new: Path, project_dir: Path, runtime: str | None,
+                 arch: str | None, fmt: str) -> None:  # fmt: skip
+    """Per-distribution size changes from OLD to NEW (zips, folders or report JSONs)."""
+    import json
+
+    from lpack import render
+    from lpack.gate import diff_reports
+
+    try:
+        result = diff_reports(_report_of(old, project_dir, runtime, arch),
+                              _report_of(new, project_dir, runtime, arch))  # fmt: skip
+    except LpackError as exc:
+        _fail(exc, fmt)
+    if fmt == "json":
+        print(json.dumps(result, indent=2))
+    elif fmt == "markdown":
+        sys.stdout.write(render.diff_markdown(result))
+    else:
+        render.print_diff(_console(), result)
+
+
+@cli.command(name="gate")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--baseline",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The committed baseline JSON.",
+)
+@click.option("--update-baseline", is_flag=True, help="Write PATH's sizes as the new baseline.")
+@click.option(
+    "--max-growth-bytes",
+    callback=_size,
+    default="1 MiB",
+    show_default=True,
+    help="Fail when the package grew by more than this.",
+)
+@click.option(
+    "--max-growth-percent",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Fail when the package grew by more than this share.",
+)
+@click.option(
+    "--min-bytes",
+    callback=_size,
+    default="100 KiB",
+    show_default=True,
+    help="Growth below this never fails (small packages do not flap).",
+)
+@click.option(
+    "--project",
+    "project_dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+)
+@click.option("--runtime", type=click.Choice(list(runtimes())), help="Lambda runtime.")
+@click.option("--arch", type=click.Choice(arches()), help="Lambda architecture.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown", "github"]),
+    default=None,
+    help="Output format (github when run in GitHub Actions).",
+)
+def gate_command(path: Path, baseline: Path, update_baseline: bool, max_growth_bytes: int,
+                 max_growth_percent: float, min_bytes: int, project_dir: Path,
+                 runtime: str | None, arch: str | None, fmt: str | None) -> None:  # fmt: skip
+    """Fail (exit 1) when PATH grew past the thresholds against --baseline, or broke a budget."""
+    import json
+    import os
+
+    from lpack import render
+    from lpack.contents import read_contents
+    from lpack.gate import GateThresholds, gate, read_baseline, write_baseline
+    from lpack.lint import LintOptions, lint
+
+    in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    fmt = fmt or ("github" if in_actions else "text")
+    try:
+        report = _report_of(path, project_dir, runtime, arch)
+        if update_baseline:
+            write_baseline(baseline, report)
+            click.echo(f"wrote baseline {baseline}: {report['unzipped_size']:,} B unzipped, "
+                       f"{len(report['distributions'])} distributions")  # fmt: skip
+            return
+        base = read_baseline(baseline, report)
+        config = load_config(project_dir, {"runtime": runtime, "arch": arch})
+        budget_failures: list[str] = []
+        artifact = Path(report["artifact"])
+        if artifact.exists():
+            contents = read_contents(artifact)
+            try:
+                options = LintOptions(select=["LP101", "LP102", "LP103"], upload=config.upload,
+                                      max_zipped=config.max_zipped,
+                                      max_unzipped=config.max_unzipped)  # fmt: skip
+                budget_failures = [f.message for f in lint([contents], config.target, options)]
+            finally:
+                contents.close()
+        result = gate(report, base,
+                      GateThresholds(max_growth_bytes, max_growth_percent, min_bytes),
+                      budget_failures)  # fmt: skip
+    except LpackError as exc:
+        _fail(exc, "json" if fmt == "json" else "text")
+    title = f"lpack gate: {'passed' if result.ok else 'FAILED'}"
+    markdown = render.diff_markdown(result.diff, title) + "".join(
+        f"\n- **{failure}**" for failure in result.failures
+    )
+    if fmt == "json":
+        print(json.dumps({"version": 1, "command": "gate", "ok": result.ok,
+                          "failures": result.failures, "diff": result.diff}, indent=2))  # fmt: skip
+    elif fmt == "markdown":
+        sys.stdout.write(markdown + "\n")
+    elif fmt == "github":
+        for failure in result.failures:
+            print(f"::error file={render._gh_escape(str(path), True)},title=lpack gate::"
+                  f"{render._gh_escape(failure)}")  # fmt: skip
+        delta = result.diff["unzipped_delta"]
+        print(f"::notice title=lpack gate::unzipped {delta:+,} B against {baseline}")
+    else:
+        render.print_diff(_console(), result.diff)
+        for failure in result.failures:
+            click.echo(f"gate: FAIL {failure}")
+        click.echo("gate: passed" if result.ok else "gate: failed")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(markdown + "\n")
+    sys.exit(EXIT_OK if result.ok else EXIT_FINDINGS)
+
+
+@cli.command(name="check")
+@click.argument("project_dir", required=False, default=".",
+                type=click.Path(file_okay=False, path_type=Path))  # fmt: skip
+@click.option("--runtime", type=click.Choice(list(runtimes())), help="Lambda runtime.")
+@click.option("--arch", type=click.Choice(arches()), help="Lambda architecture.")
+def check_command(project_dir: Path, runtime: str | None, arch: str | None) -> None:
+    """Fast pre-commit check: the lock is current for the target and the package stays
+    within its limits and budgets (a cached result is reused while nothing changed)."""
+    from lpack.precommit import check
+
+    try:
+        ok, message = check(load_config(project_dir, {"runtime": runtime, "arch": arch}))
+    except LpackError as exc:
+        _fail(exc, "text")
+    click.echo(message)
+    sys.exit(EXIT_OK if ok else EXIT_FINDINGS)
 
 
 @cli.command(name="rules")

@@ -535,3 +535,123 @@ def findings_sarif(findings: list[Finding]) -> dict[str, Any]:
             } for f in findings],
         }],
     }  # fmt: skip
+
+
+def _bar(value: int, total: int, width: int = 20) -> str:
+    filled = round(width * value / total) if total else 0
+    return "█" * filled + "·" * (width - filled)
+
+
+def print_report(console: Console, report: dict[str, Any], depth: int = 2) -> None:
+    from rich.tree import Tree
+
+    total = report["unzipped_size"]
+    zipped = report.get("zipped_size")
+    target = report.get("target") or {}
+    line = partial(_line, console)
+    line("report", escape(report["artifact"]))
+    line("", f"{report['files']:,} files · {total:,} B unzipped"
+         + (f" · {zipped:,} B zipped" if zipped is not None else "")
+         + (f" · {target['runtime']} {target['arch']}" if target.get("runtime") else ""))  # fmt: skip
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for title, justify in (("  distribution", "left"), ("version", "left"), ("files", "right"),
+                           ("unzipped", "right"), ("zipped", "right"), ("", "left"),
+                           ("why", "left")):  # fmt: skip
+        table.add_column(title, justify=justify, no_wrap=title != "why")  # type: ignore[arg-type]
+    for d in report["distributions"]:
+        table.add_row(f"  {d['name']}", d["version"], f"{d['files']:,}", human_bytes(d["unzipped"]),
+                      human_bytes(d["zipped"]), _bar(d["unzipped"], total),
+                      escape(" ← ".join(d["why"])))  # fmt: skip
+    console.print(table)
+    kinds = Table(box=None, pad_edge=False, header_style="bold")
+    for title in ("  kind of file", "files", "unzipped", "zipped", ""):
+        kinds.add_column(title, justify="left" if title in ("  kind of file", "") else "right")
+    for k in report["kinds"]:
+        kinds.add_row(f"  {k['name']}", f"{k['files']:,}", human_bytes(k["unzipped"]),
+                      human_bytes(k["zipped"]), _bar(k["unzipped"], total))  # fmt: skip
+    console.print(kinds)
+    modules = Table(box=None, pad_edge=False, header_style="bold")
+    for title in ("  top-level module", "files", "unzipped", "zipped", ""):
+        modules.add_column(
+            title, justify="left" if title in ("  top-level module", "") else "right"
+        )
+    for m in report["modules"][:15]:
+        modules.add_row(f"  {escape(m['name'])}", f"{m['files']:,}", human_bytes(m["unzipped"]),
+                        human_bytes(m["zipped"]), _bar(m["unzipped"], total))  # fmt: skip
+    console.print(modules)
+    tree = Tree(f"[bold]folders[/] (depth {depth})")
+
+    def add(branch: Any, node: dict[str, Any], level: int) -> None:
+        for child in node.get("children", [])[:12]:
+            label = (f"{_bar(child['size'], total, 12)} {human_bytes(child['size']):>10}  "
+                     f"{escape(child['name'])}{'/' if child.get('children') else ''}")  # fmt: skip
+            sub = branch.add(label)
+            if level + 1 < depth and child.get("children"):
+                add(sub, child, level + 1)
+
+    add(tree, report["tree"], 0)
+    console.print(tree)
+
+
+def report_markdown(report: dict[str, Any]) -> str:
+    total = report["unzipped_size"]
+    zipped = report.get("zipped_size")
+    out = [f"### lpack report: `{report['artifact'].rsplit('/', 1)[-1]}`", "",
+           f"{report['files']:,} files · **{total:,} B unzipped**"
+           + (f" · **{zipped:,} B zipped**" if zipped is not None else ""), "",
+           "| distribution | version | files | unzipped | zipped | share | why |",
+           "| --- | --- | ---: | ---: | ---: | ---: | --- |"]  # fmt: skip
+    for d in report["distributions"]:
+        share = d["unzipped"] / total if total else 0
+        out.append(f"| {d['name']} | {d['version']} | {d['files']:,} | {d['unzipped']:,} | "
+                   f"{d['zipped']:,} | {share:.1%} | {' ← '.join(d['why'])} |")  # fmt: skip
+    out += ["", "| kind of file | files | unzipped | zipped |", "| --- | ---: | ---: | ---: |"]
+    for k in report["kinds"]:
+        out.append(f"| {k['name']} | {k['files']:,} | {k['unzipped']:,} | {k['zipped']:,} |")
+    return "\n".join(out) + "\n"
+
+
+def _delta(n: int | None) -> str:
+    return "n/a" if n is None else f"{n:+,} B"
+
+
+def diff_markdown(diff: dict[str, Any], title: str = "lpack diff") -> str:
+    old, new = diff["old"], diff["new"]
+    out = [f"### {title}", "",
+           f"unzipped: {old['unzipped_size']:,} → {new['unzipped_size']:,} B "
+           f"(**{_delta(diff['unzipped_delta'])}**)"]  # fmt: skip
+    if diff["zipped_delta"] is not None:
+        out.append(f"zipped: {old['zipped_size']:,} → {new['zipped_size']:,} B "
+                   f"(**{_delta(diff['zipped_delta'])}**)")  # fmt: skip
+    out += ["", "| distribution | change | version | unzipped | delta |",
+            "| --- | --- | --- | ---: | ---: |"]  # fmt: skip
+    for row in diff["distributions"]:
+        if row["status"] == "same":
+            continue
+        version = (row["new_version"] if row["old_version"] in (None, row["new_version"])
+                   else f"{row['old_version']} → {row['new_version'] or '—'}")  # fmt: skip
+        out.append(f"| {row['name']} | {row['status']} | {version or row['old_version']} | "
+                   f"{row['new_unzipped']:,} | {_delta(row['delta'])} |")  # fmt: skip
+    for warning in diff["warnings"]:
+        out.append(f"\n> warning: {warning}")
+    return "\n".join(out) + "\n"
+
+
+def print_diff(console: Console, diff: dict[str, Any]) -> None:
+    line = partial(_line, console)
+    old, new = diff["old"], diff["new"]
+    line("diff", escape(f"{old['artifact']} → {new['artifact']}"))
+    line("", f"unzipped {old['unzipped_size']:,} → {new['unzipped_size']:,} B "
+         f"({_delta(diff['unzipped_delta'])})")  # fmt: skip
+    if diff["zipped_delta"] is not None:
+        line("", f"zipped   {old['zipped_size']:,} → {new['zipped_size']:,} B "
+             f"({_delta(diff['zipped_delta'])})")  # fmt: skip
+    for row in diff["distributions"]:
+        if row["status"] == "same":
+            continue
+        versions = (f"{row['old_version'] or '—'} → {row['new_version'] or '—'}"
+                    if row["old_version"] != row["new_version"] else row["new_version"])  # fmt: skip
+        line("", f"{row['status']:<8} {escape(row['name']):<24} {escape(versions or ''):<22} "
+             f"{_delta(row['delta']):>16}")  # fmt: skip
+    for warning in diff["warnings"]:
+        console.print(f"  [yellow]warning[/] {escape(warning)}", highlight=False)

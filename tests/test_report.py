@@ -1,0 +1,279 @@
+"""report, diff, gate and check on fixture packages of known sizes, to the byte."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, make_project, run_lpack
+from lint_fixtures import dist_info, write_zip
+
+HOST = f"python3.{sys.version_info[1]}"
+GOLDEN = ROOT / "fixtures" / "golden"
+
+
+def package(path: Path, extra: int = 0, version: str = "1.0") -> Path:
+    """A package with exact sizes: lib 3,000 + 1,000 B, lib's test 500 B, native 2,000 B,
+    app 100 B, plus `extra` bytes of data owned by lib."""
+    files = {
+        "lib/__init__.py": b"#" * 3000,
+        "lib/core.py": b"#" * 1000,
+        "lib/tests/test_core.py": b"#" * 500,
+        "lib/_fast.so": b"\x7fELF" + b"\0" * 1996,
+    }
+    if extra:
+        files["lib/data.bin"] = b"\1" * extra
+    members = {"app.py": b"#" * 100, **files,
+               **dist_info("lib", version, list(files)), **dist_info("dep", "2.0", ["dep.py"]),
+               "dep.py": b"#" * 50}  # fmt: skip
+    meta = f"lib-{version}.dist-info/METADATA"
+    members[meta] = members[meta] + b"Requires-Dist: dep\n"
+    return write_zip(path, members)
+
+
+def report(path: Path, *args: str, cwd: Path | None = None) -> dict:
+    r = run_lpack("report", str(path), "--runtime", HOST, "--format", "json", *args, cwd=cwd)
+    assert r.rc == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_report_sizes_to_the_byte(tmp_path: Path) -> None:
+    path = package(tmp_path / "fn.zip")
+    data = report(path)
+    with zipfile.ZipFile(path) as zf:
+        assert data["unzipped_size"] == sum(i.file_size for i in zf.infolist())
+        assert data["files"] == len(zf.infolist())
+    assert data["zipped_size"] == path.stat().st_size
+    dists = {d["name"]: d for d in data["distributions"]}
+    meta = sum(len(v) for k, v in _members(path).items() if k.startswith("lib-1.0.dist-info/"))
+    assert dists["lib"]["unzipped"] == 3000 + 1000 + 500 + 2000 + meta
+    assert dists["(your source)"]["unzipped"] == 100
+    assert dists["lib"]["why"] == ["lib", "your requirements"]
+    assert dists["dep"]["why"] == ["dep", "lib", "your requirements"]
+    kinds = {k["name"]: k["unzipped"] for k in data["kinds"]}
+    assert kinds["tests"] == 500 and kinds["native code"] == 2000
+    assert kinds["Python source"] == 3000 + 1000 + 100 + 50
+    tree = data["tree"]
+    assert tree["size"] == data["unzipped_size"]
+    lib = next(c for c in tree["children"] if c["name"] == "lib")
+    assert lib["size"] == 6500 and sum(c["size"] for c in lib["children"]) == 6500
+
+
+def _members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {i.filename: zf.read(i) for i in zf.infolist()}
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_report_goldens(tmp_path: Path, fmt: str) -> None:
+    package(tmp_path / "fn.zip")
+    r = run_lpack("report", "fn.zip", "--runtime", "python3.11", "--format", fmt, cwd=tmp_path)
+    assert r.rc == 0, r.stderr
+    golden = GOLDEN / f"report.{'txt' if fmt == 'text' else 'md'}"
+    if os.environ.get("LPACK_UPDATE_GOLDENS"):
+        golden.write_text(r.stdout)
+    assert r.stdout == golden.read_text()
+
+
+def test_report_of_a_project_builds_it_and_names_the_input(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "alpha\n", tool=f'runtime = "{HOST}"')
+    data = report(project)
+    dists = {d["name"]: d for d in data["distributions"]}
+    assert dists["beta"]["why"] == ["beta", "alpha", "requirements.in"]
+    assert (project / "dist" / "fn.zip").is_file()
+
+
+def test_report_of_a_non_package(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = run_lpack("report", str(empty), "--runtime", HOST)
+    assert r.rc == 2 and "not a Lambda package" in r.stderr
+    junk = tmp_path / "junk.zip"
+    junk.write_text("not a zip")
+    r = run_lpack("report", str(junk), "--runtime", HOST)
+    assert r.rc == 2 and "not a readable zip" in r.stderr
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
+def test_html_treemap_in_a_real_browser(tmp_path: Path) -> None:
+    path = package(tmp_path / "fn.zip")
+    html = tmp_path / "report.html"
+    r = run_lpack("report", str(path), "--runtime", HOST, "--format", "html", "-o", str(html))
+    assert r.rc == 0, r.stderr
+    text = html.read_text()
+    assert (
+        "<script src" not in text
+        and "http://" not in text.split("<body>")[1].split("schemastore")[0]
+    )
+
+    def dom(url: str) -> str:
+        proc = subprocess.run(
+            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+             "--window-size=1200,900", "--virtual-time-budget=3000", "--dump-dom", url],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc.stdout
+
+    top = dom(html.as_uri())
+    assert 'class="node"' in top and 'data-path="lib"' in top and 'data-path="app.py"' in top
+    assert 'id="distributions"' in top
+    zoomed = dom(html.as_uri() + "#zoom=lib")
+    assert 'data-path="lib/__init__.py"' in zoomed and 'data-path="app.py"' not in zoomed
+    assert 'class="crumb"' in zoomed
+
+
+def test_diff_of_two_packages(tmp_path: Path) -> None:
+    old = package(tmp_path / "old.zip")
+    new = package(tmp_path / "new.zip", extra=4000, version="1.1")
+    r = run_lpack("diff", str(old), str(new), "--runtime", HOST, "--format", "json")
+    assert r.rc == 0, r.stderr
+    data = json.loads(r.stdout)
+    row = next(d for d in data["distributions"] if d["name"] == "lib")
+    assert row["status"] == "changed" and (row["old_version"], row["new_version"]) == ("1.0", "1.1")
+    assert data["unzipped_delta"] == sum(d["delta"] for d in data["distributions"])
+    assert row["delta"] == 4000 + len(b"Version: 1.1") - len(b"Version: 1.0") + _record_growth(
+        old, new
+    )
+    # Report JSONs diff the same way as the zips they came from.
+    (tmp_path / "old.json").write_text(json.dumps(report(old)))
+    (tmp_path / "new.json").write_text(json.dumps(report(new)))
+    r2 = run_lpack(
+        "diff", str(tmp_path / "old.json"), str(tmp_path / "new.json"), "--format", "json"
+    )
+    assert json.loads(r2.stdout)["distributions"] == data["distributions"]
+    md = run_lpack("diff", str(old), str(new), "--runtime", HOST, "--format", "markdown").stdout
+    assert "| lib | changed | 1.0 → 1.1 |" in md
+
+
+def _record_growth(old: Path, new: Path) -> int:
+    o = sum(len(v) for k, v in _members(old).items() if k.startswith("lib-1.0.dist-info/")
+            and not k.endswith("METADATA"))  # fmt: skip
+    n = sum(len(v) for k, v in _members(new).items() if k.startswith("lib-1.1.dist-info/")
+            and not k.endswith("METADATA"))  # fmt: skip
+    return n - o
+
+
+def test_diff_of_different_runtimes_says_so(tmp_path: Path) -> None:
+    path = package(tmp_path / "fn.zip")
+    (tmp_path / "a.json").write_text(json.dumps(report(path)))
+    r = run_lpack("report", str(path), "--runtime", "python3.12", "--format", "json")
+    (tmp_path / "b.json").write_text(r.stdout)
+    r = run_lpack("diff", str(tmp_path / "a.json"), str(tmp_path / "b.json"))
+    assert r.rc == 0 and "target different runtimes" in r.stdout
+
+
+def test_gate_thresholds_and_baseline(tmp_path: Path) -> None:
+    base = tmp_path / "baseline.json"
+    old = package(tmp_path / "old.zip")
+    r = run_lpack("gate", str(old), "--baseline", str(base), "--update-baseline", "--runtime", HOST)
+    assert r.rc == 0 and base.is_file()
+    saved = json.loads(base.read_text())
+    assert list(saved) == sorted(saved) and saved["target"]["runtime"] == HOST
+    assert base.read_text() == json.dumps(saved, indent=2, sort_keys=True) + "\n"
+
+    def gate(extra: int, *args: str) -> int:
+        new = package(tmp_path / f"new{extra}.zip", extra=extra)
+        return run_lpack("gate", str(new), "--baseline", str(base), "--runtime", HOST, *args).rc
+
+    assert gate(0) == 0
+    assert gate(50_000, "--min-bytes", "100 KiB") == 0  # +50 KB: under the floor
+    assert (
+        gate(
+            150_000,
+            "--min-bytes",
+            "100 KiB",
+            "--max-growth-bytes",
+            "1 MiB",
+            "--max-growth-percent",
+            "1000000",
+        )
+        == 0
+    )  # above floor, below both limits
+    assert (
+        gate(
+            150_000,
+            "--min-bytes",
+            "100 KiB",
+            "--max-growth-bytes",
+            "120 KiB",
+            "--max-growth-percent",
+            "1000000",
+        )
+        == 1
+    )  # over the bytes threshold
+    assert (
+        gate(
+            150_000,
+            "--min-bytes",
+            "100 KiB",
+            "--max-growth-bytes",
+            "10 MiB",
+            "--max-growth-percent",
+            "5",
+        )
+        == 1
+    )  # over the percent threshold
+    budget = tmp_path / "proj"
+    budget.mkdir()
+    (budget / "pyproject.toml").write_text(
+        f'[tool.lpack]\nruntime = "{HOST}"\nmax-unzipped = 1000\n'
+    )
+    assert gate(0, "--project", str(budget)) == 1  # no growth, but over its budget
+
+
+def test_gate_bad_baselines(tmp_path: Path) -> None:
+    path = package(tmp_path / "fn.zip")
+    missing = run_lpack(
+        "gate", str(path), "--baseline", str(tmp_path / "none.json"), "--runtime", HOST
+    )
+    assert (
+        missing.rc == 2
+        and "does not exist" in missing.stderr
+        and "--update-baseline" in missing.stderr
+    )
+    corrupt = tmp_path / "corrupt.json"
+    corrupt.write_text("{not json")
+    r = run_lpack("gate", str(path), "--baseline", str(corrupt), "--runtime", HOST)
+    assert r.rc == 2 and "is corrupt" in r.stderr
+    other = tmp_path / "other.json"
+    assert run_lpack("gate", str(path), "--baseline", str(other), "--update-baseline",
+                     "--runtime", "python3.12").rc == 0  # fmt: skip
+    r = run_lpack("gate", str(path), "--baseline", str(other), "--runtime", HOST)
+    assert r.rc == 2 and "made for python3.12" in r.stderr
+
+
+def test_gate_in_github_actions(tmp_path: Path) -> None:
+    base = tmp_path / "baseline.json"
+    run_lpack("gate", str(package(tmp_path / "a.zip")), "--baseline", str(base),
+              "--update-baseline", "--runtime", HOST)  # fmt: skip
+    summary = tmp_path / "summary.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    r = run_lpack("gate", str(package(tmp_path / "b.zip", extra=500_000)), "--baseline",
+                  str(base), "--runtime", HOST, env=env)  # fmt: skip
+    assert r.rc == 1
+    assert r.stdout.startswith("::error file=") and "title=lpack gate::" in r.stdout
+    text = summary.read_text()
+    assert "### lpack gate: FAILED" in text and "| lib | changed |" in text
+
+
+def test_check_lock_and_budget(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "alpha\n", tool=f'runtime = "{HOST}"')
+    r = run_lpack("check", str(project))
+    assert r.rc == 1 and "not current" in r.stdout  # no lock yet
+    assert run_lpack("lock", str(project)).rc == 0
+    r = run_lpack("check", str(project))
+    assert r.rc == 0 and "within every limit and budget" in r.stdout
+    (project / "pyproject.toml").write_text(
+        f'[tool.lpack]\nruntime = "{HOST}"\nmax-unzipped = 100\n'
+    )
+    r = run_lpack("check", str(project))
+    assert r.rc == 1 and "over budget 100 B unzipped" in r.stdout
