@@ -59,6 +59,18 @@ def target_options(f: Any) -> Any:
     return f
 
 
+def project_target_options(f: Any) -> Any:
+    """--project (whose [tool.lpack] gives defaults), --runtime and --arch, for commands
+    that read a package rather than build one."""
+    f = click.option("--arch", type=click.Choice(arches()), help="Lambda architecture.")(f)
+    f = click.option("--runtime", type=click.Choice(list(runtimes())), help="Lambda runtime.")(f)
+    return click.option(
+        "--project", "project_dir", default=".", show_default=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Project whose [tool.lpack] gives the runtime, handler and settings.",
+    )(f)  # fmt: skip
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lpack")
 def cli() -> None:
@@ -184,16 +196,7 @@ def _verify_build(result: Any, config: Any) -> Any:
 
 @cli.command(name="verify")
 @click.argument("artifact", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--project",
-    "project_dir",
-    default=".",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Project whose [tool.lpack] gives runtime and handler defaults.",
-)
-@click.option("--runtime", type=click.Choice(list(runtimes())), help="Lambda runtime.")
-@click.option("--arch", type=click.Choice(arches()), help="Lambda architecture.")
+@project_target_options
 @click.option("--handler", help="Handler to import (and call with --event).")
 @click.option(
     "--event",
@@ -264,16 +267,7 @@ def lock_command(project_dir: Path, fmt: str, upgrade: bool, upgrade_package: tu
 
 @cli.command(name="lint")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--project",
-    "project_dir",
-    default=".",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Project whose [tool.lpack] gives runtime, handler and lint settings.",
-)
-@click.option("--runtime", type=click.Choice(list(runtimes())), help="Lambda runtime.")
-@click.option("--arch", type=click.Choice(arches()), help="Lambda architecture.")
+@project_target_options
 @click.option("--handler", help="Handler to check, e.g. app.lambda_handler.")
 @click.option(
     "--upload", type=click.Choice(UPLOAD_MODES), help="direct (50 MiB zipped applies) or s3."
@@ -385,16 +379,7 @@ _REPORT_FORMATS = click.Choice(["text", "json", "markdown", "html"])
 
 @cli.command(name="report")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--project",
-    "project_dir",
-    default=".",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Project whose [tool.lpack] gives the runtime for a zip or folder.",
-)
-@click.option("--runtime", type=click.Choice(list(runtimes())), help="Lambda runtime.")
-@click.option("--arch", type=click.Choice(arches()), help="Lambda architecture.")
+@project_target_options
 @click.option(
     "--depth",
     default=2,
@@ -434,15 +419,7 @@ def report_command(path: Path, project_dir: Path, runtime: str | None, arch: str
 @cli.command(name="diff")
 @click.argument("old", type=click.Path(exists=True, path_type=Path))
 @click.argument("new", type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--project",
-    "project_dir",
-    default=".",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-)
-@click.option("--runtime", type=click.Choice(list(runtimes())), help="Lambda runtime.")
-@click.option("--arch", type=click.Choice(arches()), help="Lambda architecture.")
+@project_target_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
               show_default=True)  # fmt: skip
 def diff_command(old: Path, new: Path, project_dir: Path, runtime: str | None,
@@ -496,15 +473,7 @@ def diff_command(old: Path, new: Path, project_dir: Path, runtime: str | None,
     show_default=True,
     help="Growth below this never fails (small packages do not flap).",
 )
-@click.option(
-    "--project",
-    "project_dir",
-    default=".",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-)
-@click.option("--runtime", type=click.Choice(list(runtimes())), help="Lambda runtime.")
-@click.option("--arch", type=click.Choice(arches()), help="Lambda architecture.")
+@project_target_options
 @click.option(
     "--format",
     "fmt",
