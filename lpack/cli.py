@@ -420,8 +420,7 @@ def report_command(path: Path, project_dir: Path, runtime: str | None, arch: str
 @click.argument("old", type=click.Path(exists=True, path_type=Path))
 @click.argument("new", type=click.Path(exists=True, path_type=Path))
 @project_target_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True)  # fmt: skip
+@click.option("--format", "fmt", type=_REPORT_FORMATS, default="text", show_default=True)
 def diff_command(old: Path, new: Path, project_dir: Path, runtime: str | None,
                  arch: str | None, fmt: str) -> None:  # fmt: skip
     """Per-distribution size changes from OLD to NEW (zips, folders or report JSONs)."""
@@ -439,6 +438,10 @@ def diff_command(old: Path, new: Path, project_dir: Path, runtime: str | None,
         print(json.dumps(result, indent=2))
     elif fmt == "markdown":
         sys.stdout.write(render.diff_markdown(result))
+    elif fmt == "html":
+        from lpack.html_report import render_diff_html
+
+        sys.stdout.write(render_diff_html(result))
     else:
         render.print_diff(_console(), result)
 

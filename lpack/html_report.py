@@ -120,3 +120,29 @@ def render_html(report: dict[str, Any]) -> str:
     data = json.dumps(report, separators=(",", ":")).replace("</", "<\\/")
     return (_TEMPLATE.replace("__TITLE__", title).replace("__SUMMARY__", html.escape(summary))
             .replace("__TABLE__", table).replace("__DATA__", data))  # fmt: skip
+
+
+def render_diff_html(diff: dict[str, Any]) -> str:
+    """The diff as one self-contained page: totals and the changed distributions."""
+    rows = "".join(
+        f"<tr><td>{html.escape(r['name'])}</td><td>{r['status']}</td>"
+        f"<td>{html.escape(r['old_version'] or '—')}</td><td>{html.escape(r['new_version'] or '—')}</td>"
+        f"<td>{r['old_unzipped']:,}</td><td>{r['new_unzipped']:,}</td><td>{r['delta']:+,}</td></tr>"
+        for r in diff["distributions"]
+        if r["status"] != "same"
+    )
+    old, new = diff["old"], diff["new"]
+    warnings = "".join(
+        f'<p class="warning">warning: {html.escape(w)}</p>' for w in diff["warnings"]
+    )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>lpack diff</title>'
+        "<style>body{font:14px system-ui,sans-serif;margin:16px}td,th{padding:2px 10px;"
+        "text-align:right}td:first-child,th:first-child{text-align:left}</style></head><body>"
+        f'<h1>lpack diff</h1><p id="totals">{html.escape(str(old["artifact"]))} → '
+        f"{html.escape(str(new['artifact']))}: unzipped {old['unzipped_size']:,} → "
+        f"{new['unzipped_size']:,} B ({diff['unzipped_delta']:+,} B)</p>{warnings}"
+        '<table id="changes"><tr><th>distribution</th><th>change</th><th>old version</th>'
+        "<th>new version</th><th>old B</th><th>new B</th><th>delta B</th></tr>"
+        f"{rows}</table></body></html>\n"
+    )

@@ -70,15 +70,32 @@ def _members(path: Path) -> dict[str, bytes]:
         return {i.filename: zf.read(i) for i in zf.infolist()}
 
 
-@pytest.mark.parametrize("fmt", ["text", "markdown"])
+_EXT = {"text": "txt", "markdown": "md", "json": "json", "html": "html"}
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json", "html"])
 def test_report_goldens(tmp_path: Path, fmt: str) -> None:
     package(tmp_path / "fn.zip")
     r = run_lpack("report", "fn.zip", "--runtime", "python3.11", "--format", fmt, cwd=tmp_path)
     assert r.rc == 0, r.stderr
-    golden = GOLDEN / f"report.{'txt' if fmt == 'text' else 'md'}"
+    _golden(f"report.{_EXT[fmt]}", r.stdout)
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json", "html"])
+def test_diff_goldens(tmp_path: Path, fmt: str) -> None:
+    package(tmp_path / "old.zip")
+    package(tmp_path / "new.zip", extra=4000, version="1.1")
+    r = run_lpack("diff", "old.zip", "new.zip", "--runtime", "python3.11", "--format", fmt,
+                  cwd=tmp_path)  # fmt: skip
+    assert r.rc == 0, r.stderr
+    _golden(f"diff.{_EXT[fmt]}", r.stdout)
+
+
+def _golden(name: str, output: str) -> None:
+    golden = GOLDEN / name
     if os.environ.get("LPACK_UPDATE_GOLDENS"):
-        golden.write_text(r.stdout)
-    assert r.stdout == golden.read_text()
+        golden.write_text(output)
+    assert output == golden.read_text()
 
 
 def test_report_of_a_project_builds_it_and_names_the_input(tmp_path: Path, lpack_env: dict) -> None:
