@@ -17,9 +17,10 @@ from lpack.target import arches, runtimes
 
 
 def _console(stderr: bool = False) -> Console:
-    console = Console(stderr=stderr, highlight=False)
+    # emoji=False: a path like "c/up" must not turn into an emoji code's picture.
+    console = Console(stderr=stderr, highlight=False, emoji=False)
     if not console.is_terminal:  # logs and CI: no wrapping at 80 columns
-        console = Console(stderr=stderr, highlight=False, width=160)
+        console = Console(stderr=stderr, highlight=False, emoji=False, width=160)
     return console
 
 

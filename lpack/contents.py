@@ -13,6 +13,7 @@ import posixpath
 import re
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,12 +24,15 @@ from lpack.errors import LpackError
 
 # Refuse archives whose declared sizes could exhaust memory or disk if anything read them.
 MAX_ENTRIES = 500_000
-MAX_UNZIPPED = 16 * 1024**3
-MAX_RATIO = 1_000  # a member that inflates more than this (and is big) is a bomb
+MAX_UNZIPPED = 4 * 1024**3  # 16x Lambda's own limit: enough for any real package
+# Deflate cannot exceed about 1032x; more than this means another method or a crafted file.
+MAX_RATIO = 1_100
 BINARY_READ_LIMIT = 512 * 1024**2
 _LAYER_SITE = re.compile(r"^python/lib/python(\d+\.\d+)/site-packages/")
 _EXT_ABI = re.compile(r"\.cpython-(\d)(\d+)[a-z]*-[^/]*\.so$")
-_BINARY_SUFFIXES = (".so", ".pyd", ".dylib", ".dll", ".exe")
+# What Python could load as a native module or library. Executables (setuptools' cli-*.exe
+# launchers) are never loaded on Lambda, so they are no finding.
+_BINARY_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 MACHO_MAGICS = {b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe",
                 b"\xca\xfe\xba\xbe", b"\xbe\xba\xfe\xca"}  # fmt: skip
 
@@ -60,6 +64,7 @@ class Item:
     dist: str | None = None  # owning distribution (canonical name)
     rel: str | None = None  # path below its import root ("" root, "python/", site-packages)
     binary: BinaryFacts | None = None
+    special: bool = False  # a FIFO, socket or device in a folder: never read
 
     @property
     def name(self) -> str:
@@ -102,12 +107,24 @@ class Contents:
         return [i for i in self.items if not i.is_dir]
 
     def read(self, item: Item, limit: int = BINARY_READ_LIMIT) -> bytes:
-        """The item's bytes (at most limit), read from the archive or folder."""
-        if isinstance(self._reader, zipfile.ZipFile):
-            with self._reader.open(item.path) as fh:
+        """The item's bytes (at most limit), read from the archive or folder; a member that
+        cannot be read (damaged, encrypted, unsupported method) is a ContentsError."""
+        if item.is_dir or item.symlink_target is not None or item.special:
+            return b""  # never follow a link or open a FIFO: no content of its own
+        try:
+            if isinstance(self._reader, zipfile.ZipFile):
+                with self._reader.open(item.path) as fh:
+                    return fh.read(limit)
+            fd = os.open(self.source / item.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as fh:
                 return fh.read(limit)
-        with open(self.source / item.path, "rb") as fh:
-            return fh.read(limit)
+        except (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError,
+                NotImplementedError, ValueError) as exc:  # fmt: skip
+            raise ContentsError(
+                f"{self.source}: cannot read {item.path!r} ({type(exc).__name__}: {exc}).",
+                hint="the archive is damaged, encrypted or uses a compression method zip "
+                "readers on Lambda do not support; rebuild it with plain deflate.",
+            ) from exc
 
     def close(self) -> None:
         if isinstance(self._reader, zipfile.ZipFile):
@@ -147,7 +164,7 @@ def _check_bomb(infos: list[zipfile.ZipInfo], source: Path) -> None:
             )
     spans = sorted((i.header_offset, i.header_offset + 30 + i.compress_size) for i in infos)
     for (start_a, end_a), (start_b, _) in zip(spans, spans[1:], strict=False):
-        if start_b < end_a and start_b != start_a:
+        if start_b < end_a or start_b == start_a:
             raise ContentsError(
                 f"{source} has overlapping members (a zip bomb technique); refused.",
             )
@@ -195,17 +212,14 @@ def read_contents(path: Path) -> Contents:
     _assign_owners(contents)
     for item in contents.items:
         if not item.is_dir and item.symlink_target is None and _is_binary_candidate(item):
-            try:
-                item.binary = _binary_facts(contents.read(item), item.name)
-            except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
-                raise ContentsError(f"{path}: cannot read {item.path!r}: {exc}.") from exc
+            item.binary = _binary_facts(contents.read(item), item.name)
     return contents
 
 
 def _read_zip(path: Path) -> Contents:
     try:
         zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, UnicodeDecodeError, ValueError, NotImplementedError) as exc:
         raise ContentsError(
             f"{path} is not a readable zip ({exc}); it may be truncated.",
             hint="rebuild it; check that the upload or download completed.",
@@ -223,14 +237,16 @@ def _read_zip(path: Path) -> Contents:
             is_dir = info.is_dir() or (unix and stat.S_ISDIR(unix))
             target = None
             if unix and stat.S_ISLNK(unix):
-                target = zf.read(info)[:4096].decode("utf-8", "replace")
+                with zf.open(info) as fh:
+                    target = fh.read(4096).decode("utf-8", "replace")
             root, _ = _import_root(name)
             items.append(Item(name, info.file_size, info.compress_size, bool(is_dir), mode,
                               target, rel=name[len(root):] if root else name))  # fmt: skip
     except ContentsError:
         zf.close()
         raise
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error, RuntimeError,
+            NotImplementedError) as exc:  # fmt: skip
         zf.close()
         raise ContentsError(f"{path} is damaged: {exc}.", hint="rebuild the zip.") from exc
     return _finish(path, "zip", items, path.stat().st_size, zf)
@@ -245,10 +261,11 @@ def _read_folder(path: Path) -> Contents:
             st = os.lstat(full)
             is_dir = stat.S_ISDIR(st.st_mode)
             target = os.readlink(full) if stat.S_ISLNK(st.st_mode) else None
+            special = not (is_dir or target is not None or stat.S_ISREG(st.st_mode))
             root, _ = _import_root(rel)
-            items.append(Item(rel, 0 if is_dir else st.st_size, 0 if is_dir else st.st_size,
-                              is_dir, stat.S_IMODE(st.st_mode), target,
-                              rel=rel[len(root):] if root else rel))  # fmt: skip
+            size = 0 if is_dir or special else st.st_size
+            items.append(Item(rel, size, size, is_dir, stat.S_IMODE(st.st_mode), target,
+                              rel=rel[len(root):] if root else rel, special=special))  # fmt: skip
         dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
     return _finish(path, "folder", items, None, None)
 
@@ -291,14 +308,15 @@ def _assign_owners(contents: Contents) -> None:
                 dist.tags = [line.split(":", 1)[1].strip() for line in text.splitlines()
                              if line.lower().startswith("tag:")]  # fmt: skip
             if record is not None:
-                text = contents.read(record, 64 << 20).decode("utf-8", "replace")
+                text = contents.read(record, 16 << 20).decode("utf-8", "replace")
                 for row in csv.reader(io.StringIO(text)):
                     if row and row[0]:
                         stored = posixpath.normpath(root + row[0])
                         dist.files.append(stored)
-        except (OSError, zipfile.BadZipFile, EOFError, ValueError, csv.Error):
+        except (ContentsError, csv.Error):
             pass  # an unreadable RECORD leaves ownership to top_level.txt
         contents.distributions.append(dist)
+    by_top: dict[str, str] = {}  # "root + top-level name" -> distribution
     for dist in contents.distributions:
         for stored in dist.files:
             owned = by_path.get(stored)
@@ -309,12 +327,17 @@ def _assign_owners(contents: Contents) -> None:
         if top is not None:
             try:
                 tops = contents.read(top, 1 << 20).decode("utf-8", "replace").split()
-            except (OSError, zipfile.BadZipFile, EOFError, ValueError):
+            except ContentsError:
                 tops = []
-        prefixes = tuple(f"{dist.root}{t}/" for t in tops) + tuple(
-            f"{dist.root}{t}.py" for t in tops
-        )
-        for item in contents.items:
-            if item.dist is None and (item.path.startswith(prefixes) or
-                                      item.path.startswith(dist.path + "/")):  # fmt: skip
-                item.dist = dist.name
+        for name in tops[:1000]:
+            by_top.setdefault(dist.root + name.split("/")[0], dist.name)
+        by_top.setdefault(dist.path, dist.name)
+    if not by_top:
+        return
+    for item in contents.items:
+        if item.dist is not None:
+            continue
+        root, _ = _import_root(item.path)
+        first = item.path[len(root) :].split("/", 1)[0]
+        key = root + (first[:-3] if first.endswith(".py") else first)
+        item.dist = by_top.get(key)

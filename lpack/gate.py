@@ -134,11 +134,14 @@ def gate(
 ) -> GateResult:  # fmt: skip
     diff = diff_reports(baseline_as_report(baseline, "baseline"), report)
     result = GateResult(diff, list(budget_failures))
+    # The floor keeps tiny packages from flapping, but never hides growth the user
+    # explicitly capped lower.
+    floor = min(thresholds.min_bytes, thresholds.max_growth_bytes)
     for label, delta, base in (
         ("unzipped", diff["unzipped_delta"], baseline["unzipped_size"]),
         ("zipped", diff["zipped_delta"], baseline.get("zipped_size")),
     ):
-        if delta is None or base is None or delta <= thresholds.min_bytes:
+        if delta is None or base is None or delta <= floor:
             continue
         percent = 100.0 * delta / base if base else float("inf")
         if delta > thresholds.max_growth_bytes:

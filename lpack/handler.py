@@ -32,29 +32,54 @@ def _module_files(module: str) -> tuple[str, str]:
     return f"{base}.py", f"{base}/__init__.py"
 
 
+def _binds(target: ast.expr, name: str) -> bool:
+    """Whether an assignment target (a, b = ...; *rest; x[0]) binds `name`."""
+    if isinstance(target, ast.Name):
+        return target.id == name
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return any(_binds(t, name) for t in target.elts)
+    if isinstance(target, ast.Starred):
+        return _binds(target.value, name)
+    return False
+
+
 def defines(source: bytes, name: str) -> bool | None:
-    """Whether the module defines `name` at top level; None if it cannot be parsed."""
+    """Whether the module binds `name` at top level; None when that cannot be known
+    statically (unparsable source, `from x import *`, names made at run time)."""
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError):
         return None
+    unknown = False
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             if node.name == name:
                 return True
         elif isinstance(node, ast.Assign):
-            if any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            if any(_binds(t, name) for t in node.targets):
                 return True
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            if node.target.id == name:
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+            if _binds(node.target, name):
                 return True
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            if any((alias.asname or alias.name.split(".")[0]) == name for alias in node.names):
+            if any(alias.name == "*" for alias in node.names):
+                unknown = True  # a star import may bring it
+            elif any((alias.asname or alias.name.split(".")[0]) == name for alias in node.names):
                 return True
-        elif isinstance(node, (ast.If, ast.Try)):
-            # Conservative: a name bound under a condition may exist at run time.
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
+            targets = (
+                [node.target]
+                if isinstance(node, (ast.For, ast.AsyncFor))
+                else [item.optional_vars for item in node.items if item.optional_vars is not None]
+            )
+            if any(_binds(t, name) for t in targets) or name in ast.unparse(node):
+                return True
+        elif isinstance(node, (ast.If, ast.Try, ast.Expr)):
+            # Conservative: a name bound under a condition, or by a walrus, may exist.
             if name in ast.unparse(node):
                 return True
+    if unknown or "globals()" in source.decode("utf-8", "replace"):
+        return None
     return False
 
 

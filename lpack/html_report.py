@@ -116,8 +116,9 @@ def render_html(report: dict[str, Any]) -> str:
     )
     table = ("<table id=\"distributions\"><tr><th>distribution</th><th>version</th><th>files</th>"
              "<th>unzipped B</th><th>zipped B</th><th>why</th></tr>" + rows + "</table>")  # fmt: skip
-    # "</" inside the JSON must not end the script element.
-    data = json.dumps(report, separators=(",", ":")).replace("</", "<\\/")
+    # No "<" at all inside the script element: "</script>" or "<!--" in a file name must
+    # not end or confuse it (\u003c is the same character to JSON.parse).
+    data = json.dumps(report, separators=(",", ":")).replace("<", "\\u003c")
     return (_TEMPLATE.replace("__TITLE__", title).replace("__SUMMARY__", html.escape(summary))
             .replace("__TABLE__", table).replace("__DATA__", data))  # fmt: skip
 

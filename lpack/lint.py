@@ -31,10 +31,14 @@ _TEXT_SUFFIXES = (".py", ".txt", ".json", ".yaml", ".yml", ".cfg", ".ini", ".tom
 _PRIVATE_KEY = b"-----BEGIN"
 _SECRET_NAMES = {".env", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "credentials", ".netrc",
                  ".pgpass", ".htpasswd"}  # fmt: skip
-_SECRET_SUFFIXES = (".pem", ".key", ".p12", ".pfx", ".jks", ".keystore")
+_SECRET_SUFFIXES = (".pem", ".key")
+_KEYSTORE_SUFFIXES = (".p12", ".pfx", ".jks", ".keystore")
+_TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist")
 _JUNK_DIRS = {".git", ".hg", ".svn", "__MACOSX", ".idea", ".vscode", ".pytest_cache",
               ".mypy_cache", ".ruff_cache", ".tox", "node_modules"}  # fmt: skip
 _JUNK_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+# Characters that reorder how a name is displayed (trojan-source style tricks).
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _PYC_TAG = re.compile(r"\.cpython-(\d)(\d+)(?:\.opt-\d)?\.pyc$")
 
 
@@ -94,6 +98,14 @@ class LintOptions:
     large_file: int = 20 * 1024 * 1024
     handler: str | None = None
 
+    def __post_init__(self) -> None:
+        # ruff accepts "--ignore LP201,LP105": so do we.
+        for name in ("select", "extend_select", "ignore"):
+            values = getattr(self, name)
+            setattr(
+                self, name, [v.strip() for value in values for v in value.split(",") if v.strip()]
+            )
+
     def enabled_codes(self) -> set[str]:
         known = catalog()
         for code in (
@@ -118,8 +130,12 @@ class LintOptions:
     def ignored_at(self, code: str, path: str | None) -> bool:
         if path is None:
             return False
+        # A finding about a folder (pandas/tests, .git) matches "tests/" and "pkg/tests/**".
+        candidates = [path, path.rstrip("/") + "/", path.rstrip("/") + "/_"]
         for pattern, codes in self.per_path_ignores.items():
-            if any(code.startswith(c.upper()) for c in codes) and matches_any(path, [pattern]):
+            if any(code.startswith(c.upper()) for c in codes) and any(
+                matches_any(p, [pattern]) for p in candidates
+            ):
                 return True
         return False
 
@@ -149,6 +165,27 @@ def check(code: str) -> Callable[[Check], Check]:
 
 def registry() -> dict[str, Check]:
     return dict(_REGISTRY)
+
+
+_VERSIONED_ROOT = re.compile(r"^python/lib/python(\d+\.\d+)/site-packages/$")
+
+
+def _inert_root(root: str, target: Target) -> bool:
+    """A layer's site-packages for another Python: that runtime never looks there."""
+    match = _VERSIONED_ROOT.match(root)
+    return match is not None and match.group(1) != "{}.{}".format(*target.python_version)
+
+
+def files(ctx: Context, contents: Contents) -> Iterator[Item]:
+    """The files the target runtime would see (other Pythons' layer folders are inert)."""
+    for item in contents.files:
+        root = item.path[: len(item.path) - len(item.rel)] if item.rel is not None else ""
+        if not _inert_root(root, ctx.target):
+            yield item
+
+
+def dists(ctx: Context, contents: Contents) -> list[Any]:
+    return [d for d in contents.distributions if not _inert_root(d.root, ctx.target)]
 
 
 def _finding(code: str, contents: Contents, path: str | None, message: str) -> Finding:
@@ -220,7 +257,7 @@ def near_limit(ctx: Context) -> Iterator[Finding]:
 @check("LP105")
 def large_files(ctx: Context) -> Iterator[Finding]:
     for contents in ctx.packages:
-        for item in contents.files:
+        for item in files(ctx, contents):
             if item.size > ctx.options.large_file:
                 yield _finding("LP105", contents, item.path,
                                f"{_mib(item.size)}, above large-file = {ctx.options.large_file:,} B")  # fmt: skip
@@ -232,7 +269,7 @@ def large_files(ctx: Context) -> Iterator[Finding]:
 @check("LP201")
 def foreign_os(ctx: Context) -> Iterator[Finding]:
     for contents in ctx.packages:
-        for item in contents.files:
+        for item in files(ctx, contents):
             facts = item.binary
             if facts is not None and facts.format in ("macho", "pe"):
                 kind = "Mach-O (macOS)" if facts.format == "macho" else "PE (Windows)"
@@ -244,7 +281,7 @@ def foreign_os(ctx: Context) -> Iterator[Finding]:
 @check("LP202")
 def foreign_machine(ctx: Context) -> Iterator[Finding]:
     for contents in ctx.packages:
-        for item in contents.files:
+        for item in files(ctx, contents):
             facts = item.binary
             if facts is not None and facts.format == "elf" and facts.machine:
                 if facts.machine != ctx.target.machine:
@@ -265,7 +302,7 @@ def glibc_too_new(ctx: Context) -> Iterator[Finding]:
     limits = {"GLIBC": t.glibc, "GLIBCXX": t.glibcxx, "CXXABI": t.cxxabi}
     for contents in ctx.packages:
         bundled = _bundled_libraries(contents)
-        for item in contents.files:
+        for item in files(ctx, contents):
             facts = item.binary
             if facts is None or facts.format != "elf" or facts.machine != t.machine:
                 continue
@@ -290,7 +327,7 @@ def glibc_too_new(ctx: Context) -> Iterator[Finding]:
 def wrong_abi(ctx: Context) -> Iterator[Finding]:
     want = ctx.target.python_version
     for contents in ctx.packages:
-        for item in contents.files:
+        for item in files(ctx, contents):
             abi = item.cpython_abi
             if abi is not None and abi != want:
                 yield _finding("LP204", contents, item.path,
@@ -302,10 +339,14 @@ def wrong_abi(ctx: Context) -> Iterator[Finding]:
 def abi3_too_new(ctx: Context) -> Iterator[Finding]:
     want = ctx.target.python_version
     for contents in ctx.packages:
-        for dist in contents.distributions:
+        for dist in dists(ctx, contents):
             for tag in dist.tags:
                 interpreter, _, rest = tag.partition("-")
-                if rest.startswith("abi3-") and interpreter.startswith("cp3"):
+                if (
+                    rest.startswith("abi3-")
+                    and interpreter.startswith("cp3")
+                    and (interpreter[3:].isdigit())
+                ):
                     minimum = (3, int(interpreter[3:]))
                     if minimum > want:
                         yield _finding("LP205", contents, dist.path,
@@ -318,12 +359,12 @@ def abi3_too_new(ctx: Context) -> Iterator[Finding]:
 @check("LP206")
 def musllinux(ctx: Context) -> Iterator[Finding]:
     for contents in ctx.packages:
-        for dist in contents.distributions:
+        for dist in dists(ctx, contents):
             musl = [t for t in dist.tags if "musllinux" in t]
             if musl and not any("manylinux" in t for t in dist.tags):
                 yield _finding("LP206", contents, dist.path,
                                f"{dist.name} was installed from a musllinux wheel ({musl[0]})")  # fmt: skip
-        for item in contents.files:
+        for item in files(ctx, contents):
             facts = item.binary
             if facts and any(lib.startswith("libc.musl") or lib.startswith("ld-musl")
                              for lib in facts.needed_libraries):  # fmt: skip
@@ -334,7 +375,7 @@ def musllinux(ctx: Context) -> Iterator[Finding]:
 def foreign_bytecode(ctx: Context) -> Iterator[Finding]:
     want = ctx.target.python_version
     for contents in ctx.packages:
-        for item in contents.files:
+        for item in files(ctx, contents):
             match = _PYC_TAG.search(item.name)
             if match and (int(match.group(1)), int(match.group(2))) != want:
                 yield _finding("LP207", contents, item.path,
@@ -343,6 +384,19 @@ def foreign_bytecode(ctx: Context) -> Iterator[Finding]:
 
 
 # -- hygiene ------------------------------------------------------------------------------
+
+
+@check("LP208")
+def layer_python_mismatch(ctx: Context) -> Iterator[Finding]:
+    want = "{}.{}".format(*ctx.target.python_version)
+    for contents in ctx.packages:
+        roots = [r for r in contents.roots if r]
+        versioned = [m.group(1) for r in roots if (m := _VERSIONED_ROOT.match(r))]
+        if roots and len(versioned) == len(roots) and want not in versioned:
+            yield _finding("LP208", contents, roots[0],
+                           f"the layer installs only for Python {', '.join(sorted(set(versioned)))}; "
+                           f"{ctx.target.runtime} looks in python/lib/python{want}/site-packages "
+                           "and python/")  # fmt: skip
 
 
 @check("LP301")
@@ -359,7 +413,7 @@ def bytecode_shipped(ctx: Context) -> Iterator[Finding]:
 def test_suites(ctx: Context) -> Iterator[Finding]:
     for contents in ctx.packages:
         suites: dict[str, int] = defaultdict(int)
-        for item in contents.files:
+        for item in files(ctx, contents):
             if item.dist is None or item.rel is None:
                 continue
             parts = item.rel.split("/")
@@ -375,7 +429,7 @@ def test_suites(ctx: Context) -> Iterator[Finding]:
 @check("LP303")
 def unstripped(ctx: Context) -> Iterator[Finding]:
     for contents in ctx.packages:
-        for item in contents.files:
+        for item in files(ctx, contents):
             facts = item.binary
             if facts and facts.format == "elf" and facts.has_debug_info:
                 yield _finding("LP303", contents, item.path,
@@ -387,7 +441,7 @@ def duplicates(ctx: Context) -> Iterator[Finding]:
     seen: dict[str, tuple[Contents, str]] = {}
     for contents in ctx.packages:
         local: dict[str, list[str]] = defaultdict(list)
-        for dist in contents.distributions:
+        for dist in dists(ctx, contents):
             local[dist.name].append(dist.path)
         for name, paths in local.items():
             if len(paths) > 1:
@@ -405,7 +459,7 @@ def missing_dist_info(ctx: Context) -> Iterator[Finding]:
     for contents in ctx.packages:
         owned_tops = {i.rel.split("/")[0] for i in contents.files if i.dist and i.rel}
         tops: dict[str, list[Item]] = defaultdict(list)
-        for item in contents.files:
+        for item in files(ctx, contents):
             if item.rel and "/" in item.rel and item.dist is None:
                 tops[item.rel.split("/")[0]].append(item)
         for top, items in sorted(tops.items()):
@@ -461,25 +515,31 @@ def permissions(ctx: Context) -> Iterator[Finding]:
 @check("LP402")
 def secret_files(ctx: Context) -> Iterator[Finding]:
     for contents in ctx.packages:
-        for item in contents.files:
+        for item in files(ctx, contents):
             if item.dist is not None or item.symlink_target is not None:
                 continue
             name = item.name
+            if name.endswith(_TEMPLATE_SUFFIXES):
+                continue  # .env.example and friends document settings, they hold none
             if (
                 name in _SECRET_NAMES
                 or name.startswith(".env.")
                 or (name == "credentials" and "/.aws/" in f"/{item.path}")
             ):
                 yield _finding("LP402", contents, item.path, f"{name} usually holds secrets")
+            elif name.endswith(_KEYSTORE_SUFFIXES):  # binary key stores: the name says it all
+                yield _finding("LP402", contents, item.path, "a key store file")
             elif name.endswith(_SECRET_SUFFIXES) and item.size < 1_000_000:
-                if b"PRIVATE KEY" in contents.read(item, 1_000_000):
+                data = contents.read(item, 1_000_000)
+                # PEM says so in words; a DER key (.key) is binary.
+                if b"PRIVATE KEY" in data or (name.endswith(".key") and not data.isascii()):
                     yield _finding("LP402", contents, item.path, "holds a private key")
 
 
 @check("LP403")
 def aws_keys(ctx: Context) -> Iterator[Finding]:
     for contents in ctx.packages:
-        for item in contents.files:
+        for item in files(ctx, contents):
             if item.dist is not None or item.symlink_target is not None or item.size > 2_000_000:
                 continue
             if not (item.name.endswith(_TEXT_SUFFIXES) or "." not in item.name):
@@ -532,7 +592,7 @@ def unsafe_paths(ctx: Context) -> Iterator[Finding]:
                 or "\\" in path
                 or ".." in path.split("/")
                 or re.match(r"^[A-Za-z]:", path)
-                or any(ord(c) < 32 for c in path)
+                or any(ord(c) < 32 or c in _BIDI for c in path)
             ):
                 yield _finding("LP405", contents, repr(path)[1:-1], "unsafe entry name")
 

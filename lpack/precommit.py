@@ -26,7 +26,10 @@ def _fingerprint(config: Config, lock_text: str) -> str:
     for root, dirs, files in os.walk(config.source_dir):
         dirs[:] = sorted(d for d in dirs if d not in ALWAYS_EXCLUDED_DIRS)
         for name in sorted(files):
-            st = os.stat(os.path.join(root, name))
+            try:  # lstat: a dangling link (an editor's lock file) is part of the tree, not an error
+                st = os.lstat(os.path.join(root, name))
+            except OSError:
+                continue
             h.update(f"{os.path.join(root, name)}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
     return h.hexdigest()
 

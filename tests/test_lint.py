@@ -351,3 +351,132 @@ def test_explain_and_rules_commands() -> None:
     assert r.rc == 0 and "glibc-too-new (error)" in r.stdout and "GLIBC_2.28" in r.stdout
     r = run_lpack("rules")
     assert r.rc == 0 and all(code in r.stdout for code in catalog())
+
+
+# -- regressions found in review --------------------------------------------------------
+
+
+def test_executables_are_not_native_modules(tmp_path: Path) -> None:
+    members = {
+        "setuptools/__init__.py": b"",
+        "setuptools/cli-64.exe": b"MZ" + b"\0" * 200,
+        **dist_info("setuptools", "80.0", ["setuptools/__init__.py", "setuptools/cli-64.exe"]),
+    }
+    rc, data = lint(str(write_zip(tmp_path / "st.zip", members)), "--runtime", HOST)
+    assert rc == 0 and "LP201" not in codes(data)
+
+
+def test_multi_version_layer_and_wrong_version_layer(tmp_path: Path) -> None:
+    members: dict = {}
+    for version in ("3.11", "3.12"):
+        site = f"python/lib/python{version}/site-packages/"
+        tag = version.replace(".", "")
+        members[f"{site}fast/_x.cpython-{tag}-x86_64-linux-gnu.so"] = b"\x7fELF"
+        members.update({site + k: v for k, v in dist_info("fast", "1.0", []).items()})
+    layer = write_zip(tmp_path / "multi.zip", members)
+    _, data = lint(str(layer), "--runtime", "python3.12")
+    assert "LP204" not in codes(data) and "LP304" not in codes(data) and "LP208" not in codes(data)
+    only311 = {k: v for k, v in members.items() if "python3.11" in k}
+    rc, data = lint(str(write_zip(tmp_path / "l311.zip", only311)), "--runtime", "python3.12")
+    assert rc == 1 and len(fired(data, "LP208")) == 1
+    assert "LP208" not in codes(lint(str(tmp_path / "l311.zip"), "--runtime", "python3.11")[1])
+
+
+def _duplicate_entry_zip(path: Path) -> Path:
+    """One member listed twice in the central directory at the same offset."""
+    write_zip(path, {"a.so": b"\0" * 5000})
+    data = bytearray(path.read_bytes())
+    cd = data.rfind(b"PK\x01\x02")
+    eocd = data.rfind(b"PK\x05\x06")
+    entry = bytes(data[cd:eocd])
+    cd_size, cd_offset = struct.unpack_from("<II", data, eocd + 12)
+    new = data[:eocd] + entry + data[eocd:]
+    struct.pack_into("<HHII", new, eocd + len(entry) + 8, 2, 2, cd_size + len(entry), cd_offset)
+    path.write_bytes(bytes(new))
+    return path
+
+
+def test_entries_sharing_data_are_refused(tmp_path: Path) -> None:
+    r = run_lpack("lint", str(_duplicate_entry_zip(tmp_path / "dup.zip")), "--runtime", HOST)
+    assert r.rc == 2 and "zip bomb" in r.stderr
+
+
+def test_unsupported_method_and_damaged_data_are_clear_errors(tmp_path: Path) -> None:
+    path = write_zip(tmp_path / "m9.zip", {"lib.so": b"\x7fELF" + b"\1" * 4000})
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<H", data, 8, 9)  # local header: Deflate64
+    struct.pack_into("<H", data, data.rfind(b"PK\x01\x02") + 10, 9)  # central directory too
+    path.write_bytes(bytes(data))
+    r = run_lpack("lint", str(path), "--runtime", HOST)
+    assert r.rc == 2 and "cannot read 'lib.so'" in r.stderr and "internal error" not in r.stderr
+    damaged = write_zip(tmp_path / "bad.zip", {"lib.so": b"\x7fELF" + bytes(range(256)) * 40})
+    raw = bytearray(damaged.read_bytes())
+    raw[40:60] = b"\xff" * 20  # inside the deflate stream
+    damaged.write_bytes(bytes(raw))
+    r = run_lpack("lint", str(damaged), "--runtime", HOST)
+    assert r.rc == 2 and "internal error" not in r.stderr
+
+
+def test_folder_with_dangling_links_and_fifos(tmp_path: Path) -> None:
+    folder = tmp_path / "fn"
+    (folder / "pkg").mkdir(parents=True)
+    os.symlink(folder / "nowhere.py", folder / "pkg" / "__init__.py")
+    (folder / "pkg" / "a.py").write_text("")
+    (folder / "pkg" / "b.py").write_text("")
+    os.symlink(folder / "gone.py", folder / "app.py")
+    os.mkfifo(folder / "pipe.py")
+    r = run_lpack("lint", str(folder), "--runtime", HOST, "--handler", "app.handler",
+                  "--format", "json")  # fmt: skip
+    assert r.rc in (0, 1) and "internal error" not in r.stderr, r.stderr
+    r = run_lpack("report", str(folder), "--runtime", HOST, "--format", "json")
+    assert r.rc == 0, r.stderr
+
+
+def test_handlers_that_cannot_be_ruled_out_are_not_reported(tmp_path: Path) -> None:
+    members = {"impl/__init__.py": b"", "impl/h.py": b"def handler(e, c): pass\n",
+               "app.py": b"from impl.h import *\n",
+               "app2.py": b"handler, other = (lambda e, c: 1), 2\n",
+               "app3.py": b"with open(__file__) as handler:\n    pass\n"}  # fmt: skip
+    path = write_zip(tmp_path / "h.zip", members)
+    for module in ("app", "app2", "app3"):
+        _, data = lint(str(path), "--runtime", HOST, "--handler", f"{module}.handler")
+        assert "LP501" not in codes(data), module
+
+
+def test_per_path_ignores_match_folder_findings(tmp_path: Path) -> None:
+    members = {
+        "pkg/__init__.py": b"",
+        "pkg/tests/test_x.py": b"x = 1\n" * 5000,
+        ".git/HEAD": b"ref\n",
+        **dist_info("pkg", "1.0", ["pkg/__init__.py", "pkg/tests/test_x.py"]),
+    }
+    path = write_zip(tmp_path / "p.zip", members)
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[tool.lpack.lint.per-path-ignores]\n"tests/" = ["LP302"]\n".git/" = ["LP404"]\n'
+    )
+    _, data = lint(str(path), "--project", str(project), "--runtime", HOST)
+    assert "LP302" not in codes(data) and "LP404" not in codes(data)
+
+
+def test_keystores_flagged_and_env_templates_not(tmp_path: Path) -> None:
+    members = {
+        "client.p12": b"\x30\x82\x01\x00binary",
+        ".env.example": b"KEY=\n",
+        "server.key": b"\x30\x82\x04\xa4\x02\x01\x00\x02\x82",
+    }
+    _, data = lint(str(write_zip(tmp_path / "s.zip", members)), "--runtime", HOST)
+    assert {f["path"] for f in fired(data, "LP402")} == {"client.p12", "server.key"}
+
+
+def test_malformed_wheel_tag_and_comma_lists_and_bidi_names(tmp_path: Path) -> None:
+    members = {
+        "x/__init__.py": b"",
+        **dist_info("x", "1.0", [], tag="cp3-abi3-manylinux_2_17_x86_64"),
+        "evil\u202efdp.py": b"",
+    }
+    path = write_zip(tmp_path / "t.zip", members)
+    rc, data = lint(str(path), "--runtime", HOST, "--ignore", "LP301,LP306")
+    assert "internal error" not in json.dumps(data)
+    assert [f["code"] for f in data["findings"]] == ["LP405"]

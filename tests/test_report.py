@@ -294,3 +294,21 @@ def test_check_lock_and_budget(tmp_path: Path, lpack_env: dict) -> None:
     )
     r = run_lpack("check", str(project))
     assert r.rc == 1 and "over budget 100 B unzipped" in r.stdout
+
+
+def test_gate_explicit_cap_below_the_floor_wins(tmp_path: Path) -> None:
+    base = tmp_path / "baseline.json"
+    run_lpack("gate", str(package(tmp_path / "a.zip")), "--baseline", str(base),
+              "--update-baseline", "--runtime", HOST)  # fmt: skip
+    grown = package(tmp_path / "b.zip", extra=90_000)
+    r = run_lpack("gate", str(grown), "--baseline", str(base), "--runtime", HOST,
+                  "--max-growth-bytes", "50 KiB", "--max-growth-percent", "1000000")  # fmt: skip
+    assert r.rc == 1 and "more than the allowed 51,200 B" in r.stdout
+
+
+def test_check_ignores_dangling_editor_links(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "gamma\n", tool=f'runtime = "{HOST}"')
+    assert run_lpack("lock", str(project)).rc == 0
+    os.symlink("user@host.1234:1700000000", project / ".#app.py")
+    r = run_lpack("check", str(project))
+    assert r.rc == 0 and "internal error" not in r.stderr, r.stderr
