@@ -229,7 +229,9 @@ def _stub_has_module(path: str, known: set[str], stems: set[str]) -> bool:
     if "/typeshed/" in f"/{path}":
         return False
     if stem.endswith("/__init__"):
-        return f"{stem}.py" in known
+        package = stem[: -len("/__init__")]
+        # a stub package can describe an extension module of the same name (_pydantic_core)
+        return f"{stem}.py" in known or package in stems
     return stem in stems or f"{stem}/__init__.py" in known
 
 

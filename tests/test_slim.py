@@ -269,3 +269,16 @@ def test_malformed_section_table_is_an_elf_error(tmp_path: Path) -> None:
     struct.pack_into("<H", data, 62, 999)  # e_shstrndx past e_shnum
     with pytest.raises(elf.ElfError):
         elf.strip(bytes(data))
+
+
+def test_which_stubs_describe_a_shipped_module() -> None:
+    from lpack.slim import _stub_has_module
+
+    known = {"pkg/_ext.cpython-311-x86_64-linux-gnu.so", "pkg/mod.py", "pkg/__init__.py",
+             "mypy/typeshed/stdlib/os/__init__.pyi"}  # fmt: skip
+    stems = {"pkg/_ext", "pkg/mod", "pkg/__init__"}
+    assert _stub_has_module("pkg/_ext/__init__.pyi", known, stems)  # stub package of an extension
+    assert _stub_has_module("pkg/mod.pyi", known, stems)
+    assert _stub_has_module("pkg/__init__.pyi", known, stems)
+    assert not _stub_has_module("pkg/orphan.pyi", known, stems)  # data: read at run time
+    assert not _stub_has_module("mypy/typeshed/stdlib/os/__init__.pyi", known, stems)
