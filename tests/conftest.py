@@ -19,6 +19,8 @@ sys.path.insert(0, str(ROOT / "fixtures"))
 
 import make_index  # noqa: E402
 
+from lpack.verify import _world_reachable  # noqa: E402 - one definition of 'nobody can run it'
+
 
 @dataclass
 class FaultPlan:
@@ -138,14 +140,6 @@ def make_project(
     if tool:
         (path / "pyproject.toml").write_text(f"[tool.lpack]\n{tool}\n")
     return path
-
-
-def _world_reachable(path: Path) -> bool:
-    """Whether an unprivileged user can reach and execute path."""
-    path = path.resolve()
-    if not os.access(path, os.X_OK) or not path.stat().st_mode & 0o001:
-        return False
-    return all(parent.stat().st_mode & 0o001 for parent in path.parents)
 
 
 def isolated_python(version: tuple[int, int]) -> Path | None:
