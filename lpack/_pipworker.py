@@ -186,7 +186,8 @@ def run_compile(request: dict[str, Any], target: Target, skips: SkipLog) -> None
 
     args = [
         request["src_file"],
-        "--output-file", request["output_file"],
+        "--output-file",
+        request["output_file"],
         "--generate-hashes",
         "--allow-unsafe",
         "--strip-extras",
@@ -196,9 +197,10 @@ def run_compile(request: dict[str, Any], target: Target, skips: SkipLog) -> None
         "--no-emit-find-links",
         "--no-emit-options",
         "--resolver=backtracking",
-        "--cache-dir", request["cache_dir"],
+        "--cache-dir",
+        request["cache_dir"],
         "--quiet",
-    ]  # fmt: skip
+    ]
     if request.get("upgrade"):
         args.append("--upgrade")
     for name in request.get("upgrade_packages", []):
@@ -285,16 +287,24 @@ def run_fetch(request: dict[str, Any], target: Target, skips: SkipLog) -> None:
             choices.append((rank, link.filename, link))
         if not choices:
             return {
-                "name": name, "version": version, "status": "missing",
+                "name": name,
+                "version": version,
+                "status": "missing",
                 "files": sorted(c.link.filename for c in candidates),
-            }  # fmt: skip
+            }
         choices.sort(key=lambda item: (item[0], item[1]))
         _, filename, link = choices[0]
         tmp, digest = _download(session, link.url_without_fragment, cache, allowed, retries)
         path = cache.store(tmp, digest, filename)
         emit("fetched", name=name, filename=filename, size=path.stat().st_size)
-        return {"name": name, "version": version, "status": "ok", "filename": filename,
-                "sha256": digest, "path": str(path)}  # fmt: skip
+        return {
+            "name": name,
+            "version": version,
+            "status": "ok",
+            "filename": filename,
+            "sha256": digest,
+            "path": str(path),
+        }
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(fetch_one, request["pins"]))
@@ -352,12 +362,16 @@ def main() -> int:
         emit("error", kind="pip-compile", message=f"pip-compile exited with {exc.code}")
         return 1
     except HashMismatch as exc:
-        emit("error", kind="hash-mismatch", url=exc.url, got=exc.got,
-             expected=sorted(exc.expected))  # fmt: skip
+        emit("error", kind="hash-mismatch", url=exc.url, got=exc.got, expected=sorted(exc.expected))
         return 1
     except DownloadFailed as exc:
-        emit("error", kind="download-failed", url=exc.url, attempts=exc.attempts,
-             message=f"{type(exc.error).__name__}: {exc.error}")  # fmt: skip
+        emit(
+            "error",
+            kind="download-failed",
+            url=exc.url,
+            attempts=exc.attempts,
+            message=f"{type(exc.error).__name__}: {exc.error}",
+        )
         return 1
     except Exception as exc:
         message = str(exc)
@@ -370,8 +384,14 @@ def main() -> int:
             kind = "conflict"
         else:
             kind = type(exc).__name__
-        emit("error", kind=kind, message=message, requirement=requirement,
-             diagnosis=_skip_summary(skips, name), conflict=_conflict_lines(exc))  # fmt: skip
+        emit(
+            "error",
+            kind=kind,
+            message=message,
+            requirement=requirement,
+            diagnosis=_skip_summary(skips, name),
+            conflict=_conflict_lines(exc),
+        )
         return 1
     return 0
 

@@ -111,16 +111,30 @@ def _prepare(entry: Entry) -> _Prepared:
     if entry.data is None and entry.wheel is not None and member is not None:
         if member.compress_type in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED):
             return _Prepared(
-                entry.path, entry.mode, False, member.compress_type, member.CRC,
-                member.file_size, member.compress_size, entry.dist, None,
+                entry.path,
+                entry.mode,
+                False,
+                member.compress_type,
+                member.CRC,
+                member.file_size,
+                member.compress_size,
+                entry.dist,
+                None,
                 _raw_location(entry.wheel, member),
-            )  # fmt: skip
+            )
     data = entry.read()
     method, packed = _deflate(data)
     return _Prepared(
-        entry.path, entry.mode, False, method, zlib.crc32(data), len(data), len(packed),
-        entry.dist, packed,
-    )  # fmt: skip
+        entry.path,
+        entry.mode,
+        False,
+        method,
+        zlib.crc32(data),
+        len(data),
+        len(packed),
+        entry.dist,
+        packed,
+    )
 
 
 def _directories(paths: list[str]) -> list[str]:
@@ -173,8 +187,9 @@ def write_zip(
                         if path in by_path:
                             yield next(ready)
                         else:
-                            yield _Prepared(path, 0o755, True, zipfile.ZIP_STORED, 0, 0, 0,
-                                            None, b"")  # fmt: skip
+                            yield _Prepared(
+                                path, 0o755, True, zipfile.ZIP_STORED, 0, 0, 0, None, b""
+                            )
 
             for item in prepared_stream():
                 if offset > _ZIP64_LIMIT or item.size > _ZIP64_LIMIT:
@@ -186,10 +201,23 @@ def write_zip(
                 name = item.path.encode("utf-8")
                 flags = _UTF8_FLAG if not item.path.isascii() else 0
                 header_offset = offset
-                emit(struct.pack(
-                    "<4sHHHHHIIIHH", b"PK\x03\x04", 20, flags, item.method, tm, dt,
-                    item.crc, item.compressed_size, item.size, len(name), 0,
-                ) + name)  # fmt: skip
+                emit(
+                    struct.pack(
+                        "<4sHHHHHIIIHH",
+                        b"PK\x03\x04",
+                        20,
+                        flags,
+                        item.method,
+                        tm,
+                        dt,
+                        item.crc,
+                        item.compressed_size,
+                        item.size,
+                        len(name),
+                        0,
+                    )
+                    + name
+                )
                 if item.payload is not None:
                     emit(item.payload)
                 elif item.raw_source is not None:
@@ -207,11 +235,29 @@ def write_zip(
                     attr = ((0o040000 | 0o755) << 16) | 0x10
                 else:
                     attr = (0o100000 | item.mode) << 16
-                central.append(struct.pack(
-                    "<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", _MADE_BY_UNIX, 20, flags, item.method,
-                    tm, dt, item.crc, item.compressed_size, item.size, len(name), 0, 0, 0, 0,
-                    attr, header_offset,
-                ) + name)  # fmt: skip
+                central.append(
+                    struct.pack(
+                        "<4sHHHHHHIIIHHHHHII",
+                        b"PK\x01\x02",
+                        _MADE_BY_UNIX,
+                        20,
+                        flags,
+                        item.method,
+                        tm,
+                        dt,
+                        item.crc,
+                        item.compressed_size,
+                        item.size,
+                        len(name),
+                        0,
+                        0,
+                        0,
+                        0,
+                        attr,
+                        header_offset,
+                    )
+                    + name
+                )
                 written.append(WrittenEntry(item.path, item.size, item.compressed_size, item.dist))
                 if progress:
                     progress(item.size)
@@ -222,10 +268,21 @@ def write_zip(
             count = len(central)
             if count > 0xFFFF or cd_offset > _ZIP64_LIMIT:
                 zip64_offset = offset
-                emit(struct.pack(
-                    "<4sQHHIIQQQQ", b"PK\x06\x06", 44, _MADE_BY_UNIX, 45, 0, 0,
-                    count, count, cd_size, cd_offset,
-                ))  # fmt: skip
+                emit(
+                    struct.pack(
+                        "<4sQHHIIQQQQ",
+                        b"PK\x06\x06",
+                        44,
+                        _MADE_BY_UNIX,
+                        45,
+                        0,
+                        0,
+                        count,
+                        count,
+                        cd_size,
+                        cd_offset,
+                    )
+                )
                 emit(struct.pack("<4sIQI", b"PK\x06\x07", 0, zip64_offset, 1))
                 emit(
                     struct.pack(
@@ -241,8 +298,11 @@ def write_zip(
                     )
                 )
             else:
-                emit(struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count,
-                                 cd_size, cd_offset, 0))  # fmt: skip
+                emit(
+                    struct.pack(
+                        "<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count, cd_size, cd_offset, 0
+                    )
+                )
         # Modes of the zip itself are normalised too: a umask must not change anything.
         os.chmod(tmp_name, 0o644)
         try:

@@ -86,8 +86,15 @@ class BuildResult:
         result = []
         for key, (files, unzipped, zipped) in totals.items():
             dist = _lookup(versions, key)
-            result.append(DistSize(dist.name if dist else key, dist.version if dist else "",
-                                   files, unzipped, zipped))  # fmt: skip
+            result.append(
+                DistSize(
+                    dist.name if dist else key,
+                    dist.version if dist else "",
+                    files,
+                    unzipped,
+                    zipped,
+                )
+            )
         return sorted(result, key=lambda d: (-d.unzipped, d.name))
 
 
@@ -149,9 +156,12 @@ def _build(
     with _timed(timings, "lock"):
         progress.start("lock", "resolving dependencies for " + target.runtime)
         lock_result = lock(config, refresh=refresh_lock, locked=locked)
-    progress.done("lock", f"{lock_result.requirements.label} → {config.lock_path.name} "
-                  f"({len(lock_result.lockfile.pins)} pins"
-                  f"{', reused' if lock_result.reused else ''})")  # fmt: skip
+    progress.done(
+        "lock",
+        f"{lock_result.requirements.label} → {config.lock_path.name} "
+        f"({len(lock_result.lockfile.pins)} pins"
+        f"{', reused' if lock_result.reused else ''})",
+    )
 
     with _timed(timings, "fetch"):
         progress.start("fetch", "fetching wheels", total=len(lock_result.lockfile.pins))
@@ -174,33 +184,45 @@ def _build(
                 hint="fix `source` in [tool.lpack] or --source.",
             )
         files = source_files(
-            config.source_dir, config.include, config.exclude,
-            _own_files(config, lock_result), warnings,
-        )  # fmt: skip
+            config.source_dir,
+            config.include,
+            config.exclude,
+            _own_files(config, lock_result),
+            warnings,
+        )
         plan = make_plan(wheels, files, warnings)
         handler = check_handler(plan.entries, config.handler)
 
     with _timed(timings, "slim"):
         progress.start("slim", "slimming dependencies")
-        slimmed = slim(plan, options_from_config(config.slim), target,
-                       requirement_names(lock_result.requirements))  # fmt: skip
+        slimmed = slim(
+            plan,
+            options_from_config(config.slim),
+            target,
+            requirement_names(lock_result.requirements),
+        )
         write_records(plan)
     if dry_run:
         return BuildResult(config, lock_result, wheels, plan, handler, slimmed, None, [], timings)
 
     with _timed(timings, "write"):
         entries = plan.sorted_entries()
-        progress.start("write", f"writing {config.output_path.name}",
-                       total=sum(e.size for e in entries))  # fmt: skip
+        progress.start(
+            "write", f"writing {config.output_path.name}", total=sum(e.size for e in entries)
+        )
         archive = write_zip(entries, config.output_path, progress=progress.advance)
     progress.done("write", str(config.output_path))
 
     limits = check_limits(
-        archive.zipped_size, archive.unzipped_size, config.upload,
-        config.max_zipped, config.max_unzipped,
-    )  # fmt: skip
+        archive.zipped_size,
+        archive.unzipped_size,
+        config.upload,
+        config.max_zipped,
+        config.max_unzipped,
+    )
     with _timed(timings, "lint"):
         # The same checks `lpack lint` runs on anybody's zip, on what we just wrote.
         findings = lint_paths([archive.path], target, lint_options(config, handler.handler))
-    return BuildResult(config, lock_result, wheels, plan, handler, slimmed, archive, limits,
-                       timings, findings)  # fmt: skip
+    return BuildResult(
+        config, lock_result, wheels, plan, handler, slimmed, archive, limits, timings, findings
+    )

@@ -44,19 +44,40 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int 
 
 def target_options(f: Any) -> Any:
     f = click.option("--arch", type=click.Choice(arches()), help="Lambda architecture.")(f)
-    f = click.option("--runtime", type=click.Choice(list(runtimes())),
-                     help="Lambda runtime (default python3.12).")(f)  # fmt: skip
-    f = click.option("--requirements", "-r", help="Requirements input (requirements.in, "
-                     "requirements.txt or pyproject.toml).")(f)  # fmt: skip
-    f = click.option("--extra", "extras", multiple=True,
-                     help="Optional-dependency group of pyproject.toml to include.")(f)  # fmt: skip
+    f = click.option(
+        "--runtime",
+        type=click.Choice(list(runtimes())),
+        help="Lambda runtime (default python3.12).",
+    )(f)
+    f = click.option(
+        "--requirements",
+        "-r",
+        help="Requirements input (requirements.in, requirements.txt or pyproject.toml).",
+    )(f)
+    f = click.option(
+        "--extra",
+        "extras",
+        multiple=True,
+        help="Optional-dependency group of pyproject.toml to include.",
+    )(f)
     f = click.option("--lock", "lock_file", help="Lock file path (default lpack.lock).")(f)
-    f = click.option("--allow-sdist", multiple=True, metavar="NAME",
-                     help="Allow building this package's pure-Python sdist (:all: for any).")(f)  # fmt: skip
-    f = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-                     show_default=True, help="Output format.")(f)  # fmt: skip
-    f = click.argument("project_dir", required=False, default=".",
-                       type=click.Path(file_okay=False, path_type=Path))(f)  # fmt: skip
+    f = click.option(
+        "--allow-sdist",
+        multiple=True,
+        metavar="NAME",
+        help="Allow building this package's pure-Python sdist (:all: for any).",
+    )(f)
+    f = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="Output format.",
+    )(f)
+    f = click.argument(
+        "project_dir", required=False, default=".", type=click.Path(file_okay=False, path_type=Path)
+    )(f)
     return f
 
 
@@ -66,10 +87,13 @@ def project_target_options(f: Any) -> Any:
     f = click.option("--arch", type=click.Choice(arches()), help="Lambda architecture.")(f)
     f = click.option("--runtime", type=click.Choice(list(runtimes())), help="Lambda runtime.")(f)
     return click.option(
-        "--project", "project_dir", default=".", show_default=True,
+        "--project",
+        "project_dir",
+        default=".",
+        show_default=True,
         type=click.Path(file_okay=False, path_type=Path),
         help="Project whose [tool.lpack] gives the runtime, handler and settings.",
-    )(f)  # fmt: skip
+    )(f)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -119,10 +143,21 @@ def cli() -> None:
 )
 @click.option("--refresh-lock", is_flag=True, help="Re-resolve even if the lock is current.")
 @click.option("--locked", is_flag=True, help="Fail instead of updating a stale lock (for CI).")
-def build(project_dir: Path, fmt: str, refresh_lock: bool, locked: bool, lock_file: str | None,
-          no_slim: bool, slim_enable: tuple[str, ...], slim_disable: tuple[str, ...],
-          keep: tuple[str, ...], drop: tuple[str, ...], dry_run: bool, verify_after: bool,
-          **options: Any) -> None:  # fmt: skip
+def build(
+    project_dir: Path,
+    fmt: str,
+    refresh_lock: bool,
+    locked: bool,
+    lock_file: str | None,
+    no_slim: bool,
+    slim_enable: tuple[str, ...],
+    slim_disable: tuple[str, ...],
+    keep: tuple[str, ...],
+    drop: tuple[str, ...],
+    dry_run: bool,
+    verify_after: bool,
+    **options: Any,
+) -> None:
     """Resolve, fetch, slim and write a reproducible Lambda zip for PROJECT_DIR."""
     from lpack import render
     from lpack.build import build as run_build
@@ -131,22 +166,32 @@ def build(project_dir: Path, fmt: str, refresh_lock: bool, locked: bool, lock_fi
     slim_flags: dict[str, Any] = {}
     if no_slim:
         slim_flags["enabled"] = False
-    for key, values in (("enable", slim_enable), ("disable", slim_disable), ("keep", keep),
-                        ("drop", drop)):  # fmt: skip
+    for key, values in (
+        ("enable", slim_enable),
+        ("disable", slim_disable),
+        ("keep", keep),
+        ("drop", drop),
+    ):
         if values:
             slim_flags[key] = list(values)
     options["slim"] = slim_flags
     if dry_run and verify_after:
-        _fail(ConfigError("--dry-run writes no zip, so there is nothing to --verify.",
-                          hint="drop one of the two options."), fmt)  # fmt: skip
+        _fail(
+            ConfigError(
+                "--dry-run writes no zip, so there is nothing to --verify.",
+                hint="drop one of the two options.",
+            ),
+            fmt,
+        )
     try:
         config = load_config(project_dir, options)
         console = _console()
         interactive = fmt == "text" and console.is_terminal
         if interactive:
             with render.RichProgress(console) as progress:
-                result = run_build(config, progress, refresh_lock=refresh_lock, locked=locked,
-                                   dry_run=dry_run)  # fmt: skip
+                result = run_build(
+                    config, progress, refresh_lock=refresh_lock, locked=locked, dry_run=dry_run
+                )
         else:
             result = run_build(config, refresh_lock=refresh_lock, locked=locked, dry_run=dry_run)
     except LpackError as exc:
@@ -174,8 +219,7 @@ def build(project_dir: Path, fmt: str, refresh_lock: bool, locked: bool, lock_fi
         render.print_build(console, result)
         if verified is not None:
             render.print_verify(console, verified)
-    failed = (result.exceeded or result.lint_errors
-              or (verified is not None and not verified.ok))  # fmt: skip
+    failed = result.exceeded or result.lint_errors or (verified is not None and not verified.ok)
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
@@ -191,8 +235,13 @@ def _verify_build(result: Any, config: Any) -> Any:
         sdk = None
         if result.slim.runtime_entries:
             sdk = write_zip(result.slim.runtime_entries, Path(tmp) / "runtime-sdk.zip").path
-        return run_verify(result.archive.path, config.target, handler=result.handler.handler,
-                          name=config.name, runtime_sdk=sdk)  # fmt: skip
+        return run_verify(
+            result.archive.path,
+            config.target,
+            handler=result.handler.handler,
+            name=config.name,
+            runtime_sdk=sdk,
+        )
 
 
 @cli.command(name="verify")
@@ -221,9 +270,17 @@ def _verify_build(result: Any, config: Any) -> Any:
     show_default=True,
     help="Output format.",
 )
-def verify_command(artifact: Path, project_dir: Path, runtime: str | None, arch: str | None,
-                   handler: str | None, event_file: Path | None, layers: tuple[Path, ...],
-                   skip: tuple[str, ...], fmt: str) -> None:  # fmt: skip
+def verify_command(
+    artifact: Path,
+    project_dir: Path,
+    runtime: str | None,
+    arch: str | None,
+    handler: str | None,
+    event_file: Path | None,
+    layers: tuple[Path, ...],
+    skip: tuple[str, ...],
+    fmt: str,
+) -> None:
     """Import ARTIFACT (a Lambda zip) as Lambda would: isolated, read-only, unprivileged."""
     from lpack import render
     from lpack.verify import verify as run_verify
@@ -231,9 +288,14 @@ def verify_command(artifact: Path, project_dir: Path, runtime: str | None, arch:
     try:
         config = load_config(project_dir, {"runtime": runtime, "arch": arch})
         result = run_verify(
-            artifact, config.target, handler=handler or config.handler, event_file=event_file,
-            layers=list(layers), skip=list(skip), name=config.name,
-        )  # fmt: skip
+            artifact,
+            config.target,
+            handler=handler or config.handler,
+            event_file=event_file,
+            layers=list(layers),
+            skip=list(skip),
+            name=config.name,
+        )
     except LpackError as exc:
         _fail(exc, fmt)
     if fmt == "json":
@@ -246,10 +308,21 @@ def verify_command(artifact: Path, project_dir: Path, runtime: str | None, arch:
 @cli.command(name="lock")
 @target_options
 @click.option("--upgrade", "-U", is_flag=True, help="Upgrade every pin to the newest release.")
-@click.option("--upgrade-package", "-P", multiple=True, metavar="NAME",
-              help="Upgrade only this package (repeatable).")  # fmt: skip
-def lock_command(project_dir: Path, fmt: str, upgrade: bool, upgrade_package: tuple[str, ...],
-                 lock_file: str | None, **options: Any) -> None:  # fmt: skip
+@click.option(
+    "--upgrade-package",
+    "-P",
+    multiple=True,
+    metavar="NAME",
+    help="Upgrade only this package (repeatable).",
+)
+def lock_command(
+    project_dir: Path,
+    fmt: str,
+    upgrade: bool,
+    upgrade_package: tuple[str, ...],
+    lock_file: str | None,
+    **options: Any,
+) -> None:
     """Resolve PROJECT_DIR's requirements for the target and write the lock."""
     from lpack import render
     from lpack.lock import lock
@@ -279,13 +352,29 @@ def lock_command(project_dir: Path, fmt: str, upgrade: bool, upgrade_package: tu
 @click.option("--extend-select", multiple=True, metavar="CODE", help="Add codes or prefixes.")
 @click.option("--ignore", multiple=True, metavar="CODE", help="Skip codes or prefixes.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when errors are found.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]),
-              default="text", show_default=True, help="Output format.")  # fmt: skip
-def lint_command(paths: tuple[Path, ...], project_dir: Path, runtime: str | None,
-                 arch: str | None, handler: str | None, upload: str | None,
-                 max_zipped: int | None, max_unzipped: int | None, select: tuple[str, ...],
-                 extend_select: tuple[str, ...], ignore: tuple[str, ...], exit_zero: bool,
-                 fmt: str) -> None:  # fmt: skip
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github", "sarif"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+def lint_command(
+    paths: tuple[Path, ...],
+    project_dir: Path,
+    runtime: str | None,
+    arch: str | None,
+    handler: str | None,
+    upload: str | None,
+    max_zipped: int | None,
+    max_unzipped: int | None,
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    exit_zero: bool,
+    fmt: str,
+) -> None:
     """Check Lambda packages (zips or folders; the function first, then its layers).
 
     With no PATHS, lints the project's built zip (its `output`, default dist/<name>.zip)."""
@@ -294,13 +383,23 @@ def lint_command(paths: tuple[Path, ...], project_dir: Path, runtime: str | None
     from lpack import render
     from lpack.lint import lint_paths, options_from_config
 
-    lint_flags = {k: list(v) for k, v in (("select", select), ("extend-select", extend_select),
-                                          ("ignore", ignore)) if v}  # fmt: skip
+    lint_flags = {
+        k: list(v)
+        for k, v in (("select", select), ("extend-select", extend_select), ("ignore", ignore))
+        if v
+    }
     try:
-        config = load_config(project_dir, {
-            "runtime": runtime, "arch": arch, "upload": upload, "max_zipped": max_zipped,
-            "max_unzipped": max_unzipped, "lint": lint_flags,
-        })  # fmt: skip
+        config = load_config(
+            project_dir,
+            {
+                "runtime": runtime,
+                "arch": arch,
+                "upload": upload,
+                "max_zipped": max_zipped,
+                "max_unzipped": max_unzipped,
+                "lint": lint_flags,
+            },
+        )
         if select:  # --select replaces the configured selection, as in ruff
             config.lint["select"] = list(select)
         if not paths:
@@ -395,8 +494,15 @@ _REPORT_FORMATS = click.Choice(["text", "json", "markdown", "html"])
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to this file instead of standard output.",
 )
-def report_command(path: Path, project_dir: Path, runtime: str | None, arch: str | None,
-                   depth: int, fmt: str, output: Path | None) -> None:  # fmt: skip
+def report_command(
+    path: Path,
+    project_dir: Path,
+    runtime: str | None,
+    arch: str | None,
+    depth: int,
+    fmt: str,
+    output: Path | None,
+) -> None:
     """Where the bytes go in PATH (a zip, a folder, or a project, which is built first)."""
     import json
 
@@ -422,8 +528,9 @@ def report_command(path: Path, project_dir: Path, runtime: str | None, arch: str
 @click.argument("new", type=click.Path(exists=True, path_type=Path))
 @project_target_options
 @click.option("--format", "fmt", type=_REPORT_FORMATS, default="text", show_default=True)
-def diff_command(old: Path, new: Path, project_dir: Path, runtime: str | None,
-                 arch: str | None, fmt: str) -> None:  # fmt: skip
+def diff_command(
+    old: Path, new: Path, project_dir: Path, runtime: str | None, arch: str | None, fmt: str
+) -> None:
     """Per-distribution size changes from OLD to NEW (zips, folders or report JSONs)."""
     import json
 
@@ -431,8 +538,9 @@ def diff_command(old: Path, new: Path, project_dir: Path, runtime: str | None,
     from lpack.gate import diff_reports
 
     try:
-        result = diff_reports(_report_of(old, project_dir, runtime, arch),
-                              _report_of(new, project_dir, runtime, arch))  # fmt: skip
+        result = diff_reports(
+            _report_of(old, project_dir, runtime, arch), _report_of(new, project_dir, runtime, arch)
+        )
     except LpackError as exc:
         _fail(exc, fmt)
     if fmt == "json":
@@ -485,9 +593,18 @@ def diff_command(old: Path, new: Path, project_dir: Path, runtime: str | None,
     default=None,
     help="Output format (github when run in GitHub Actions).",
 )
-def gate_command(path: Path, baseline: Path, update_baseline: bool, max_growth_bytes: int,
-                 max_growth_percent: float, min_bytes: int, project_dir: Path,
-                 runtime: str | None, arch: str | None, fmt: str | None) -> None:  # fmt: skip
+def gate_command(
+    path: Path,
+    baseline: Path,
+    update_baseline: bool,
+    max_growth_bytes: int,
+    max_growth_percent: float,
+    min_bytes: int,
+    project_dir: Path,
+    runtime: str | None,
+    arch: str | None,
+    fmt: str | None,
+) -> None:
     """Fail (exit 1) when PATH grew past the thresholds against --baseline, or broke a budget."""
     import json
     import os
@@ -503,8 +620,10 @@ def gate_command(path: Path, baseline: Path, update_baseline: bool, max_growth_b
         report = _report_of(path, project_dir, runtime, arch)
         if update_baseline:
             write_baseline(baseline, report)
-            click.echo(f"wrote baseline {baseline}: {report['unzipped_size']:,} B unzipped, "
-                       f"{len(report['distributions'])} distributions")  # fmt: skip
+            click.echo(
+                f"wrote baseline {baseline}: {report['unzipped_size']:,} B unzipped, "
+                f"{len(report['distributions'])} distributions"
+            )
             return
         base = read_baseline(baseline, report)
         config = load_config(project_dir, {"runtime": runtime, "arch": arch})
@@ -513,15 +632,21 @@ def gate_command(path: Path, baseline: Path, update_baseline: bool, max_growth_b
         if artifact.exists():
             contents = read_contents(artifact)
             try:
-                options = LintOptions(select=["LP101", "LP102", "LP103"], upload=config.upload,
-                                      max_zipped=config.max_zipped,
-                                      max_unzipped=config.max_unzipped)  # fmt: skip
+                options = LintOptions(
+                    select=["LP101", "LP102", "LP103"],
+                    upload=config.upload,
+                    max_zipped=config.max_zipped,
+                    max_unzipped=config.max_unzipped,
+                )
                 budget_failures = [f.message for f in lint([contents], config.target, options)]
             finally:
                 contents.close()
-        result = gate(report, base,
-                      GateThresholds(max_growth_bytes, max_growth_percent, min_bytes),
-                      budget_failures)  # fmt: skip
+        result = gate(
+            report,
+            base,
+            GateThresholds(max_growth_bytes, max_growth_percent, min_bytes),
+            budget_failures,
+        )
     except LpackError as exc:
         _fail(exc, "json" if fmt == "json" else "text")
     title = f"lpack gate: {'passed' if result.ok else 'FAILED'}"
@@ -529,14 +654,26 @@ def gate_command(path: Path, baseline: Path, update_baseline: bool, max_growth_b
         f"\n- **{failure}**" for failure in result.failures
     )
     if fmt == "json":
-        print(json.dumps({"version": 1, "command": "gate", "ok": result.ok,
-                          "failures": result.failures, "diff": result.diff}, indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "version": 1,
+                    "command": "gate",
+                    "ok": result.ok,
+                    "failures": result.failures,
+                    "diff": result.diff,
+                },
+                indent=2,
+            )
+        )
     elif fmt == "markdown":
         sys.stdout.write(markdown + "\n")
     elif fmt == "github":
         for failure in result.failures:
-            print(f"::error file={render._gh_escape(str(path), True)},title=lpack gate::"
-                  f"{render._gh_escape(failure)}")  # fmt: skip
+            print(
+                f"::error file={render._gh_escape(str(path), True)},title=lpack gate::"
+                f"{render._gh_escape(failure)}"
+            )
         delta = result.diff["unzipped_delta"]
         print(f"::notice title=lpack gate::unzipped {delta:+,} B against {baseline}")
     else:
@@ -552,8 +689,9 @@ def gate_command(path: Path, baseline: Path, update_baseline: bool, max_growth_b
 
 
 @cli.command(name="check")
-@click.argument("project_dir", required=False, default=".",
-                type=click.Path(file_okay=False, path_type=Path))  # fmt: skip
+@click.argument(
+    "project_dir", required=False, default=".", type=click.Path(file_okay=False, path_type=Path)
+)
 @click.option("--runtime", type=click.Choice(list(runtimes())), help="Lambda runtime.")
 @click.option("--arch", type=click.Choice(arches()), help="Lambda architecture.")
 def check_command(project_dir: Path, runtime: str | None, arch: str | None) -> None:
@@ -609,8 +747,10 @@ def explain_command(code: str) -> None:
     click.echo(f"Why it is safe: {cat.why}\n")
     click.echo(f"What it saves: {cat.saves}.")
     if not cat.default:
-        click.echo(f"\nTurn it on with --slim-enable {cat.code} or "
-                   f'[tool.lpack.slim] enable = ["{cat.code}"].')  # fmt: skip
+        click.echo(
+            f"\nTurn it on with --slim-enable {cat.code} or "
+            f'[tool.lpack.slim] enable = ["{cat.code}"].'
+        )
 
 
 @cli.command(name="runtimes")
@@ -635,6 +775,9 @@ def main() -> None:
     except Exception as exc:  # a bug: still exit 2 with a short message, not a bare traceback
         if os.environ.get("LPACK_DEBUG"):
             raise
-        click.echo(f"error: internal error: {type(exc).__name__}: {exc} "
-                   "(set LPACK_DEBUG=1 for the traceback and report it)", err=True)  # fmt: skip
+        click.echo(
+            f"error: internal error: {type(exc).__name__}: {exc} "
+            "(set LPACK_DEBUG=1 for the traceback and report it)",
+            err=True,
+        )
         sys.exit(EXIT_USAGE)

@@ -23,9 +23,14 @@ REQUIREMENT_FILES = ("requirements.in", "requirements.txt")
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {
-    "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
-    "kib": 1024, "mib": 1024**2, "gib": 1024**3,
-}  # fmt: skip
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+}
 
 
 @dataclass
@@ -99,7 +104,8 @@ def _validate_slim(value: Any, origin: str) -> dict[str, Any]:
                             hint=f"accepted keys: {', '.join(_SLIM_LIST_KEYS)}.",
                         )
                     per.setdefault(dist, {})[sub] = _string_list(
-                        f"slim.per-distribution.{dist}.{sub}", globs, origin)  # fmt: skip
+                        f"slim.per-distribution.{dist}.{sub}", globs, origin
+                    )
             result[key] = per
         else:
             raise ConfigError(
@@ -131,16 +137,19 @@ def _validate_lint(value: Any, origin: str) -> dict[str, Any]:
             result[key] = _string_list(f"lint.{key}", item, origin)
         elif key == "per-path-ignores":
             if not isinstance(item, dict):
-                raise ConfigError(f"`lint.per-path-ignores` in {origin} must be a table of "
-                                  'glob = ["CODE", ...].')  # fmt: skip
+                raise ConfigError(
+                    f'`lint.per-path-ignores` in {origin} must be a table of glob = ["CODE", ...].'
+                )
             result[key] = {
                 glob: _string_list(f"lint.per-path-ignores.{glob}", codes, origin)
                 for glob, codes in item.items()
             }
         elif key == "near-limit":
             if isinstance(item, bool) or not isinstance(item, (int, float)) or not 0 < item < 1:
-                raise ConfigError(f"`lint.near-limit` in {origin} must be a share between 0 and "
-                                  f"1 (e.g. 0.8), not {item!r}.")  # fmt: skip
+                raise ConfigError(
+                    f"`lint.near-limit` in {origin} must be a share between 0 and "
+                    f"1 (e.g. 0.8), not {item!r}."
+                )
             result[key] = float(item)
         elif key == "large-file":
             result[key] = parse_size("lint.large-file", item)

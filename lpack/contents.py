@@ -33,8 +33,14 @@ _EXT_ABI = re.compile(r"\.cpython-(\d)(\d+)[a-z]*-[^/]*\.so$")
 # What Python could load as a native module or library. Executables (setuptools' cli-*.exe
 # launchers) are never loaded on Lambda, so they are no finding.
 _BINARY_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
-MACHO_MAGICS = {b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe",
-                b"\xca\xfe\xba\xbe", b"\xbe\xba\xfe\xca"}  # fmt: skip
+MACHO_MAGICS = {
+    b"\xfe\xed\xfa\xce",
+    b"\xce\xfa\xed\xfe",
+    b"\xfe\xed\xfa\xcf",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+    b"\xbe\xba\xfe\xca",
+}
 
 
 class ContentsError(LpackError):
@@ -118,8 +124,15 @@ class Contents:
             fd = os.open(self.source / item.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
             with os.fdopen(fd, "rb") as fh:
                 return fh.read(limit)
-        except (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError,
-                NotImplementedError, ValueError) as exc:  # fmt: skip
+        except (
+            OSError,
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            RuntimeError,
+            NotImplementedError,
+            ValueError,
+        ) as exc:
             raise ContentsError(
                 f"{self.source}: cannot read {item.path!r} ({type(exc).__name__}: {exc}).",
                 hint="the archive is damaged, encrypted or uses a compression method zip "
@@ -183,10 +196,14 @@ def _binary_facts(data: bytes, name: str) -> BinaryFacts | None:
         except Exception as exc:  # a hostile file must not stop the lint
             return BinaryFacts("elf", machine=parsed.machine_name, error=f"unreadable: {exc}")
         return BinaryFacts(
-            "elf", machine=parsed.machine_name, elf_class=64 if parsed.is64 else 32,
-            needed_versions=versions, needed_libraries=libraries,
-            has_debug_info=parsed.has_debug_info, has_symtab=parsed.has_symtab,
-        )  # fmt: skip
+            "elf",
+            machine=parsed.machine_name,
+            elf_class=64 if parsed.is64 else 32,
+            needed_versions=versions,
+            needed_libraries=libraries,
+            has_debug_info=parsed.has_debug_info,
+            has_symtab=parsed.has_symtab,
+        )
     if head in MACHO_MAGICS:
         return BinaryFacts("macho")
     if head[:2] == b"MZ":
@@ -240,13 +257,29 @@ def _read_zip(path: Path) -> Contents:
                 with zf.open(info) as fh:
                     target = fh.read(4096).decode("utf-8", "replace")
             root, _ = _import_root(name)
-            items.append(Item(name, info.file_size, info.compress_size, bool(is_dir), mode,
-                              target, rel=name[len(root):] if root else name))  # fmt: skip
+            items.append(
+                Item(
+                    name,
+                    info.file_size,
+                    info.compress_size,
+                    bool(is_dir),
+                    mode,
+                    target,
+                    rel=name[len(root) :] if root else name,
+                )
+            )
     except ContentsError:
         zf.close()
         raise
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error, RuntimeError,
-            NotImplementedError) as exc:  # fmt: skip
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        zlib.error,
+        RuntimeError,
+        NotImplementedError,
+    ) as exc:
         zf.close()
         raise ContentsError(f"{path} is damaged: {exc}.", hint="rebuild the zip.") from exc
     return _finish(path, "zip", items, path.stat().st_size, zf)
@@ -264,14 +297,25 @@ def _read_folder(path: Path) -> Contents:
             special = not (is_dir or target is not None or stat.S_ISREG(st.st_mode))
             root, _ = _import_root(rel)
             size = 0 if is_dir or special else st.st_size
-            items.append(Item(rel, size, size, is_dir, stat.S_IMODE(st.st_mode), target,
-                              rel=rel[len(root):] if root else rel, special=special))  # fmt: skip
+            items.append(
+                Item(
+                    rel,
+                    size,
+                    size,
+                    is_dir,
+                    stat.S_IMODE(st.st_mode),
+                    target,
+                    rel=rel[len(root) :] if root else rel,
+                    special=special,
+                )
+            )
         dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
     return _finish(path, "folder", items, None, None)
 
 
-def _finish(source: Path, kind: str, items: list[Item], zipped: int | None,
-            reader: object) -> Contents:  # fmt: skip
+def _finish(
+    source: Path, kind: str, items: list[Item], zipped: int | None, reader: object
+) -> Contents:
     roots = sorted({_import_root(i.path)[0] for i in items if not i.is_dir})
     layer_python = next((_import_root(i.path)[1] for i in items if _import_root(i.path)[1]), None)
     is_layer = bool(items) and all(
@@ -305,8 +349,11 @@ def _assign_owners(contents: Contents) -> None:
         try:
             if wheel is not None:
                 text = contents.read(wheel, 1 << 20).decode("utf-8", "replace")
-                dist.tags = [line.split(":", 1)[1].strip() for line in text.splitlines()
-                             if line.lower().startswith("tag:")]  # fmt: skip
+                dist.tags = [
+                    line.split(":", 1)[1].strip()
+                    for line in text.splitlines()
+                    if line.lower().startswith("tag:")
+                ]
             if record is not None:
                 text = contents.read(record, 16 << 20).decode("utf-8", "replace")
                 for row in csv.reader(io.StringIO(text)):

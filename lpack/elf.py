@@ -19,8 +19,17 @@ SHT_NOBITS = 8
 SHT_SYMTAB = 2
 SHN_LORESERVE = 0xFF00
 
-MACHINES = {3: "x86", 62: "x86_64", 183: "aarch64", 40: "arm", 8: "mips", 20: "ppc",
-            21: "ppc64", 22: "s390", 243: "riscv"}  # fmt: skip
+MACHINES = {
+    3: "x86",
+    62: "x86_64",
+    183: "aarch64",
+    40: "arm",
+    8: "mips",
+    20: "ppc",
+    21: "ppc64",
+    22: "s390",
+    243: "riscv",
+}
 
 
 class ElfError(ValueError):
@@ -107,11 +116,37 @@ def parse(data: bytes) -> ElfFile:
     e = "<" if little else ">"
     try:
         if is64:
-            (e_type, e_machine, _, _, e_phoff, e_shoff, _, _, e_phentsize, e_phnum,
-             e_shentsize, e_shnum, e_shstrndx) = struct.unpack_from(e + "HHIQQQIHHHHHH", data, 16)  # fmt: skip
+            (
+                e_type,
+                e_machine,
+                _,
+                _,
+                e_phoff,
+                e_shoff,
+                _,
+                _,
+                e_phentsize,
+                e_phnum,
+                e_shentsize,
+                e_shnum,
+                e_shstrndx,
+            ) = struct.unpack_from(e + "HHIQQQIHHHHHH", data, 16)
         else:
-            (e_type, e_machine, _, _, e_phoff, e_shoff, _, _, e_phentsize, e_phnum,
-             e_shentsize, e_shnum, e_shstrndx) = struct.unpack_from(e + "HHIIIIIHHHHHH", data, 16)  # fmt: skip
+            (
+                e_type,
+                e_machine,
+                _,
+                _,
+                e_phoff,
+                e_shoff,
+                _,
+                _,
+                e_phentsize,
+                e_phnum,
+                e_shentsize,
+                e_shnum,
+                e_shstrndx,
+            ) = struct.unpack_from(e + "HHIIIIIHHHHHH", data, 16)
         segments = []
         for i in range(e_phnum):
             off = e_phoff + i * e_phentsize
@@ -137,10 +172,12 @@ def parse(data: bytes) -> ElfFile:
                 raw = data[off : off + e_shentsize]
                 if is64:
                     name, typ, flags, _, offset, size, link, info, align, _ = struct.unpack_from(
-                        e + "IIQQQQIIQQ", data, off)  # fmt: skip
+                        e + "IIQQQQIIQQ", data, off
+                    )
                 else:
                     name, typ, flags, _, offset, size, link, info, align, _ = struct.unpack_from(
-                        e + "IIIIIIIIII", data, off)  # fmt: skip
+                        e + "IIIIIIIIII", data, off
+                    )
                 if typ != SHT_NOBITS and offset + size > len(data):
                     raise ElfError("a section runs past the end of the file")
                 headers.append((name, typ, flags, offset, size, link, info, align, raw))
@@ -156,8 +193,9 @@ def parse(data: bytes) -> ElfFile:
         label = names[name:end].decode("ascii", "replace") if end >= 0 else ""
         sections.append(Section(index, label, typ, flags, offset, size, link, info, align, raw))
     header_end = max(64 if is64 else 52, e_phoff + e_phnum * e_phentsize if e_phnum else 0)
-    return ElfFile(data, is64, little, e_machine, e_type, segments, sections, e_shstrndx,
-                   header_end)  # fmt: skip
+    return ElfFile(
+        data, is64, little, e_machine, e_type, segments, sections, e_shstrndx, header_end
+    )
 
 
 def _strippable(section: Section) -> bool:
@@ -273,8 +311,12 @@ def verify_segments_unchanged(before: bytes, after: bytes) -> None:
     for offset, length in _section_table_fields(old.is64):
         masked[offset : offset + length] = before[offset : offset + length]
     after = bytes(masked)
-    if (old.is64, old.little, old.machine, old.elf_type) != (new.is64, new.little, new.machine,
-                                                            new.elf_type):  # fmt: skip
+    if (old.is64, old.little, old.machine, old.elf_type) != (
+        new.is64,
+        new.little,
+        new.machine,
+        new.elf_type,
+    ):
         raise ElfError("ELF identity changed")
     if old.segments != new.segments:
         raise ElfError("program headers changed")

@@ -145,8 +145,9 @@ def build_sdist(sdist: FetchedWheel, cache: WheelCache, target: Target) -> Fetch
     built_dir = cache.root / "built" / sdist.sha256
     existing = sorted(built_dir.glob("*.whl")) if built_dir.is_dir() else []
     if existing:
-        return FetchedWheel(sdist.name, sdist.version, existing[0], existing[0].name,
-                            sdist.sha256, True, True)  # fmt: skip
+        return FetchedWheel(
+            sdist.name, sdist.version, existing[0], existing[0].name, sdist.sha256, True, True
+        )
     ways_out = (
         "pin a version of it that publishes manylinux wheels, choose a runtime for which "
         "wheels exist (--runtime), or build the wheel on Amazon Linux and serve it from a "

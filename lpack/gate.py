@@ -20,22 +20,37 @@ def diff_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     rows = []
     for name in sorted(set(before) | set(after)):
         a, b = before.get(name), after.get(name)
-        status = "added" if a is None else "removed" if b is None else (
-            "changed" if (a["version"], a["unzipped"]) != (b["version"], b["unzipped"]) else "same"
-        )  # fmt: skip
-        rows.append({
-            "name": name, "status": status,
-            "old_version": a["version"] if a else None, "new_version": b["version"] if b else None,
-            "old_unzipped": a["unzipped"] if a else 0, "new_unzipped": b["unzipped"] if b else 0,
-            "delta": (b["unzipped"] if b else 0) - (a["unzipped"] if a else 0),
-        })  # fmt: skip
+        status = (
+            "added"
+            if a is None
+            else "removed"
+            if b is None
+            else (
+                "changed"
+                if (a["version"], a["unzipped"]) != (b["version"], b["unzipped"])
+                else "same"
+            )
+        )
+        rows.append(
+            {
+                "name": name,
+                "status": status,
+                "old_version": a["version"] if a else None,
+                "new_version": b["version"] if b else None,
+                "old_unzipped": a["unzipped"] if a else 0,
+                "new_unzipped": b["unzipped"] if b else 0,
+                "delta": (b["unzipped"] if b else 0) - (a["unzipped"] if a else 0),
+            }
+        )
     rows.sort(key=lambda r: (-abs(r["delta"]), r["name"]))
     warnings = []
     if old.get("target") and new.get("target") and old["target"] != new["target"]:
         o, n = old["target"], new["target"]
-        warnings.append(f"the two packages target different runtimes: {o.get('runtime')} "
-                        f"{o.get('arch')} and {n.get('runtime')} {n.get('arch')}; "
-                        "sizes are compared anyway")  # fmt: skip
+        warnings.append(
+            f"the two packages target different runtimes: {o.get('runtime')} "
+            f"{o.get('arch')} and {n.get('runtime')} {n.get('arch')}; "
+            "sizes are compared anyway"
+        )
     zipped = None
     if old.get("zipped_size") is not None and new.get("zipped_size") is not None:
         zipped = new["zipped_size"] - old["zipped_size"]
@@ -79,14 +94,19 @@ def read_baseline(path: Path, report: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"Baseline {path} does not exist.", hint=how + ".")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        ok = (isinstance(data, dict) and data.get("version") == BASELINE_VERSION
-              and isinstance(data.get("distributions"), dict)
-              and isinstance(data.get("unzipped_size"), int))  # fmt: skip
+        ok = (
+            isinstance(data, dict)
+            and data.get("version") == BASELINE_VERSION
+            and isinstance(data.get("distributions"), dict)
+            and isinstance(data.get("unzipped_size"), int)
+        )
     except (OSError, ValueError):
         ok = False
     if not ok or not isinstance(data, dict):
-        raise ConfigError(f"Baseline {path} is corrupt (not an lpack baseline, version "
-                          f"{BASELINE_VERSION}).", hint=f"restore it from git, or {how}.")  # fmt: skip
+        raise ConfigError(
+            f"Baseline {path} is corrupt (not an lpack baseline, version {BASELINE_VERSION}).",
+            hint=f"restore it from git, or {how}.",
+        )
     if report.get("target", {}).get("runtime") and data.get("target") != report["target"]:
         t, b = report["target"], data.get("target") or {}
         raise ConfigError(
@@ -129,9 +149,11 @@ class GateResult:
 
 
 def gate(
-    report: dict[str, Any], baseline: dict[str, Any], thresholds: GateThresholds,
+    report: dict[str, Any],
+    baseline: dict[str, Any],
+    thresholds: GateThresholds,
     budget_failures: list[str],
-) -> GateResult:  # fmt: skip
+) -> GateResult:
     diff = diff_reports(baseline_as_report(baseline, "baseline"), report)
     result = GateResult(diff, list(budget_failures))
     # The floor keeps tiny packages from flapping, but never hides growth the user

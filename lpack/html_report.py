@@ -104,23 +104,34 @@ __TABLE__
 def render_html(report: dict[str, Any]) -> str:
     title = html.escape(report["artifact"].rsplit("/", 1)[-1])
     zipped = report.get("zipped_size")
-    summary = (f"{report['files']:,} files, {report['unzipped_size']:,} B unzipped"
-               + (f", {zipped:,} B zipped" if zipped is not None else "")
-               + (f" — {report['target']['runtime']} {report['target']['arch']}"
-                  if report.get("target", {}).get("runtime") else ""))  # fmt: skip
+    summary = (
+        f"{report['files']:,} files, {report['unzipped_size']:,} B unzipped"
+        + (f", {zipped:,} B zipped" if zipped is not None else "")
+        + (
+            f" — {report['target']['runtime']} {report['target']['arch']}"
+            if report.get("target", {}).get("runtime")
+            else ""
+        )
+    )
     rows = "".join(
         f"<tr><td>{html.escape(d['name'])}</td><td>{html.escape(d['version'])}</td>"
         f"<td>{d['files']:,}</td><td>{d['unzipped']:,}</td><td>{d['zipped']:,}</td>"
         f"<td>{html.escape(' ← '.join(d['why']))}</td></tr>"
         for d in report["distributions"]
     )
-    table = ("<table id=\"distributions\"><tr><th>distribution</th><th>version</th><th>files</th>"
-             "<th>unzipped B</th><th>zipped B</th><th>why</th></tr>" + rows + "</table>")  # fmt: skip
+    table = (
+        '<table id="distributions"><tr><th>distribution</th><th>version</th><th>files</th>'
+        "<th>unzipped B</th><th>zipped B</th><th>why</th></tr>" + rows + "</table>"
+    )
     # No "<" at all inside the script element: "</script>" or "<!--" in a file name must
     # not end or confuse it (\u003c is the same character to JSON.parse).
     data = json.dumps(report, separators=(",", ":")).replace("<", "\\u003c")
-    return (_TEMPLATE.replace("__TITLE__", title).replace("__SUMMARY__", html.escape(summary))
-            .replace("__TABLE__", table).replace("__DATA__", data))  # fmt: skip
+    return (
+        _TEMPLATE.replace("__TITLE__", title)
+        .replace("__SUMMARY__", html.escape(summary))
+        .replace("__TABLE__", table)
+        .replace("__DATA__", data)
+    )
 
 
 def render_diff_html(diff: dict[str, Any]) -> str:

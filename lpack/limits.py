@@ -38,15 +38,18 @@ def check_limits(
 ) -> list[LimitCheck]:
     checks = []
     if upload == "direct":
-        checks.append(LimitCheck("zipped", "50 MiB zipped", ZIPPED_LIMIT, zipped,
-                                 "lambda"))  # fmt: skip
+        checks.append(LimitCheck("zipped", "50 MiB zipped", ZIPPED_LIMIT, zipped, "lambda"))
     checks.append(LimitCheck("unzipped", "250 MiB unzipped", UNZIPPED_LIMIT, unzipped, "lambda"))
     if max_zipped is not None:
-        checks.append(LimitCheck("zipped", f"budget {max_zipped:,} B zipped", max_zipped, zipped,
-                                 "budget"))  # fmt: skip
+        checks.append(
+            LimitCheck("zipped", f"budget {max_zipped:,} B zipped", max_zipped, zipped, "budget")
+        )
     if max_unzipped is not None:
-        checks.append(LimitCheck("unzipped", f"budget {max_unzipped:,} B unzipped", max_unzipped,
-                                 unzipped, "budget"))  # fmt: skip
+        checks.append(
+            LimitCheck(
+                "unzipped", f"budget {max_unzipped:,} B unzipped", max_unzipped, unzipped, "budget"
+            )
+        )
     return checks
 
 

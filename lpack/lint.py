@@ -26,16 +26,54 @@ RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
 _AWS_KEY = re.compile(rb"(?<![A-Z0-9])((?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Z0-9])")
 # AWS's documentation key, found in every SDK's tests and docs.
 _EXAMPLE_KEYS = {b"AKIAIOSFODNN7EXAMPLE", b"AKIAI44QH8DHBEXAMPLE"}
-_TEXT_SUFFIXES = (".py", ".txt", ".json", ".yaml", ".yml", ".cfg", ".ini", ".toml", ".conf",
-                  ".env", ".sh", ".js", ".ts", ".properties", ".csv", ".xml", ".md", ".rst")  # fmt: skip
+_TEXT_SUFFIXES = (
+    ".py",
+    ".txt",
+    ".json",
+    ".yaml",
+    ".yml",
+    ".cfg",
+    ".ini",
+    ".toml",
+    ".conf",
+    ".env",
+    ".sh",
+    ".js",
+    ".ts",
+    ".properties",
+    ".csv",
+    ".xml",
+    ".md",
+    ".rst",
+)
 _PRIVATE_KEY = b"-----BEGIN"
-_SECRET_NAMES = {".env", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "credentials", ".netrc",
-                 ".pgpass", ".htpasswd"}  # fmt: skip
+_SECRET_NAMES = {
+    ".env",
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "credentials",
+    ".netrc",
+    ".pgpass",
+    ".htpasswd",
+}
 _SECRET_SUFFIXES = (".pem", ".key")
 _KEYSTORE_SUFFIXES = (".p12", ".pfx", ".jks", ".keystore")
 _TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist")
-_JUNK_DIRS = {".git", ".hg", ".svn", "__MACOSX", ".idea", ".vscode", ".pytest_cache",
-              ".mypy_cache", ".ruff_cache", ".tox", "node_modules"}  # fmt: skip
+_JUNK_DIRS = {
+    ".git",
+    ".hg",
+    ".svn",
+    "__MACOSX",
+    ".idea",
+    ".vscode",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".tox",
+    "node_modules",
+}
 _JUNK_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}
 # Characters that reorder how a name is displayed (trojan-source style tricks).
 _BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -80,7 +118,7 @@ def catalog() -> dict[str, Rule]:
             row["example"],
             row["fix"],
             dict(row.get("params", {})),
-        )  # fmt: skip
+        )
         for code, row in table.items()
     }
 
@@ -205,9 +243,13 @@ def zipped_limit(ctx: Context) -> Iterator[Finding]:
         return
     for contents in ctx.packages:
         if contents.zipped_size is not None and contents.zipped_size > ZIPPED_LIMIT:
-            yield _finding("LP101", contents, None,
-                           f"zip is {_mib(contents.zipped_size)}, {contents.zipped_size - ZIPPED_LIMIT:,} B "
-                           f"over the 52,428,800 B direct-upload limit")  # fmt: skip
+            yield _finding(
+                "LP101",
+                contents,
+                None,
+                f"zip is {_mib(contents.zipped_size)}, {contents.zipped_size - ZIPPED_LIMIT:,} B "
+                f"over the 52,428,800 B direct-upload limit",
+            )
 
 
 @check("LP102")
@@ -215,8 +257,12 @@ def unzipped_limit(ctx: Context) -> Iterator[Finding]:
     total = sum(c.unzipped_size for c in ctx.packages)
     if total > UNZIPPED_LIMIT:
         what = "function and layers unzip" if len(ctx.packages) > 1 else "package unzips"
-        yield _finding("LP102", ctx.packages[0], None,
-                       f"{what} to {_mib(total)}, {total - UNZIPPED_LIMIT:,} B over 262,144,000 B")  # fmt: skip
+        yield _finding(
+            "LP102",
+            ctx.packages[0],
+            None,
+            f"{what} to {_mib(total)}, {total - UNZIPPED_LIMIT:,} B over 262,144,000 B",
+        )
 
 
 @check("LP103")
@@ -228,12 +274,22 @@ def budgets(ctx: Context) -> Iterator[Finding]:
         and zipped is not None
         and zipped > ctx.options.max_zipped
     ):
-        yield _finding("LP103", first, None, f"zip is {zipped:,} B, over the budget of "
-                       f"{ctx.options.max_zipped:,} B by {zipped - ctx.options.max_zipped:,} B")  # fmt: skip
+        yield _finding(
+            "LP103",
+            first,
+            None,
+            f"zip is {zipped:,} B, over the budget of "
+            f"{ctx.options.max_zipped:,} B by {zipped - ctx.options.max_zipped:,} B",
+        )
     total = sum(c.unzipped_size for c in ctx.packages)
     if ctx.options.max_unzipped is not None and total > ctx.options.max_unzipped:
-        yield _finding("LP103", first, None, f"unzipped size is {total:,} B, over the budget of "
-                       f"{ctx.options.max_unzipped:,} B by {total - ctx.options.max_unzipped:,} B")  # fmt: skip
+        yield _finding(
+            "LP103",
+            first,
+            None,
+            f"unzipped size is {total:,} B, over the budget of "
+            f"{ctx.options.max_unzipped:,} B by {total - ctx.options.max_unzipped:,} B",
+        )
 
 
 @check("LP104")
@@ -242,16 +298,24 @@ def near_limit(ctx: Context) -> Iterator[Finding]:
     first = ctx.packages[0]
     total = sum(c.unzipped_size for c in ctx.packages)
     if share * UNZIPPED_LIMIT < total <= UNZIPPED_LIMIT:
-        yield _finding("LP104", first, None,
-                       f"unzipped size {total:,} B is {total / UNZIPPED_LIMIT:.0%} of the 250 MiB limit")  # fmt: skip
+        yield _finding(
+            "LP104",
+            first,
+            None,
+            f"unzipped size {total:,} B is {total / UNZIPPED_LIMIT:.0%} of the 250 MiB limit",
+        )
     zipped = first.zipped_size
     if (
         ctx.options.upload == "direct"
         and zipped is not None
         and share * ZIPPED_LIMIT < zipped <= ZIPPED_LIMIT
     ):
-        yield _finding("LP104", first, None,
-                       f"zip is {zipped:,} B, {zipped / ZIPPED_LIMIT:.0%} of the 50 MiB direct-upload limit")  # fmt: skip
+        yield _finding(
+            "LP104",
+            first,
+            None,
+            f"zip is {zipped:,} B, {zipped / ZIPPED_LIMIT:.0%} of the 50 MiB direct-upload limit",
+        )
 
 
 @check("LP105")
@@ -259,8 +323,12 @@ def large_files(ctx: Context) -> Iterator[Finding]:
     for contents in ctx.packages:
         for item in files(ctx, contents):
             if item.size > ctx.options.large_file:
-                yield _finding("LP105", contents, item.path,
-                               f"{_mib(item.size)}, above large-file = {ctx.options.large_file:,} B")  # fmt: skip
+                yield _finding(
+                    "LP105",
+                    contents,
+                    item.path,
+                    f"{_mib(item.size)}, above large-file = {ctx.options.large_file:,} B",
+                )
 
 
 # -- compatibility ----------------------------------------------------------------------
@@ -285,9 +353,13 @@ def foreign_machine(ctx: Context) -> Iterator[Finding]:
             facts = item.binary
             if facts is not None and facts.format == "elf" and facts.machine:
                 if facts.machine != ctx.target.machine:
-                    yield _finding("LP202", contents, item.path,
-                                   f"ELF for {facts.machine}; the function runs on "
-                                   f"{ctx.target.arch} ({ctx.target.machine})")  # fmt: skip
+                    yield _finding(
+                        "LP202",
+                        contents,
+                        item.path,
+                        f"ELF for {facts.machine}; the function runs on "
+                        f"{ctx.target.arch} ({ctx.target.machine})",
+                    )
                 elif facts.elf_class == 32:
                     yield _finding("LP202", contents, item.path, "32-bit ELF; Lambda runs 64-bit")
 
@@ -318,9 +390,13 @@ def glibc_too_new(ctx: Context) -> Iterator[Finding]:
                         worst[family] = max(worst.get(family, number), number)
             for family, number in sorted(worst.items()):
                 have = ".".join(map(str, limits[family]))
-                yield _finding("LP203", contents, item.path,
-                               f"needs {family}_{'.'.join(map(str, number))}; {t.os_name} "
-                               f"({t.runtime}) offers {family} up to {have}")  # fmt: skip
+                yield _finding(
+                    "LP203",
+                    contents,
+                    item.path,
+                    f"needs {family}_{'.'.join(map(str, number))}; {t.os_name} "
+                    f"({t.runtime}) offers {family} up to {have}",
+                )
 
 
 @check("LP204")
@@ -330,9 +406,13 @@ def wrong_abi(ctx: Context) -> Iterator[Finding]:
         for item in files(ctx, contents):
             abi = item.cpython_abi
             if abi is not None and abi != want:
-                yield _finding("LP204", contents, item.path,
-                               f"built for CPython {abi[0]}.{abi[1]}; {ctx.target.runtime} "
-                               f"runs {want[0]}.{want[1]}, which will not find it")  # fmt: skip
+                yield _finding(
+                    "LP204",
+                    contents,
+                    item.path,
+                    f"built for CPython {abi[0]}.{abi[1]}; {ctx.target.runtime} "
+                    f"runs {want[0]}.{want[1]}, which will not find it",
+                )
 
 
 @check("LP205")
@@ -349,10 +429,14 @@ def abi3_too_new(ctx: Context) -> Iterator[Finding]:
                 ):
                     minimum = (3, int(interpreter[3:]))
                     if minimum > want:
-                        yield _finding("LP205", contents, dist.path,
-                                       f"{dist.name} is an abi3 build for CPython ≥ "
-                                       f"{minimum[0]}.{minimum[1]} (tag {tag}); "
-                                       f"{ctx.target.runtime} is {want[0]}.{want[1]}")  # fmt: skip
+                        yield _finding(
+                            "LP205",
+                            contents,
+                            dist.path,
+                            f"{dist.name} is an abi3 build for CPython ≥ "
+                            f"{minimum[0]}.{minimum[1]} (tag {tag}); "
+                            f"{ctx.target.runtime} is {want[0]}.{want[1]}",
+                        )
                         break
 
 
@@ -362,12 +446,18 @@ def musllinux(ctx: Context) -> Iterator[Finding]:
         for dist in dists(ctx, contents):
             musl = [t for t in dist.tags if "musllinux" in t]
             if musl and not any("manylinux" in t for t in dist.tags):
-                yield _finding("LP206", contents, dist.path,
-                               f"{dist.name} was installed from a musllinux wheel ({musl[0]})")  # fmt: skip
+                yield _finding(
+                    "LP206",
+                    contents,
+                    dist.path,
+                    f"{dist.name} was installed from a musllinux wheel ({musl[0]})",
+                )
         for item in files(ctx, contents):
             facts = item.binary
-            if facts and any(lib.startswith("libc.musl") or lib.startswith("ld-musl")
-                             for lib in facts.needed_libraries):  # fmt: skip
+            if facts and any(
+                lib.startswith("libc.musl") or lib.startswith("ld-musl")
+                for lib in facts.needed_libraries
+            ):
                 yield _finding("LP206", contents, item.path, "links against musl libc")
 
 
@@ -378,9 +468,13 @@ def foreign_bytecode(ctx: Context) -> Iterator[Finding]:
         for item in files(ctx, contents):
             match = _PYC_TAG.search(item.name)
             if match and (int(match.group(1)), int(match.group(2))) != want:
-                yield _finding("LP207", contents, item.path,
-                               f"bytecode for CPython {match.group(1)}.{match.group(2)}, "
-                               f"the runtime is {want[0]}.{want[1]}")  # fmt: skip
+                yield _finding(
+                    "LP207",
+                    contents,
+                    item.path,
+                    f"bytecode for CPython {match.group(1)}.{match.group(2)}, "
+                    f"the runtime is {want[0]}.{want[1]}",
+                )
 
 
 # -- hygiene ------------------------------------------------------------------------------
@@ -393,10 +487,14 @@ def layer_python_mismatch(ctx: Context) -> Iterator[Finding]:
         roots = [r for r in contents.roots if r]
         versioned = [m.group(1) for r in roots if (m := _VERSIONED_ROOT.match(r))]
         if roots and len(versioned) == len(roots) and want not in versioned:
-            yield _finding("LP208", contents, roots[0],
-                           f"the layer installs only for Python {', '.join(sorted(set(versioned)))}; "
-                           f"{ctx.target.runtime} looks in python/lib/python{want}/site-packages "
-                           "and python/")  # fmt: skip
+            yield _finding(
+                "LP208",
+                contents,
+                roots[0],
+                f"the layer installs only for Python {', '.join(sorted(set(versioned)))}; "
+                f"{ctx.target.runtime} looks in python/lib/python{want}/site-packages "
+                "and python/",
+            )
 
 
 @check("LP301")
@@ -405,8 +503,9 @@ def bytecode_shipped(ctx: Context) -> Iterator[Finding]:
         pyc = [i for i in contents.files if i.name.endswith((".pyc", ".pyo"))]
         if pyc:
             size = sum(i.size for i in pyc)
-            yield _finding("LP301", contents, None,
-                           f"{len(pyc):,} bytecode files, {size:,} B unzipped")  # fmt: skip
+            yield _finding(
+                "LP301", contents, None, f"{len(pyc):,} bytecode files, {size:,} B unzipped"
+            )
 
 
 @check("LP302")
@@ -432,8 +531,9 @@ def unstripped(ctx: Context) -> Iterator[Finding]:
         for item in files(ctx, contents):
             facts = item.binary
             if facts and facts.format == "elf" and facts.has_debug_info:
-                yield _finding("LP303", contents, item.path,
-                               f"carries debug sections ({item.size:,} B in all)")  # fmt: skip
+                yield _finding(
+                    "LP303", contents, item.path, f"carries debug sections ({item.size:,} B in all)"
+                )
 
 
 @check("LP304")
@@ -445,12 +545,20 @@ def duplicates(ctx: Context) -> Iterator[Finding]:
             local[dist.name].append(dist.path)
         for name, paths in local.items():
             if len(paths) > 1:
-                yield _finding("LP304", contents, paths[0],
-                               f"{name} is installed {len(paths)} times: {', '.join(paths)}")  # fmt: skip
+                yield _finding(
+                    "LP304",
+                    contents,
+                    paths[0],
+                    f"{name} is installed {len(paths)} times: {', '.join(paths)}",
+                )
             if name in seen and seen[name][0] is not contents:
-                yield _finding("LP304", contents, paths[0],
-                               f"{name} is also in {seen[name][0].source} ({seen[name][1]}); "
-                               "only the function's copy is imported")  # fmt: skip
+                yield _finding(
+                    "LP304",
+                    contents,
+                    paths[0],
+                    f"{name} is also in {seen[name][0].source} ({seen[name][1]}); "
+                    "only the function's copy is imported",
+                )
             seen.setdefault(name, (contents, paths[0]))
 
 
@@ -472,9 +580,13 @@ def missing_dist_info(ctx: Context) -> Iterator[Finding]:
                 or _declares_version(contents, items, top)
             )
             if looks_installed and len(items) >= 3:
-                yield _finding("LP305", contents, top,
-                               f"package {top!r} looks installed (version marker or binaries) but "
-                               "no *.dist-info describes it")  # fmt: skip
+                yield _finding(
+                    "LP305",
+                    contents,
+                    top,
+                    f"package {top!r} looks installed (version marker or binaries) but "
+                    "no *.dist-info describes it",
+                )
 
 
 def _declares_version(contents: Contents, items: list[Item], top: str) -> bool:
@@ -505,11 +617,19 @@ def permissions(ctx: Context) -> Iterator[Finding]:
             if item.mode is None or item.symlink_target is not None:
                 continue
             if item.is_dir and item.mode & 0o005 != 0o005:
-                yield _finding("LP401", contents, item.path,
-                               f"folder mode {item.mode:04o}: others cannot list and enter it")  # fmt: skip
+                yield _finding(
+                    "LP401",
+                    contents,
+                    item.path,
+                    f"folder mode {item.mode:04o}: others cannot list and enter it",
+                )
             elif not item.is_dir and not item.mode & 0o004:
-                yield _finding("LP401", contents, item.path,
-                               f"file mode {item.mode:04o}: others cannot read it")  # fmt: skip
+                yield _finding(
+                    "LP401",
+                    contents,
+                    item.path,
+                    f"file mode {item.mode:04o}: others cannot read it",
+                )
 
 
 @check("LP402")
@@ -623,16 +743,24 @@ def handler_found(ctx: Context) -> Iterator[Finding]:
     by_path = {i.path: i for i in contents.files}
     candidates = [p for p in (f"{base}.py", f"{base}/__init__.py") if p in by_path]
     if not module or not candidates:
-        yield _finding("LP501", contents, None,
-                       f"handler {handler!r}: no {base}.py or {base}/__init__.py at the zip's root")  # fmt: skip
+        yield _finding(
+            "LP501",
+            contents,
+            None,
+            f"handler {handler!r}: no {base}.py or {base}/__init__.py at the zip's root",
+        )
         return
     try:
         found = defines(contents.read(by_path[candidates[0]], 16_000_000), function)
     except (ValueError, SyntaxError, RecursionError):
         found = None
     if found is False:
-        yield _finding("LP501", contents, candidates[0],
-                       f"handler {handler!r}: {candidates[0]} has no top-level {function!r}")  # fmt: skip
+        yield _finding(
+            "LP501",
+            contents,
+            candidates[0],
+            f"handler {handler!r}: {candidates[0]} has no top-level {function!r}",
+        )
 
 
 # -- running ------------------------------------------------------------------------------

@@ -431,9 +431,12 @@ def _no_candidate_error(
     python = ".".join(map(str, target.python_version))
     relevant = set(_versions_matching(requirement, sorted(file_rp)))
     requires_python = sorted(
-        {f"{_release_of(f)} requires Python {rp}" for f, rp in file_rp.items()
-         if f in relevant and not _admits(rp, python)}
-    )  # fmt: skip
+        {
+            f"{_release_of(f)} requires Python {rp}"
+            for f, rp in file_rp.items()
+            if f in relevant and not _admits(rp, python)
+        }
+    )
     # Files Requires-Python excludes are explained by it, not by their tags or format.
     fits_python = {f for f in relevant if _admits(file_rp[f], python)}
     platform = sorted(

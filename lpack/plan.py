@@ -21,10 +21,26 @@ from lpack.fetch import FetchedWheel
 
 # Never part of a function: version control, virtualenvs, caches, editor junk.
 ALWAYS_EXCLUDED_DIRS = {
-    ".git", ".hg", ".svn", ".bzr", "__pycache__", ".venv", "venv", ".tox", ".nox",
-    ".pytest_cache", ".mypy_cache", ".ruff_cache", ".idea", ".vscode", "node_modules",
-    ".aws-sam", ".serverless", ".lpack", ".eggs",
-}  # fmt: skip
+    ".git",
+    ".hg",
+    ".svn",
+    ".bzr",
+    "__pycache__",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".idea",
+    ".vscode",
+    "node_modules",
+    ".aws-sam",
+    ".serverless",
+    ".lpack",
+    ".eggs",
+}
 ALWAYS_EXCLUDED_FILES = {".DS_Store", "Thumbs.db"}
 ALWAYS_EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 

@@ -67,11 +67,14 @@ def check(config: Config) -> tuple[bool, str]:
             assert built.archive is not None
             sizes = {"zipped": built.archive.zipped_size, "unzipped": built.archive.unzipped_size}
         write_atomic(record, json.dumps(sizes).encode())
-    checks = check_limits(sizes["zipped"], sizes["unzipped"], config.upload, config.max_zipped,
-                          config.max_unzipped)  # fmt: skip
+    checks = check_limits(
+        sizes["zipped"], sizes["unzipped"], config.upload, config.max_zipped, config.max_unzipped
+    )
     over = [c for c in checks if c.exceeded]
-    summary = (f"{sizes['zipped']:,} B zipped, {sizes['unzipped']:,} B unzipped for "
-               f"{config.runtime} {config.arch}")  # fmt: skip
+    summary = (
+        f"{sizes['zipped']:,} B zipped, {sizes['unzipped']:,} B unzipped for "
+        f"{config.runtime} {config.arch}"
+    )
     if over:
         details = "; ".join(f"{c.over_by:,} B over {c.label}" for c in over)
         return False, f"lpack check: FAIL {summary}: {details}."

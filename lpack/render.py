@@ -128,7 +128,7 @@ def slim_json(result: BuildResult) -> dict[str, Any]:
                 "files": files.get(code, 0),
             }
             for code, saved in slim.saved_by_category().items()
-        ],  # fmt: skip
+        ],
         "by_distribution": [
             {"name": name, "bytes": saved} for name, saved in slim.saved_by_distribution().items()
         ],
@@ -155,7 +155,7 @@ def dry_run_json(result: BuildResult) -> dict[str, Any]:
                 "removed_sections": list(s.removed_sections),
             }
             for s in result.slim.stripped
-        ],  # fmt: skip
+        ],
         "warnings": result.plan.warnings + result.slim.warnings,
     }
 
@@ -213,7 +213,7 @@ def build_json(result: BuildResult) -> dict[str, Any]:
                 "over_by": c.over_by,
             }
             for c in result.limits
-        ],  # fmt: skip
+        ],
         "distributions": [
             {
                 "name": d.name,
@@ -223,7 +223,7 @@ def build_json(result: BuildResult) -> dict[str, Any]:
                 "zipped_size": d.zipped,
             }
             for d in result.sizes_by_distribution
-        ],  # fmt: skip
+        ],
         "slim": slim_json(result),
         "lint": findings_json(result.findings, target),
         "warnings": result.plan.warnings + result.slim.warnings,
@@ -276,8 +276,11 @@ def print_dry_run(console: Console, result: BuildResult) -> None:
         for item in by_code[code]:
             console.print(f"  - {escape(item)}", highlight=False)
     if slim.kept_imported:
-        console.print("\n[bold]kept[/] test/docs modules that shipped code imports: "
-                      + escape(", ".join(slim.kept_imported)), highlight=False)  # fmt: skip
+        console.print(
+            "\n[bold]kept[/] test/docs modules that shipped code imports: "
+            + escape(", ".join(slim.kept_imported)),
+            highlight=False,
+        )
     for note in slim.untouched_binaries:
         console.print(f"  [yellow]left untouched[/] {escape(note)}", highlight=False)
     for warning in slim.warnings:
@@ -291,29 +294,42 @@ def print_build(console: Console, result: BuildResult) -> None:
     line = partial(_line, console)
     line("target", escape(target.describe()))
     lock = result.lock
-    line("lock", escape(f"{lock.requirements.label} → {result.config.lock_path.name} "
-                        f"({len(lock.lockfile.pins)} pins, "
-                        f"{'reused' if lock.reused else 'resolved'}) "
-                        f"{result.timings.get('lock', 0):.1f} s"))  # fmt: skip
+    line(
+        "lock",
+        escape(
+            f"{lock.requirements.label} → {result.config.lock_path.name} "
+            f"({len(lock.lockfile.pins)} pins, "
+            f"{'reused' if lock.reused else 'resolved'}) "
+            f"{result.timings.get('lock', 0):.1f} s"
+        ),
+    )
     cached = sum(1 for w in result.wheels if w.cached)
-    line("fetch", f"{len(result.wheels)} wheels ({cached} cached) "
-         f"{result.timings.get('fetch', 0):.1f} s")  # fmt: skip
+    line(
+        "fetch",
+        f"{len(result.wheels)} wheels ({cached} cached) {result.timings.get('fetch', 0):.1f} s",
+    )
     line("slim", escape(_slim_line(result)))
     by_dist = list(result.slim.saved_by_distribution().items())[:5]
     if by_dist:
         line("", escape(" · ".join(f"{name} −{human_bytes(n)}" for name, n in by_dist)))
     line("handler", escape(result.handler.note))
     line("output", escape(str(archive.path)))
-    line("", f"{archive.file_count:,} files: {result.plan.source_files:,} from source, "
-         f"{len(result.plan.distributions)} distributions")  # fmt: skip
+    line(
+        "",
+        f"{archive.file_count:,} files: {result.plan.source_files:,} from source, "
+        f"{len(result.plan.distributions)} distributions",
+    )
     line("sha256", archive.sha256)
     line("base64", f"{archive.sha256_base64}  (source_code_hash)")
     line("limits", escape(short_upload_note(result.config.upload)))
     for check in result.limits:
         style = "red" if check.exceeded else "green"
         status = f"OVER by {check.over_by:,} B" if check.exceeded else "ok"
-        line("", f"{check.name:<8} {check.actual:>13,} B [{style}]{check.share:6.1%}[/] of "
-             f"{check.label}  [{style}]{status}[/]")  # fmt: skip
+        line(
+            "",
+            f"{check.name:<8} {check.actual:>13,} B [{style}]{check.share:6.1%}[/] of "
+            f"{check.label}  [{style}]{status}[/]",
+        )
     sizes = result.sizes_by_distribution
     table = Table(title=None, box=None, pad_edge=False, show_header=True, header_style="bold")
     table.add_column("  largest", no_wrap=True)
@@ -322,14 +338,22 @@ def print_build(console: Console, result: BuildResult) -> None:
     table.add_column("unzipped", justify="right")
     table.add_column("zipped", justify="right")
     for dist in sizes[:10]:
-        table.add_row(f"  {dist.name}", dist.version, f"{dist.files:,}",
-                      human_bytes(dist.unzipped), human_bytes(dist.zipped))  # fmt: skip
+        table.add_row(
+            f"  {dist.name}",
+            dist.version,
+            f"{dist.files:,}",
+            human_bytes(dist.unzipped),
+            human_bytes(dist.zipped),
+        )
     console.print(table)
     from lpack.lint import counts
 
     n = counts(result.findings)
-    line("lint", f"{n['error']} errors · {n['warning']} warnings · {n['info']} notes"
-         + ("  (lpack explain CODE)" if result.findings else ""))  # fmt: skip
+    line(
+        "lint",
+        f"{n['error']} errors · {n['warning']} warnings · {n['info']} notes"
+        + ("  (lpack explain CODE)" if result.findings else ""),
+    )
     styles = {"error": "red", "warning": "yellow", "info": "blue"}
     for f in result.findings[:10]:
         where = f" {f.path}:" if f.path else ""
@@ -412,8 +436,13 @@ def verify_json(result: VerifyResult) -> dict[str, Any]:
 
 def print_verify(console: Console, result: VerifyResult) -> None:
     line = partial(_line, console)
-    line("verify", escape(f"{result.artifact} with {result.python} -I -S as {result.user}, "
-                          "read-only, Lambda's sys.path and environment"))  # fmt: skip
+    line(
+        "verify",
+        escape(
+            f"{result.artifact} with {result.python} -I -S as {result.user}, "
+            "read-only, Lambda's sys.path and environment"
+        ),
+    )
     for item in result.imports:
         if item.ok:
             line("", f"[green]ok[/]    import {escape(item.module)}")
@@ -433,8 +462,11 @@ def print_verify(console: Console, result: VerifyResult) -> None:
         if result.invoke.get("ok"):
             line("invoke", escape(json.dumps(result.invoke.get("result"), default=str)))
         else:
-            line("invoke", f"[red]FAIL[/] {escape(result.invoke['handler'])} raised "
-                 f"{escape(result.invoke['type'])}: {escape(result.invoke['message'])}")  # fmt: skip
+            line(
+                "invoke",
+                f"[red]FAIL[/] {escape(result.invoke['handler'])} raised "
+                f"{escape(result.invoke['type'])}: {escape(result.invoke['message'])}",
+            )
             console.print(escape(result.invoke.get("traceback", "").rstrip()), highlight=False)
     failed = [i for i in result.imports if not i.ok]
     for item in failed:
@@ -459,7 +491,7 @@ def findings_json(findings: list[Finding], target: Target) -> dict[str, Any]:
                 "message": f.message,
             }
             for f in findings
-        ],  # fmt: skip
+        ],
     }
 
 
@@ -472,12 +504,15 @@ def print_findings_text(console: Console, findings: list[Finding]) -> None:
         console.print(
             f"{escape(where)}: [bold]{f.code}[/] [{styles[f.severity]}]{f.severity}[/] "
             f"{escape(f.message)} [dim]({f.name})[/]",
-            highlight=False, soft_wrap=True,
-        )  # fmt: skip
+            highlight=False,
+            soft_wrap=True,
+        )
     n = counts(findings)
-    console.print(f"{n['error']} errors · {n['warning']} warnings · {n['info']} notes"
-                  + ("  (lpack explain CODE tells why and how to fix)" if findings else ""),
-                  highlight=False)  # fmt: skip
+    console.print(
+        f"{n['error']} errors · {n['warning']} warnings · {n['info']} notes"
+        + ("  (lpack explain CODE tells why and how to fix)" if findings else ""),
+        highlight=False,
+    )
 
 
 def _gh_escape(text: str, prop: bool = False) -> str:
@@ -513,28 +548,52 @@ def findings_sarif(findings: list[Finding]) -> dict[str, Any]:
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "lpack", "version": __version__, "informationUri": "https://pypi.org/project/lpack/",
-                "rules": [{
-                    "id": code, "name": rules[code].name,
-                    "shortDescription": {"text": rules[code].summary},
-                    "fullDescription": {"text": rules[code].why},
-                    "help": {"text": rules[code].fix},
-                    "defaultConfiguration": {"level": level[rules[code].severity]},
-                } for code in used],
-            }},
-            "results": [{
-                "ruleId": f.code, "ruleIndex": index[f.code], "level": level[f.severity],
-                "message": {"text": f.message},
-                "locations": [{
-                    "physicalLocation": {"artifactLocation": {"uri": f.artifact}},
-                    **({"logicalLocations": [{"fullyQualifiedName": f.path, "kind": "member"}]}
-                       if f.path else {}),
-                }],
-            } for f in findings],
-        }],
-    }  # fmt: skip
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "lpack",
+                        "version": __version__,
+                        "informationUri": "https://pypi.org/project/lpack/",
+                        "rules": [
+                            {
+                                "id": code,
+                                "name": rules[code].name,
+                                "shortDescription": {"text": rules[code].summary},
+                                "fullDescription": {"text": rules[code].why},
+                                "help": {"text": rules[code].fix},
+                                "defaultConfiguration": {"level": level[rules[code].severity]},
+                            }
+                            for code in used
+                        ],
+                    }
+                },
+                "results": [
+                    {
+                        "ruleId": f.code,
+                        "ruleIndex": index[f.code],
+                        "level": level[f.severity],
+                        "message": {"text": f.message},
+                        "locations": [
+                            {
+                                "physicalLocation": {"artifactLocation": {"uri": f.artifact}},
+                                **(
+                                    {
+                                        "logicalLocations": [
+                                            {"fullyQualifiedName": f.path, "kind": "member"}
+                                        ]
+                                    }
+                                    if f.path
+                                    else {}
+                                ),
+                            }
+                        ],
+                    }
+                    for f in findings
+                ],
+            }
+        ],
+    }
 
 
 def _bar(value: int, total: int, width: int = 20) -> str:
@@ -550,25 +609,45 @@ def print_report(console: Console, report: dict[str, Any], depth: int = 2) -> No
     target = report.get("target") or {}
     line = partial(_line, console)
     line("report", escape(report["artifact"]))
-    line("", f"{report['files']:,} files · {total:,} B unzipped"
-         + (f" · {zipped:,} B zipped" if zipped is not None else "")
-         + (f" · {target['runtime']} {target['arch']}" if target.get("runtime") else ""))  # fmt: skip
+    line(
+        "",
+        f"{report['files']:,} files · {total:,} B unzipped"
+        + (f" · {zipped:,} B zipped" if zipped is not None else "")
+        + (f" · {target['runtime']} {target['arch']}" if target.get("runtime") else ""),
+    )
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for title, justify in (("  distribution", "left"), ("version", "left"), ("files", "right"),
-                           ("unzipped", "right"), ("zipped", "right"), ("", "left"),
-                           ("why", "left")):  # fmt: skip
+    for title, justify in (
+        ("  distribution", "left"),
+        ("version", "left"),
+        ("files", "right"),
+        ("unzipped", "right"),
+        ("zipped", "right"),
+        ("", "left"),
+        ("why", "left"),
+    ):
         table.add_column(title, justify=justify, no_wrap=title != "why")  # type: ignore[arg-type]
     for d in report["distributions"]:
-        table.add_row(f"  {d['name']}", d["version"], f"{d['files']:,}", human_bytes(d["unzipped"]),
-                      human_bytes(d["zipped"]), _bar(d["unzipped"], total),
-                      escape(" ← ".join(d["why"])))  # fmt: skip
+        table.add_row(
+            f"  {d['name']}",
+            d["version"],
+            f"{d['files']:,}",
+            human_bytes(d["unzipped"]),
+            human_bytes(d["zipped"]),
+            _bar(d["unzipped"], total),
+            escape(" ← ".join(d["why"])),
+        )
     console.print(table)
     kinds = Table(box=None, pad_edge=False, header_style="bold")
     for title in ("  kind of file", "files", "unzipped", "zipped", ""):
         kinds.add_column(title, justify="left" if title in ("  kind of file", "") else "right")
     for k in report["kinds"]:
-        kinds.add_row(f"  {k['name']}", f"{k['files']:,}", human_bytes(k["unzipped"]),
-                      human_bytes(k["zipped"]), _bar(k["unzipped"], total))  # fmt: skip
+        kinds.add_row(
+            f"  {k['name']}",
+            f"{k['files']:,}",
+            human_bytes(k["unzipped"]),
+            human_bytes(k["zipped"]),
+            _bar(k["unzipped"], total),
+        )
     console.print(kinds)
     modules = Table(box=None, pad_edge=False, header_style="bold")
     for title in ("  top-level module", "files", "unzipped", "zipped", ""):
@@ -576,15 +655,22 @@ def print_report(console: Console, report: dict[str, Any], depth: int = 2) -> No
             title, justify="left" if title in ("  top-level module", "") else "right"
         )
     for m in report["modules"][:15]:
-        modules.add_row(f"  {escape(m['name'])}", f"{m['files']:,}", human_bytes(m["unzipped"]),
-                        human_bytes(m["zipped"]), _bar(m["unzipped"], total))  # fmt: skip
+        modules.add_row(
+            f"  {escape(m['name'])}",
+            f"{m['files']:,}",
+            human_bytes(m["unzipped"]),
+            human_bytes(m["zipped"]),
+            _bar(m["unzipped"], total),
+        )
     console.print(modules)
     tree = Tree(f"[bold]folders[/] (depth {depth})")
 
     def add(branch: Any, node: dict[str, Any], level: int) -> None:
         for child in node.get("children", [])[:12]:
-            label = (f"{_bar(child['size'], total, 12)} {human_bytes(child['size']):>10}  "
-                     f"{escape(child['name'])}{'/' if child.get('children') else ''}")  # fmt: skip
+            label = (
+                f"{_bar(child['size'], total, 12)} {human_bytes(child['size']):>10}  "
+                f"{escape(child['name'])}{'/' if child.get('children') else ''}"
+            )
             sub = branch.add(label)
             if level + 1 < depth and child.get("children"):
                 add(sub, child, level + 1)
@@ -596,15 +682,21 @@ def print_report(console: Console, report: dict[str, Any], depth: int = 2) -> No
 def report_markdown(report: dict[str, Any]) -> str:
     total = report["unzipped_size"]
     zipped = report.get("zipped_size")
-    out = [f"### lpack report: `{report['artifact'].rsplit('/', 1)[-1]}`", "",
-           f"{report['files']:,} files · **{total:,} B unzipped**"
-           + (f" · **{zipped:,} B zipped**" if zipped is not None else ""), "",
-           "| distribution | version | files | unzipped | zipped | share | why |",
-           "| --- | --- | ---: | ---: | ---: | ---: | --- |"]  # fmt: skip
+    out = [
+        f"### lpack report: `{report['artifact'].rsplit('/', 1)[-1]}`",
+        "",
+        f"{report['files']:,} files · **{total:,} B unzipped**"
+        + (f" · **{zipped:,} B zipped**" if zipped is not None else ""),
+        "",
+        "| distribution | version | files | unzipped | zipped | share | why |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
     for d in report["distributions"]:
         share = d["unzipped"] / total if total else 0
-        out.append(f"| {d['name']} | {d['version']} | {d['files']:,} | {d['unzipped']:,} | "
-                   f"{d['zipped']:,} | {share:.1%} | {' ← '.join(d['why'])} |")  # fmt: skip
+        out.append(
+            f"| {d['name']} | {d['version']} | {d['files']:,} | {d['unzipped']:,} | "
+            f"{d['zipped']:,} | {share:.1%} | {' ← '.join(d['why'])} |"
+        )
     out += ["", "| kind of file | files | unzipped | zipped |", "| --- | ---: | ---: | ---: |"]
     for k in report["kinds"]:
         out.append(f"| {k['name']} | {k['files']:,} | {k['unzipped']:,} | {k['zipped']:,} |")
@@ -617,21 +709,34 @@ def _delta(n: int | None) -> str:
 
 def diff_markdown(diff: dict[str, Any], title: str = "lpack diff") -> str:
     old, new = diff["old"], diff["new"]
-    out = [f"### {title}", "",
-           f"unzipped: {old['unzipped_size']:,} → {new['unzipped_size']:,} B "
-           f"(**{_delta(diff['unzipped_delta'])}**)"]  # fmt: skip
+    out = [
+        f"### {title}",
+        "",
+        f"unzipped: {old['unzipped_size']:,} → {new['unzipped_size']:,} B "
+        f"(**{_delta(diff['unzipped_delta'])}**)",
+    ]
     if diff["zipped_delta"] is not None:
-        out.append(f"zipped: {old['zipped_size']:,} → {new['zipped_size']:,} B "
-                   f"(**{_delta(diff['zipped_delta'])}**)")  # fmt: skip
-    out += ["", "| distribution | change | version | unzipped | delta |",
-            "| --- | --- | --- | ---: | ---: |"]  # fmt: skip
+        out.append(
+            f"zipped: {old['zipped_size']:,} → {new['zipped_size']:,} B "
+            f"(**{_delta(diff['zipped_delta'])}**)"
+        )
+    out += [
+        "",
+        "| distribution | change | version | unzipped | delta |",
+        "| --- | --- | --- | ---: | ---: |",
+    ]
     for row in diff["distributions"]:
         if row["status"] == "same":
             continue
-        version = (row["new_version"] if row["old_version"] in (None, row["new_version"])
-                   else f"{row['old_version']} → {row['new_version'] or '—'}")  # fmt: skip
-        out.append(f"| {row['name']} | {row['status']} | {version or row['old_version']} | "
-                   f"{row['new_unzipped']:,} | {_delta(row['delta'])} |")  # fmt: skip
+        version = (
+            row["new_version"]
+            if row["old_version"] in (None, row["new_version"])
+            else f"{row['old_version']} → {row['new_version'] or '—'}"
+        )
+        out.append(
+            f"| {row['name']} | {row['status']} | {version or row['old_version']} | "
+            f"{row['new_unzipped']:,} | {_delta(row['delta'])} |"
+        )
     for warning in diff["warnings"]:
         out.append(f"\n> warning: {warning}")
     return "\n".join(out) + "\n"
@@ -641,17 +746,29 @@ def print_diff(console: Console, diff: dict[str, Any]) -> None:
     line = partial(_line, console)
     old, new = diff["old"], diff["new"]
     line("diff", escape(f"{old['artifact']} → {new['artifact']}"))
-    line("", f"unzipped {old['unzipped_size']:,} → {new['unzipped_size']:,} B "
-         f"({_delta(diff['unzipped_delta'])})")  # fmt: skip
+    line(
+        "",
+        f"unzipped {old['unzipped_size']:,} → {new['unzipped_size']:,} B "
+        f"({_delta(diff['unzipped_delta'])})",
+    )
     if diff["zipped_delta"] is not None:
-        line("", f"zipped   {old['zipped_size']:,} → {new['zipped_size']:,} B "
-             f"({_delta(diff['zipped_delta'])})")  # fmt: skip
+        line(
+            "",
+            f"zipped   {old['zipped_size']:,} → {new['zipped_size']:,} B "
+            f"({_delta(diff['zipped_delta'])})",
+        )
     for row in diff["distributions"]:
         if row["status"] == "same":
             continue
-        versions = (f"{row['old_version'] or '—'} → {row['new_version'] or '—'}"
-                    if row["old_version"] != row["new_version"] else row["new_version"])  # fmt: skip
-        line("", f"{row['status']:<8} {escape(row['name']):<24} {escape(versions or ''):<22} "
-             f"{_delta(row['delta']):>16}")  # fmt: skip
+        versions = (
+            f"{row['old_version'] or '—'} → {row['new_version'] or '—'}"
+            if row["old_version"] != row["new_version"]
+            else row["new_version"]
+        )
+        line(
+            "",
+            f"{row['status']:<8} {escape(row['name']):<24} {escape(versions or ''):<22} "
+            f"{_delta(row['delta']):>16}",
+        )
     for warning in diff["warnings"]:
         console.print(f"  [yellow]warning[/] {escape(warning)}", highlight=False)

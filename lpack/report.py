@@ -85,7 +85,7 @@ class Report:
                 for name, d in sorted(
                     self.distributions.items(), key=lambda kv: (-kv[1]["sizes"].unzipped, kv[0])
                 )
-            ],  # fmt: skip
+            ],
             "modules": [
                 {"name": name, **s.as_json()}
                 for name, s in sorted(self.modules.items(), key=lambda kv: (-kv[1].unzipped, kv[0]))
@@ -164,8 +164,10 @@ def _tree(items: list[Item]) -> dict[str, Any]:
     def freeze(node: dict[str, Any]) -> dict[str, Any]:
         out = {k: v for k, v in node.items() if k != "children"}
         if node.get("children"):
-            out["children"] = sorted((freeze(c) for c in node["children"].values()),
-                                     key=lambda c: (-c["size"], c["name"]))  # fmt: skip
+            out["children"] = sorted(
+                (freeze(c) for c in node["children"].values()),
+                key=lambda c: (-c["size"], c["name"]),
+            )
         return out
 
     return freeze(root)
@@ -201,10 +203,16 @@ def make_report(
         for name, sizes in by_dist.items()
     }
     return Report(
-        artifact=str(contents.source), runtime=target.runtime if target else None,
-        arch=target.arch if target else None, zipped=contents.zipped_size, total=total,
-        distributions=dists, modules=dict(modules), kinds=dict(kinds), tree=_tree(files),
-    )  # fmt: skip
+        artifact=str(contents.source),
+        runtime=target.runtime if target else None,
+        arch=target.arch if target else None,
+        zipped=contents.zipped_size,
+        total=total,
+        distributions=dists,
+        modules=dict(modules),
+        kinds=dict(kinds),
+        tree=_tree(files),
+    )
 
 
 def load_report_json(path: Path) -> dict[str, Any]:

@@ -47,11 +47,17 @@ def categories() -> dict[str, Category]:
     result = {}
     for code, row in table.items():
         result[code] = Category(
-            code=code, name=row["name"], summary=row["summary"], why=row["why"],
-            saves=row["saves"], default=row.get("default", True),
-            dirs=tuple(row.get("dirs", ())), files=tuple(row.get("files", ())),
-            suffixes=tuple(row.get("suffixes", ())), packages=tuple(row.get("packages", ())),
-        )  # fmt: skip
+            code=code,
+            name=row["name"],
+            summary=row["summary"],
+            why=row["why"],
+            saves=row["saves"],
+            default=row.get("default", True),
+            dirs=tuple(row.get("dirs", ())),
+            files=tuple(row.get("files", ())),
+            suffixes=tuple(row.get("suffixes", ())),
+            packages=tuple(row.get("packages", ())),
+        )
     return result
 
 
@@ -77,8 +83,10 @@ class SlimOptions:
         known = categories()
         lists = [("enable", self.enable), ("disable", self.disable)]
         for name, per in self.per_distribution.items():
-            lists += [(f"per-distribution.{name}.enable", per.get("enable", [])),
-                      (f"per-distribution.{name}.disable", per.get("disable", []))]  # fmt: skip
+            lists += [
+                (f"per-distribution.{name}.enable", per.get("enable", [])),
+                (f"per-distribution.{name}.disable", per.get("disable", [])),
+            ]
         for key, codes in lists:
             for code in codes:
                 if code not in known:
@@ -446,8 +454,9 @@ def slim(plan: Plan, options: SlimOptions, target: Target, roots: list[str]) -> 
             result.untouched_binaries.append(f"{path}: unreadable ({type(exc).__name__})")
             continue
         if stripped.changed and len(stripped.data) < len(data):
-            result.stripped.append(Stripped(path, entry.dist, len(data), len(stripped.data),
-                                            stripped.removed_sections))  # fmt: skip
+            result.stripped.append(
+                Stripped(path, entry.dist, len(data), len(stripped.data), stripped.removed_sections)
+            )
             entry.replace_data(stripped.data)
 
     remaining = {e.dist for e in plan.entries.values() if e.dist is not None}

@@ -174,10 +174,10 @@ def _candidates(version: tuple[int, int]) -> list[Path]:
     if on_path:
         found.append(Path(on_path))
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    found += sorted(pyenv_root.glob(f"versions/{version[0]}.{version[1]}.*/bin/{name}"),
-                    reverse=True)  # fmt: skip
-    uv_root = Path(os.environ.get("UV_PYTHON_INSTALL_DIR",
-                                  Path.home() / ".local/share/uv/python"))  # fmt: skip
+    found += sorted(
+        pyenv_root.glob(f"versions/{version[0]}.{version[1]}.*/bin/{name}"), reverse=True
+    )
+    uv_root = Path(os.environ.get("UV_PYTHON_INSTALL_DIR", Path.home() / ".local/share/uv/python"))
     found += sorted(uv_root.glob(f"cpython-{version[0]}.{version[1]}.*/bin/{name}"), reverse=True)
     found += [Path(f"/usr/bin/{name}"), Path(f"/usr/local/bin/{name}")]
     unique: list[Path] = []
@@ -194,10 +194,16 @@ def find_python(target: Target, drop_privileges: bool) -> Path:
     unreachable = []
     for candidate in _candidates(version):
         probe = subprocess.run(
-            [str(candidate), "-I", "-S", "-c",
-             "import sys; print(sys.implementation.name, '%d.%d' % sys.version_info[:2])"],
-            capture_output=True, text=True,
-        )  # fmt: skip
+            [
+                str(candidate),
+                "-I",
+                "-S",
+                "-c",
+                "import sys; print(sys.implementation.name, '%d.%d' % sys.version_info[:2])",
+            ],
+            capture_output=True,
+            text=True,
+        )
         if probe.returncode != 0 or probe.stdout.split() != ["cpython", wanted]:
             continue
         if drop_privileges and not _world_reachable(candidate):
@@ -304,9 +310,10 @@ def top_level_modules(root: Path, single_modules: bool = False) -> list[str]:
             if module:
                 names.add(module)
     present = {
-        n for n in names
+        n
+        for n in names
         if (root / n).is_dir() or (root / f"{n}.py").exists() or any(root.glob(f"{n}.*.so"))
-    }  # fmt: skip
+    }
     return sorted(present)
 
 
@@ -398,18 +405,30 @@ def verify(
             shutil.copyfile(event_file, event_copy)
             os.chmod(event_copy, 0o444)
         version = "{}.{}".format(*target.python_version)
-        payload = json.dumps([str(task), [str(d) for d in layer_dirs],
-                              str(runtime_dir) if runtime_dir else None, version, modules,
-                              handler, str(event_copy) if event_copy else None])  # fmt: skip
+        payload = json.dumps(
+            [
+                str(task),
+                [str(d) for d in layer_dirs],
+                str(runtime_dir) if runtime_dir else None,
+                version,
+                modules,
+                handler,
+                str(event_copy) if event_copy else None,
+            ]
+        )
         extra: dict[str, Any] = {}
         if drop:
             extra = {"user": NOBODY, "group": NOBODY, "extra_groups": []}
         try:
             proc = subprocess.run(
                 [str(python), "-I", "-S", "-c", _HARNESS, payload],
-                capture_output=True, text=True, cwd=task, timeout=600,
-                env=lambda_environment(target, task, name, handler), **extra,
-            )  # fmt: skip
+                capture_output=True,
+                text=True,
+                cwd=task,
+                timeout=600,
+                env=lambda_environment(target, task, name, handler),
+                **extra,
+            )
         except subprocess.TimeoutExpired as exc:
             raise LpackError(f"Verifying {artifact} timed out after 600 s.") from exc
         result = VerifyResult(artifact, python, "nobody" if drop else "current user")
@@ -424,39 +443,61 @@ def verify(
             if event.get("kind") == "import":
                 provided = _provided_by_runtime(event) if runtime_sdk is None else None
                 if provided:
-                    result.imports.append(ModuleResult(
-                        event["module"], True, f"needs the runtime's own {provided} "
-                        "(not in the package; Lambda provides it)"))  # fmt: skip
+                    result.imports.append(
+                        ModuleResult(
+                            event["module"],
+                            True,
+                            f"needs the runtime's own {provided} "
+                            "(not in the package; Lambda provides it)",
+                        )
+                    )
                 elif event["ok"]:
                     result.imports.append(
                         ModuleResult(event["module"], True, event.get("file", ""))
                     )
                 else:
-                    result.imports.append(ModuleResult(
-                        event["module"], False, f"{event['type']}: {event['message']}",
-                        event.get("traceback", "")))  # fmt: skip
+                    result.imports.append(
+                        ModuleResult(
+                            event["module"],
+                            False,
+                            f"{event['type']}: {event['message']}",
+                            event.get("traceback", ""),
+                        )
+                    )
             elif event.get("kind") == "metadata":
-                detail = event.get("version", "") if event["ok"] else (
-                    f"{event['type']}: {event['message']}")  # fmt: skip
+                detail = (
+                    event.get("version", "")
+                    if event["ok"]
+                    else (f"{event['type']}: {event['message']}")
+                )
                 result.metadata.append(ModuleResult(event["name"], event["ok"], detail))
             elif event.get("kind") == "invoke":
                 result.invoke = event
             elif event.get("kind") == "handler" and not event["ok"]:
-                result.imports.append(ModuleResult(
-                    f"handler {event['handler']}", False, f"{event['type']}: {event['message']}",
-                    event.get("traceback", "")))  # fmt: skip
+                result.imports.append(
+                    ModuleResult(
+                        f"handler {event['handler']}",
+                        False,
+                        f"{event['type']}: {event['message']}",
+                        event.get("traceback", ""),
+                    )
+                )
             elif event.get("kind") == "done":
                 result.completed = True
         if not result.completed:
             # The interpreter died part-way (a segfault, os._exit): whatever was not
             # reported is a failure, and the cause is the exit status.
-            cause = (f"killed by signal {-proc.returncode}" if proc.returncode < 0
-                     else f"exited with {proc.returncode} before finishing")  # fmt: skip
+            cause = (
+                f"killed by signal {-proc.returncode}"
+                if proc.returncode < 0
+                else f"exited with {proc.returncode} before finishing"
+            )
             reported = {r.module for r in result.imports}
             pending = [m for m in modules if m not in reported]
             for module in pending[:1] or ["(interpreter)"]:
-                result.imports.append(ModuleResult(module, False, f"interpreter {cause}",
-                                                   proc.stderr[-2000:]))  # fmt: skip
+                result.imports.append(
+                    ModuleResult(module, False, f"interpreter {cause}", proc.stderr[-2000:])
+                )
             for module in pending[1:]:
                 result.imports.append(ModuleResult(module, False, "not reached: " + cause))
         if not result.completed and not any(r.ok for r in result.imports) and not modules:

@@ -117,8 +117,12 @@ def run_lpack(*args: str, cwd: Path | None = None, env: dict[str, str] | None = 
     full_env.update(env or {})
     proc = subprocess.run(
         [sys.executable, "-m", "lpack", *args],
-        capture_output=True, text=True, cwd=cwd, env=full_env, timeout=600,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=600,
+    )
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -146,19 +150,24 @@ def isolated_python(version: tuple[int, int]) -> Path | None:
     """A CPython of that version that nobody (uid 65534) can run, or None."""
     import shutil
 
-    names = [getattr(sys, "_base_executable", sys.executable), sys.executable,
-             shutil.which(f"python{version[0]}.{version[1]}") or "",
-             f"/usr/bin/python{version[0]}.{version[1]}",
-             f"/usr/local/bin/python{version[0]}.{version[1]}"]  # fmt: skip
+    names = [
+        getattr(sys, "_base_executable", sys.executable),
+        sys.executable,
+        shutil.which(f"python{version[0]}.{version[1]}") or "",
+        f"/usr/bin/python{version[0]}.{version[1]}",
+        f"/usr/local/bin/python{version[0]}.{version[1]}",
+    ]
     for name in names:
         if not name or not Path(name).exists():
             continue
         candidate = Path(name).resolve()
         if os.geteuid() == 0 and not _world_reachable(candidate):
             continue
-        probe = subprocess.run([str(candidate), "-I", "-S", "-c",
-                                "import sys; print(sys.version_info[:2])"],
-                               capture_output=True, text=True)  # fmt: skip
+        probe = subprocess.run(
+            [str(candidate), "-I", "-S", "-c", "import sys; print(sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+        )
         if probe.stdout.strip() == str(tuple(version)):
             return candidate
     return None
@@ -196,8 +205,12 @@ def run_isolated(task: Path, code: str) -> subprocess.CompletedProcess:
         extra = {"user": 65534, "group": 65534, "extra_groups": []}
     return subprocess.run(
         [str(python), "-I", "-S", "-c", f"import sys; sys.path.insert(0, {str(task)!r})\n{code}"],
-        capture_output=True, text=True, cwd="/", env={"PATH": "/usr/bin:/bin"}, **extra,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd="/",
+        env={"PATH": "/usr/bin:/bin"},
+        **extra,
+    )
 
 
 def extract_readonly(zip_path: Path, dest: Path) -> Path:

@@ -16,8 +16,9 @@ S_IFREG = 0o100000
 S_IFDIR = 0o040000
 
 
-def write_zip(path: Path, members: dict[str, bytes | tuple[bytes, int]], *,
-              stored: bool = False) -> Path:  # fmt: skip
+def write_zip(
+    path: Path, members: dict[str, bytes | tuple[bytes, int]], *, stored: bool = False
+) -> Path:
     """members: name -> data, or (data, mode) where mode may carry S_IFLNK / S_IFDIR."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED) as zf:
         for name, value in members.items():
@@ -54,8 +55,10 @@ def compile_so(work: Path, code: str, name: str, debug: bool = False) -> bytes |
     out = work / f"{name}.so"
     flags = ["-g"] if debug else ["-s"]
     include = sysconfig.get_paths()["include"]
-    proc = subprocess.run(["gcc", "-shared", "-fPIC", "-O1", *flags, f"-I{include}", str(src),
-                           "-o", str(out)], capture_output=True)  # fmt: skip
+    proc = subprocess.run(
+        ["gcc", "-shared", "-fPIC", "-O1", *flags, f"-I{include}", str(src), "-o", str(out)],
+        capture_output=True,
+    )
     return out.read_bytes() if proc.returncode == 0 else None
 
 
@@ -77,8 +80,13 @@ def clean_package(path: Path) -> Path:
         "notes.md": b"key example AKIAIOSFODNN7EXAMPLE from the AWS docs\n",
         "link_inside": (b"lib/core.py", S_IFLNK | 0o777),
     }
-    members.update(dist_info("lib", "1.0", ["lib/__init__.py", "lib/core.py", "lib/py.typed",
-                                            "lib/tests/test_small.py"]))  # fmt: skip
+    members.update(
+        dist_info(
+            "lib",
+            "1.0",
+            ["lib/__init__.py", "lib/core.py", "lib/py.typed", "lib/tests/test_small.py"],
+        )
+    )
     return write_zip(path, members)
 
 
@@ -97,9 +105,17 @@ def golden_package(path: Path) -> Path:
         "../escape.py": b"",
         "link_out": (b"/etc/hostname", S_IFLNK | 0o777),
     }
-    members.update(dist_info("fastlib", "1.0", ["fastlib/__init__.py",
-                                                "fastlib/_speed.cpython-312-x86_64-linux-gnu.so",
-                                                "fastlib/_mac.cpython-311-darwin.so"],
-                             tag="cp312-abi3-manylinux_2_17_x86_64"))  # fmt: skip
+    members.update(
+        dist_info(
+            "fastlib",
+            "1.0",
+            [
+                "fastlib/__init__.py",
+                "fastlib/_speed.cpython-312-x86_64-linux-gnu.so",
+                "fastlib/_mac.cpython-311-darwin.so",
+            ],
+            tag="cp312-abi3-manylinux_2_17_x86_64",
+        )
+    )
     members.update(dist_info("botocore", "1.0", []))
     return write_zip(path, members)

@@ -36,11 +36,17 @@ def project(tmp_path: Path) -> Path:
     return make_project(
         tmp_path / "fn",
         "nativepkg\nmeta-reader\nscripted\n",
-        files={"app.py": HANDLER, "lib/helpers.py": "X = 1\n", "README.md": "# fn\n",
-               ".git/config": "secret", "__pycache__/app.cpython-311.pyc": "junk",
-               ".venv/pyvenv.cfg": "home = /usr", "tests/test_app.py": "def test(): pass\n"},
+        files={
+            "app.py": HANDLER,
+            "lib/helpers.py": "X = 1\n",
+            "README.md": "# fn\n",
+            ".git/config": "secret",
+            "__pycache__/app.cpython-311.pyc": "junk",
+            ".venv/pyvenv.cfg": "home = /usr",
+            "tests/test_app.py": "def test(): pass\n",
+        },
         tool='handler = "app.lambda_handler"\nexclude = ["tests", "*.md"]',
-    )  # fmt: skip
+    )
 
 
 def test_build_layout_and_metadata(project: Path, lpack_env: dict) -> None:
@@ -82,10 +88,16 @@ def test_build_layout_and_metadata(project: Path, lpack_env: dict) -> None:
     assert installer == b"lpack\n"
     # RECORD lists exactly the distribution's shipped files, with correct hashes.
     rows = {row[0]: row for row in csv.reader(io.StringIO(record))}
-    assert set(rows) == {"scripted/__init__.py", "scripted_extra.py", "bin/scripted-tool",
-                         "scripted-1.0.dist-info/METADATA", "scripted-1.0.dist-info/WHEEL",
-                         "scripted-1.0.dist-info/top_level.txt", "scripted-1.0.dist-info/INSTALLER",
-                         "scripted-1.0.dist-info/RECORD"}  # fmt: skip
+    assert set(rows) == {
+        "scripted/__init__.py",
+        "scripted_extra.py",
+        "bin/scripted-tool",
+        "scripted-1.0.dist-info/METADATA",
+        "scripted-1.0.dist-info/WHEEL",
+        "scripted-1.0.dist-info/top_level.txt",
+        "scripted-1.0.dist-info/INSTALLER",
+        "scripted-1.0.dist-info/RECORD",
+    }
     with zipfile.ZipFile(zip_path) as zf:
         for path, row in rows.items():
             if row[1]:
@@ -326,9 +338,14 @@ def test_damaged_cache_entry_is_refetched(tmp_path: Path, lpack_env: dict, index
 
 def test_concurrent_builds_share_the_cache(tmp_path: Path, lpack_env: dict) -> None:
     projects = [make_project(tmp_path / f"fn{i}", "alpha\nmeta-reader\n") for i in range(3)]
-    procs = [subprocess.Popen([sys.executable, "-m", "lpack", "build", str(p), "--runtime", HOST,
-                               "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for p in projects]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "lpack", "build", str(p), "--runtime", HOST, "--format", "json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for p in projects
+    ]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1] for o in outputs]
     import json
@@ -380,8 +397,11 @@ def test_tampered_cache_selection_cannot_touch_files_outside_the_cache(
 
 
 def test_file_and_folder_with_one_name_is_an_error(tmp_path: Path, lpack_env: dict) -> None:
-    project = make_project(tmp_path / "fn", "gamma\n", files={
-        "app.py": "def lambda_handler(e, c): pass\n", "gamma": "not a package\n"})  # fmt: skip
+    project = make_project(
+        tmp_path / "fn",
+        "gamma\n",
+        files={"app.py": "def lambda_handler(e, c): pass\n", "gamma": "not a package\n"},
+    )
     r = run_lpack("build", str(project), "--runtime", HOST)
     assert r.rc == 2 and "'gamma' is a file" in r.stderr and "also a folder" in r.stderr
     assert not (project / "dist" / "fn.zip").exists()
@@ -414,9 +434,17 @@ def test_symlinks_leaving_the_source_and_broken_ones_are_not_shipped(
 
 
 def test_exclude_globs_have_gitignore_semantics(tmp_path: Path, lpack_env: dict) -> None:
-    project = make_project(tmp_path / "fn", "", files={
-        "app.py": "def lambda_handler(e, c): pass\n", "lib/x.py": "", "pkg/lib/y.py": "",
-        "data/a.json": "{}", "data/deep/b.json": "{}"})  # fmt: skip
+    project = make_project(
+        tmp_path / "fn",
+        "",
+        files={
+            "app.py": "def lambda_handler(e, c): pass\n",
+            "lib/x.py": "",
+            "pkg/lib/y.py": "",
+            "data/a.json": "{}",
+            "data/deep/b.json": "{}",
+        },
+    )
     data = build_ok(project, "--exclude", "/lib", "--exclude", "data/*.json")
     with zipfile.ZipFile(data["output"]["path"]) as zf:
         shipped = set(zf.namelist())

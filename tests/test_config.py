@@ -29,14 +29,17 @@ def test_cli_overrides_pyproject(tmp_path: Path) -> None:
     assert config.max_zipped == 10 * 1024 * 1024 and config.exclude == ["*.md"]
 
 
-@pytest.mark.parametrize("tool, message", [
-    ('runtimee = "python3.11"', "Unknown key `runtimee`"),
-    ('runtime = "python2.7"', "accepted: python3.9"),
-    ('arch = "aarch64"', "accepted: x86_64, arm64"),
-    ('upload = "ftp"', "accepted: direct, s3"),
-    ('max-zipped = "lots"', "not a size"),
-    ('exclude = "*.md"\ninclude = [1]', "list of strings"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "tool, message",
+    [
+        ('runtimee = "python3.11"', "Unknown key `runtimee`"),
+        ('runtime = "python2.7"', "accepted: python3.9"),
+        ('arch = "aarch64"', "accepted: x86_64, arm64"),
+        ('upload = "ftp"', "accepted: direct, s3"),
+        ('max-zipped = "lots"', "not a size"),
+        ('exclude = "*.md"\ninclude = [1]', "list of strings"),
+    ],
+)
 def test_bad_config_names_key_and_accepted_values(tmp_path: Path, tool: str, message: str) -> None:
     project = make_project(tmp_path / "fn", tool=tool)
     with pytest.raises(ConfigError, match=message.replace("`", "`").replace(".", r"\.")):

@@ -14,6 +14,8 @@ def test_readme_slim_table_matches_catalog() -> None:
     table = re.search(r"<!-- slim-table.*?-->\n(.*?)<!-- /slim-table -->", readme, re.S)
     assert table, "README lost its slim table markers"
     rows = [line for line in table.group(1).splitlines() if re.match(r"\| LP\d{3} ", line)]
-    expected = [f"| {c.code} | {c.name} | {'on' if c.default else 'off'} | {c.summary} |"
-                for c in categories().values()]  # fmt: skip
+    expected = [
+        f"| {c.code} | {c.name} | {'on' if c.default else 'off'} | {c.summary} |"
+        for c in categories().values()
+    ]
     assert rows == expected

@@ -28,8 +28,9 @@ def test_build_lock_and_error_documents_validate(
     project = make_project(tmp_path / "fn", "alpha\nscripted\n")
     lock = run_lpack("lock", str(project), "--runtime", HOST, "--format", "json")
     build = run_lpack("build", str(project), "--runtime", HOST, "--format", "json")
-    over = run_lpack("build", str(project), "--runtime", HOST, "--format", "json",
-                     "--max-zipped", "100")  # fmt: skip
+    over = run_lpack(
+        "build", str(project), "--runtime", HOST, "--format", "json", "--max-zipped", "100"
+    )
     error = run_lpack("build", str(project), "--format", "json", "--handler", "nope.x")
     dry = run_lpack("build", str(project), "--runtime", HOST, "--format", "json", "--dry-run")
     verified = run_lpack("build", str(project), "--runtime", HOST, "--format", "json", "--verify")

@@ -20,7 +20,7 @@ from lint_fixtures import (
     dist_info,
     golden_package,
     write_zip,
-)  # fmt: skip
+)
 
 from lpack.lint import catalog, registry
 from lpack.resources import rules_dir
@@ -53,8 +53,9 @@ def test_catalog_and_registry_match_one_to_one() -> None:
 
 
 def test_clean_package_has_no_findings(tmp_path: Path) -> None:
-    rc, data = lint(str(clean_package(tmp_path / "ok.zip")), "--runtime", HOST,
-                    "--handler", "app.handler")  # fmt: skip
+    rc, data = lint(
+        str(clean_package(tmp_path / "ok.zip")), "--runtime", HOST, "--handler", "app.handler"
+    )
     assert rc == 0 and data["findings"] == []
 
 
@@ -107,21 +108,25 @@ def test_bundled_libstdcxx_satisfies_glibcxx(tmp_path: Path) -> None:
     cxx = tmp_path / "x.cpp"
     # Declared by hand so any g++ links it: libstdc++ versions it GLIBCXX_3.4.29 (GCC 11),
     # newer than Amazon Linux 2's 3.4.24.
-    cxx.write_text("namespace std { [[noreturn]] void __throw_bad_array_new_length(); }\n"
-                   'extern "C" void f(void) { std::__throw_bad_array_new_length(); }\n')  # fmt: skip
+    cxx.write_text(
+        "namespace std { [[noreturn]] void __throw_bad_array_new_length(); }\n"
+        'extern "C" void f(void) { std::__throw_bad_array_new_length(); }\n'
+    )
     out = tmp_path / "x.so"
     if os.system(f"g++ -shared -fPIC -O1 -s {cxx} -o {out} 2>/dev/null") != 0:
         pytest.skip("needs g++")
     members = {"pkg/__init__.py": b"", "pkg/x.so": out.read_bytes()}
-    _, alone = lint(str(write_zip(tmp_path / "a.zip", members)), "--runtime", "python3.11",
-                    "--select", "LP203")  # fmt: skip
+    _, alone = lint(
+        str(write_zip(tmp_path / "a.zip", members)), "--runtime", "python3.11", "--select", "LP203"
+    )
     needs = [f for f in fired(alone, "LP203") if "GLIBCXX" in f["message"]]
     if not needs and "GLIBCXX_3.4.29" not in (tmp_path / "x.so").read_bytes().decode("latin-1"):
         pytest.skip("this g++'s libstdc++ predates GCC 11")
     assert needs and "GLIBCXX_3.4.29" in needs[0]["message"]
     members["pkg.libs/libstdc++.so.6"] = plain
-    _, bundled = lint(str(write_zip(tmp_path / "b.zip", members)), "--runtime", "python3.11",
-                      "--select", "LP203")  # fmt: skip
+    _, bundled = lint(
+        str(write_zip(tmp_path / "b.zip", members)), "--runtime", "python3.11", "--select", "LP203"
+    )
     assert not [f for f in fired(bundled, "LP203") if "GLIBCXX" in f["message"]]
 
 
@@ -167,8 +172,12 @@ def test_duplicate_between_function_and_layer(tmp_path: Path) -> None:
         "python/six.py": b"",
         **{f"python/{k}": v for k, v in dist_info("six", "1.17.0", ["six.py"]).items()},
     }
-    _, data = lint(str(write_zip(tmp_path / "fn.zip", fn)),
-                   str(write_zip(tmp_path / "layer.zip", layer)), "--runtime", HOST)  # fmt: skip
+    _, data = lint(
+        str(write_zip(tmp_path / "fn.zip", fn)),
+        str(write_zip(tmp_path / "layer.zip", layer)),
+        "--runtime",
+        HOST,
+    )
     (dup,) = fired(data, "LP304")
     assert "six is also in" in dup["message"] and dup["artifact"].endswith("layer.zip")
 
@@ -266,8 +275,18 @@ def test_selection_ignores_and_exit_zero(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
 def test_golden_outputs(tmp_path: Path, fmt: str) -> None:
     golden_package(tmp_path / "bad.zip")
-    r = run_lpack("lint", "bad.zip", "--runtime", "python3.11", "--handler", "app.handler",
-                  "--format", fmt, cwd=tmp_path, env={"COLUMNS": "200"})  # fmt: skip
+    r = run_lpack(
+        "lint",
+        "bad.zip",
+        "--runtime",
+        "python3.11",
+        "--handler",
+        "app.handler",
+        "--format",
+        fmt,
+        cwd=tmp_path,
+        env={"COLUMNS": "200"},
+    )
     assert r.rc == 1, r.stderr
     output = r.stdout.replace(str(tmp_path), "<tmp>")
     golden = GOLDEN / f"lint.{fmt}"
@@ -300,8 +319,7 @@ def test_hostile_archives(tmp_path: Path) -> None:
     truncated.write_bytes(clean_package(tmp_path / "whole.zip").read_bytes()[:300])
     r = run_lpack("lint", str(truncated), "--runtime", HOST)
     assert r.rc == 2 and "not a readable zip" in r.stderr
-    odd = write_zip(tmp_path / "odd.zip", {"new\nline.py": b"", "tab\there.py": b"",
-                                           "ok.py": b""})  # fmt: skip
+    odd = write_zip(tmp_path / "odd.zip", {"new\nline.py": b"", "tab\there.py": b"", "ok.py": b""})
     rc, data_odd = lint(str(odd), "--runtime", HOST)
     assert rc == 1 and len(fired(data_odd, "LP405")) == 2
     r = run_lpack("lint", str(tmp_path / "missing.zip"))
@@ -342,8 +360,9 @@ def test_readme_rule_table_matches_catalog() -> None:
     table = re.search(r"<!-- lint-table.*?-->\n(.*?)<!-- /lint-table -->", readme, re.S)
     assert table, "README lost its lint table markers"
     rows = [line for line in table.group(1).splitlines() if re.match(r"\| LP\d{3} ", line)]
-    assert rows == [f"| {r.code} | {r.name} | {r.severity} | {r.summary} |"
-                    for r in catalog().values()]  # fmt: skip
+    assert rows == [
+        f"| {r.code} | {r.name} | {r.severity} | {r.summary} |" for r in catalog().values()
+    ]
 
 
 def test_explain_and_rules_commands() -> None:
@@ -425,18 +444,22 @@ def test_folder_with_dangling_links_and_fifos(tmp_path: Path) -> None:
     (folder / "pkg" / "b.py").write_text("")
     os.symlink(folder / "gone.py", folder / "app.py")
     os.mkfifo(folder / "pipe.py")
-    r = run_lpack("lint", str(folder), "--runtime", HOST, "--handler", "app.handler",
-                  "--format", "json")  # fmt: skip
+    r = run_lpack(
+        "lint", str(folder), "--runtime", HOST, "--handler", "app.handler", "--format", "json"
+    )
     assert r.rc in (0, 1) and "internal error" not in r.stderr, r.stderr
     r = run_lpack("report", str(folder), "--runtime", HOST, "--format", "json")
     assert r.rc == 0, r.stderr
 
 
 def test_handlers_that_cannot_be_ruled_out_are_not_reported(tmp_path: Path) -> None:
-    members = {"impl/__init__.py": b"", "impl/h.py": b"def handler(e, c): pass\n",
-               "app.py": b"from impl.h import *\n",
-               "app2.py": b"handler, other = (lambda e, c: 1), 2\n",
-               "app3.py": b"with open(__file__) as handler:\n    pass\n"}  # fmt: skip
+    members = {
+        "impl/__init__.py": b"",
+        "impl/h.py": b"def handler(e, c): pass\n",
+        "app.py": b"from impl.h import *\n",
+        "app2.py": b"handler, other = (lambda e, c: 1), 2\n",
+        "app3.py": b"with open(__file__) as handler:\n    pass\n",
+    }
     path = write_zip(tmp_path / "h.zip", members)
     for module in ("app", "app2", "app3"):
         _, data = lint(str(path), "--runtime", HOST, "--handler", f"{module}.handler")

@@ -97,19 +97,26 @@ def test_requests_and_pydantic_build_imports(
     tmp_path: Path, net_env: dict, world_tmp: Path
 ) -> None:
     project = make_project(
-        tmp_path / "requests-pydantic", "requests\npydantic>=2\n",
-        files={"app.py": "import requests, pydantic\n"
-               "def lambda_handler(event, context):\n    return requests.__version__\n"},
+        tmp_path / "requests-pydantic",
+        "requests\npydantic>=2\n",
+        files={
+            "app.py": "import requests, pydantic\n"
+            "def lambda_handler(event, context):\n    return requests.__version__\n"
+        },
         tool='handler = "app.lambda_handler"',
-    )  # fmt: skip
-    data = _build_and_import(project, world_tmp, (
-        "import app, requests, pydantic, pydantic_core._pydantic_core, charset_normalizer\n"
-        "import importlib.metadata as m\n"
-        "assert requests.__file__.startswith(sys.path[0]), requests.__file__\n"
-        "class M(pydantic.BaseModel):\n    x: int\n"
-        "assert M(x='3').x == 3\n"
-        "print(m.version('pydantic'), app.lambda_handler({}, None))\n"
-    ))  # fmt: skip
+    )
+    data = _build_and_import(
+        project,
+        world_tmp,
+        (
+            "import app, requests, pydantic, pydantic_core._pydantic_core, charset_normalizer\n"
+            "import importlib.metadata as m\n"
+            "assert requests.__file__.startswith(sys.path[0]), requests.__file__\n"
+            "class M(pydantic.BaseModel):\n    x: int\n"
+            "assert M(x='3').x == 3\n"
+            "print(m.version('pydantic'), app.lambda_handler({}, None))\n"
+        ),
+    )
     names = {d["name"] for d in data["distributions"]}
     assert {"requests", "pydantic", "pydantic-core", "urllib3", "idna", "certifi"} <= names
 
@@ -117,13 +124,17 @@ def test_requests_and_pydantic_build_imports(
 @pytest.mark.skipif(not HOST_IS_311, reason="imports need a Python 3.11 host")
 def test_pandas_build_imports(tmp_path: Path, net_env: dict, world_tmp: Path) -> None:
     project = make_project(tmp_path / "pandas", "pandas\n")
-    data = _build_and_import(project, world_tmp, (
-        "import pandas, numpy\n"
-        "assert pandas.__file__.startswith(sys.path[0]), pandas.__file__\n"
-        "df = pandas.DataFrame({'a': [1, 2, 3]})\n"
-        "assert int(df['a'].sum()) == 6\n"
-        "print(pandas.__version__, numpy.__version__)\n"
-    ))  # fmt: skip
+    data = _build_and_import(
+        project,
+        world_tmp,
+        (
+            "import pandas, numpy\n"
+            "assert pandas.__file__.startswith(sys.path[0]), pandas.__file__\n"
+            "df = pandas.DataFrame({'a': [1, 2, 3]})\n"
+            "assert int(df['a'].sum()) == 6\n"
+            "print(pandas.__version__, numpy.__version__)\n"
+        ),
+    )
     assert data["output"]["unzipped_size"] > 50_000_000
     limits = {c["name"]: c for c in data["limits"] if c["source"] == "lambda"}
     assert not limits["unzipped"]["exceeded"]
@@ -157,11 +168,27 @@ def _wheel_as_zip(tmp_path: Path, requirement: str, platform: str) -> Path:
 
     download = tmp_path / "dl"
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-         "--platform", platform, "--python-version", "3.11", "--implementation", "cp",
-         requirement, "-d", str(download)],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--platform",
+            platform,
+            "--python-version",
+            "3.11",
+            "--implementation",
+            "cp",
+            requirement,
+            "-d",
+            str(download),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     (wheel,) = download.glob("*.whl")
     out = tmp_path / f"{wheel.stem}.zip"

@@ -22,22 +22,30 @@ pytestmark = [
 ]
 
 SETS = {
-    "numpy-pandas": ("numpy\npandas\n",
-                     "import pandas, numpy.testing\n"
-                     "assert int(pandas.Series([1, 2]).sum()) == 3\n"),
-    "numpy-scipy": ("numpy\nscipy\n",
-                    "import numpy, scipy.linalg, scipy.special, scipy.sparse\n"
-                    "assert round(float(scipy.linalg.det(numpy.eye(3) * 2))) == 8\n"),
-    "pydantic": ("pydantic\n",
-                 "import pydantic\nclass M(pydantic.BaseModel):\n    x: int\n"
-                 "assert M(x='4').x == 4\n"),
-    "cryptography": ("cryptography\n",
-                     "from cryptography.fernet import Fernet\n"
-                     "f = Fernet(Fernet.generate_key())\nassert f.decrypt(f.encrypt(b'x')) == b'x'\n"),
-    "pyarrow": ("pyarrow\n",
-                "import pyarrow, pyarrow.compute as pc\n"
-                "assert pc.sum(pyarrow.array([1, 2, 3])).as_py() == 6\n"),
-}  # fmt: skip
+    "numpy-pandas": (
+        "numpy\npandas\n",
+        "import pandas, numpy.testing\nassert int(pandas.Series([1, 2]).sum()) == 3\n",
+    ),
+    "numpy-scipy": (
+        "numpy\nscipy\n",
+        "import numpy, scipy.linalg, scipy.special, scipy.sparse\n"
+        "assert round(float(scipy.linalg.det(numpy.eye(3) * 2))) == 8\n",
+    ),
+    "pydantic": (
+        "pydantic\n",
+        "import pydantic\nclass M(pydantic.BaseModel):\n    x: int\nassert M(x='4').x == 4\n",
+    ),
+    "cryptography": (
+        "cryptography\n",
+        "from cryptography.fernet import Fernet\n"
+        "f = Fernet(Fernet.generate_key())\nassert f.decrypt(f.encrypt(b'x')) == b'x'\n",
+    ),
+    "pyarrow": (
+        "pyarrow\n",
+        "import pyarrow, pyarrow.compute as pc\n"
+        "assert pc.sum(pyarrow.array([1, 2, 3])).as_py() == 6\n",
+    ),
+}
 
 
 def _segments_identical(before: bytes, after: bytes) -> None:
@@ -53,13 +61,26 @@ def test_slimmed_real_package_verifies(
     monkeypatch.setenv("LPACK_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("NO_COLOR", "1")
     requirements, check = SETS[name]
-    project = make_project(tmp_path / name, requirements, files={
-        "app.py": "def lambda_handler(event, context):\n    return 'ok'\n"})  # fmt: skip
-    full = run_lpack("build", str(project), "--runtime", "python3.11", "--no-slim",
-                     "-o", "dist/full.zip", "--format", "json")  # fmt: skip
+    project = make_project(
+        tmp_path / name,
+        requirements,
+        files={"app.py": "def lambda_handler(event, context):\n    return 'ok'\n"},
+    )
+    full = run_lpack(
+        "build",
+        str(project),
+        "--runtime",
+        "python3.11",
+        "--no-slim",
+        "-o",
+        "dist/full.zip",
+        "--format",
+        "json",
+    )
     assert full.rc in (0, 1), full.stderr  # unslimmed numpy+scipy is over 50 MiB zipped
-    slim = run_lpack("build", str(project), "--runtime", "python3.11", "--verify",
-                     "--format", "json")  # fmt: skip
+    slim = run_lpack(
+        "build", str(project), "--runtime", "python3.11", "--verify", "--format", "json"
+    )
     assert slim.rc == 0, slim.stdout[-3000:] + slim.stderr
     f, s = full.json["output"], slim.json["output"]
     assert s["zipped_size"] < f["zipped_size"] and s["unzipped_size"] < f["unzipped_size"]
@@ -81,6 +102,8 @@ def test_slimmed_real_package_verifies(
                     _segments_identical(before, after)
                     checked += 1
     categories = ", ".join(f"{c['code']} {c['bytes']:,}" for c in slim.json["slim"]["by_category"])
-    print(f"\n{name}: unslimmed {f['zipped_size']:,} B zipped / {f['unzipped_size']:,} B "
-          f"unzipped; slimmed {s['zipped_size']:,} / {s['unzipped_size']:,} "
-          f"({checked} binaries stripped, segments identical); saved: {categories}")  # fmt: skip
+    print(
+        f"\n{name}: unslimmed {f['zipped_size']:,} B zipped / {f['unzipped_size']:,} B "
+        f"unzipped; slimmed {s['zipped_size']:,} / {s['unzipped_size']:,} "
+        f"({checked} binaries stripped, segments identical); saved: {categories}"
+    )

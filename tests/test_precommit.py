@@ -23,10 +23,16 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Completed
 
 def test_hooks_through_pre_commit(tmp_path: Path) -> None:
     pre_commit = [sys.executable, "-m", "pre_commit"]
-    env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "pc-home"),
-               LPACK_CACHE_DIR=str(tmp_path / "cache"), NO_COLOR="1",
-               GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.invalid",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.invalid")  # fmt: skip
+    env = dict(
+        os.environ,
+        PRE_COMMIT_HOME=str(tmp_path / "pc-home"),
+        LPACK_CACHE_DIR=str(tmp_path / "cache"),
+        NO_COLOR="1",
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@example.invalid",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@example.invalid",
+    )
     repo = tmp_path / "fn"
     repo.mkdir()
     (repo / "requirements.in").write_text("six\n")

@@ -29,9 +29,13 @@ def package(path: Path, extra: int = 0, version: str = "1.0") -> Path:
     }
     if extra:
         files["lib/data.bin"] = b"\1" * extra
-    members = {"app.py": b"#" * 100, **files,
-               **dist_info("lib", version, list(files)), **dist_info("dep", "2.0", ["dep.py"]),
-               "dep.py": b"#" * 50}  # fmt: skip
+    members = {
+        "app.py": b"#" * 100,
+        **files,
+        **dist_info("lib", version, list(files)),
+        **dist_info("dep", "2.0", ["dep.py"]),
+        "dep.py": b"#" * 50,
+    }
     meta = f"lib-{version}.dist-info/METADATA"
     members[meta] = members[meta] + b"Requires-Dist: dep\n"
     return write_zip(path, members)
@@ -85,8 +89,9 @@ def test_report_goldens(tmp_path: Path, fmt: str) -> None:
 def test_diff_goldens(tmp_path: Path, fmt: str) -> None:
     package(tmp_path / "old.zip")
     package(tmp_path / "new.zip", extra=4000, version="1.1")
-    r = run_lpack("diff", "old.zip", "new.zip", "--runtime", "python3.11", "--format", fmt,
-                  cwd=tmp_path)  # fmt: skip
+    r = run_lpack(
+        "diff", "old.zip", "new.zip", "--runtime", "python3.11", "--format", fmt, cwd=tmp_path
+    )
     assert r.rc == 0, r.stderr
     _golden(f"diff.{_EXT[fmt]}", r.stdout)
 
@@ -131,12 +136,26 @@ def test_html_treemap_in_a_real_browser(tmp_path: Path) -> None:
 
     def dom(url: str) -> str:
         proc = subprocess.run(
-            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-             "--window-size=1200,900", "--virtual-time-budget=3000", "--dump-dom", url],
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [
+                "chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--window-size=1200,900",
+                "--virtual-time-budget=3000",
+                "--dump-dom",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         return proc.stdout
 
@@ -172,10 +191,16 @@ def test_diff_of_two_packages(tmp_path: Path) -> None:
 
 
 def _record_growth(old: Path, new: Path) -> int:
-    o = sum(len(v) for k, v in _members(old).items() if k.startswith("lib-1.0.dist-info/")
-            and not k.endswith("METADATA"))  # fmt: skip
-    n = sum(len(v) for k, v in _members(new).items() if k.startswith("lib-1.1.dist-info/")
-            and not k.endswith("METADATA"))  # fmt: skip
+    o = sum(
+        len(v)
+        for k, v in _members(old).items()
+        if k.startswith("lib-1.0.dist-info/") and not k.endswith("METADATA")
+    )
+    n = sum(
+        len(v)
+        for k, v in _members(new).items()
+        if k.startswith("lib-1.1.dist-info/") and not k.endswith("METADATA")
+    )
     return n - o
 
 
@@ -262,20 +287,44 @@ def test_gate_bad_baselines(tmp_path: Path) -> None:
     r = run_lpack("gate", str(path), "--baseline", str(corrupt), "--runtime", HOST)
     assert r.rc == 2 and "is corrupt" in r.stderr
     other = tmp_path / "other.json"
-    assert run_lpack("gate", str(path), "--baseline", str(other), "--update-baseline",
-                     "--runtime", "python3.12").rc == 0  # fmt: skip
+    assert (
+        run_lpack(
+            "gate",
+            str(path),
+            "--baseline",
+            str(other),
+            "--update-baseline",
+            "--runtime",
+            "python3.12",
+        ).rc
+        == 0
+    )
     r = run_lpack("gate", str(path), "--baseline", str(other), "--runtime", HOST)
     assert r.rc == 2 and "made for python3.12" in r.stderr
 
 
 def test_gate_in_github_actions(tmp_path: Path) -> None:
     base = tmp_path / "baseline.json"
-    run_lpack("gate", str(package(tmp_path / "a.zip")), "--baseline", str(base),
-              "--update-baseline", "--runtime", HOST)  # fmt: skip
+    run_lpack(
+        "gate",
+        str(package(tmp_path / "a.zip")),
+        "--baseline",
+        str(base),
+        "--update-baseline",
+        "--runtime",
+        HOST,
+    )
     summary = tmp_path / "summary.md"
     env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
-    r = run_lpack("gate", str(package(tmp_path / "b.zip", extra=500_000)), "--baseline",
-                  str(base), "--runtime", HOST, env=env)  # fmt: skip
+    r = run_lpack(
+        "gate",
+        str(package(tmp_path / "b.zip", extra=500_000)),
+        "--baseline",
+        str(base),
+        "--runtime",
+        HOST,
+        env=env,
+    )
     assert r.rc == 1
     assert r.stdout.startswith("::error file=") and "title=lpack gate::" in r.stdout
     text = summary.read_text()
@@ -298,11 +347,28 @@ def test_check_lock_and_budget(tmp_path: Path, lpack_env: dict) -> None:
 
 def test_gate_explicit_cap_below_the_floor_wins(tmp_path: Path) -> None:
     base = tmp_path / "baseline.json"
-    run_lpack("gate", str(package(tmp_path / "a.zip")), "--baseline", str(base),
-              "--update-baseline", "--runtime", HOST)  # fmt: skip
+    run_lpack(
+        "gate",
+        str(package(tmp_path / "a.zip")),
+        "--baseline",
+        str(base),
+        "--update-baseline",
+        "--runtime",
+        HOST,
+    )
     grown = package(tmp_path / "b.zip", extra=90_000)
-    r = run_lpack("gate", str(grown), "--baseline", str(base), "--runtime", HOST,
-                  "--max-growth-bytes", "50 KiB", "--max-growth-percent", "1000000")  # fmt: skip
+    r = run_lpack(
+        "gate",
+        str(grown),
+        "--baseline",
+        str(base),
+        "--runtime",
+        HOST,
+        "--max-growth-bytes",
+        "50 KiB",
+        "--max-growth-percent",
+        "1000000",
+    )
     assert r.rc == 1 and "more than the allowed 51,200 B" in r.stdout
 
 

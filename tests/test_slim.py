@@ -31,13 +31,16 @@ def names(data: dict) -> set[str]:
 @pytest.fixture
 def npproject(tmp_path: Path) -> Path:
     return make_project(
-        tmp_path / "fn", "scipystyle\nnativepkg\nmeta-reader\n",
-        files={"app.py": "import scipystyle, nativepkg, meta_reader\n"
-               "def lambda_handler(event, context):\n"
-               "    return [scipystyle.NA, nativepkg.add(1, 2), meta_reader.__version__]\n",
-               "tests/test_app.py": "def test(): pass\n"},
+        tmp_path / "fn",
+        "scipystyle\nnativepkg\nmeta-reader\n",
+        files={
+            "app.py": "import scipystyle, nativepkg, meta_reader\n"
+            "def lambda_handler(event, context):\n"
+            "    return [scipystyle.NA, nativepkg.add(1, 2), meta_reader.__version__]\n",
+            "tests/test_app.py": "def test(): pass\n",
+        },
         tool='handler = "app.lambda_handler"',
-    )  # fmt: skip
+    )
 
 
 def test_categories_remove_and_keep_the_right_files(npproject: Path, lpack_env: dict) -> None:
@@ -46,23 +49,36 @@ def test_categories_remove_and_keep_the_right_files(npproject: Path, lpack_env: 
     slim = names(data)
     removed = full - slim
     assert {
-        "npstyle/_core/tests/test_core.py", "npstyle/tests/test_big.py", "npstyle/tests/__init__.py",
-        "npstyle/conftest.py", "npstyle/__init__.pyi", "npstyle/src/thing.c",
-        "npstyle/include/thing.h", "npstyle/lib/libthing.a", "npstyle/docs/index.rst",
-        "npstyle/examples/demo.py", "npstyle/__pycache__/__init__.cpython-311.pyc",
-        "npstyle-1.0.dist-info/WHEEL", "npstyle-1.0.dist-info/INSTALLER",
-    } <= removed  # fmt: skip
+        "npstyle/_core/tests/test_core.py",
+        "npstyle/tests/test_big.py",
+        "npstyle/tests/__init__.py",
+        "npstyle/conftest.py",
+        "npstyle/__init__.pyi",
+        "npstyle/src/thing.c",
+        "npstyle/include/thing.h",
+        "npstyle/lib/libthing.a",
+        "npstyle/docs/index.rst",
+        "npstyle/examples/demo.py",
+        "npstyle/__pycache__/__init__.cpython-311.pyc",
+        "npstyle-1.0.dist-info/WHEEL",
+        "npstyle-1.0.dist-info/INSTALLER",
+    } <= removed
     # Kept: the public testing module, the test modules it imports (and their package),
     # the metadata importlib.metadata reads, licences, and the user's own tests folder.
     assert {
-        "npstyle/testing/__init__.py", "npstyle/_core/tests/_natype.py",
-        "npstyle/_core/tests/na.json", "npstyle/sourceless.pyc",
+        "npstyle/testing/__init__.py",
+        "npstyle/_core/tests/_natype.py",
+        "npstyle/_core/tests/na.json",
+        "npstyle/sourceless.pyc",
         "npstyle/_typeshed_like/typeshed/stdlib/builtins.pyi",
-        "npstyle/_core/tests/_helper.py", "npstyle/_core/tests/__init__.py",
-        "npstyle-1.0.dist-info/METADATA", "npstyle-1.0.dist-info/RECORD",
-        "npstyle-1.0.dist-info/top_level.txt", "npstyle-1.0.dist-info/LICENSE",
+        "npstyle/_core/tests/_helper.py",
+        "npstyle/_core/tests/__init__.py",
+        "npstyle-1.0.dist-info/METADATA",
+        "npstyle-1.0.dist-info/RECORD",
+        "npstyle-1.0.dist-info/top_level.txt",
+        "npstyle-1.0.dist-info/LICENSE",
         "tests/test_app.py",
-    } <= slim  # fmt: skip
+    } <= slim
     assert data["slim"]["kept_imported"] == [
         "npstyle._core.tests",
         "npstyle._core.tests._helper",
@@ -87,9 +103,12 @@ def test_slimmed_package_still_imports_and_elf_segments_are_identical(
     stripped = {c["code"]: c for c in data["slim"]["by_category"]}["LP807"]
     assert stripped["files"] == 1 and stripped["bytes"] > 0
     task = extract_readonly(Path(data["output"]["path"]), world_tmp / "task")
-    proc = run_isolated(task, "import app; print(app.lambda_handler({}, None))\n"
-                        "import importlib.metadata as m\n"
-                        "print(sorted(d.metadata['Name'] for d in m.distributions()))")  # fmt: skip
+    proc = run_isolated(
+        task,
+        "import app; print(app.lambda_handler({}, None))\n"
+        "import importlib.metadata as m\n"
+        "print(sorted(d.metadata['Name'] for d in m.distributions()))",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "['NA', 3, '1.0']" in proc.stdout
     assert "'nativepkg', 'npstyle', 'scipystyle'" in proc.stdout
@@ -111,8 +130,15 @@ def test_slimmed_package_still_imports_and_elf_segments_are_identical(
 
 
 def test_keep_drop_and_disable(npproject: Path, lpack_env: dict) -> None:
-    data = build(npproject, "--keep", "npstyle/tests/**", "--drop", "npstyle/_core/__init__.py",
-                 "--slim-disable", "LP803")  # fmt: skip
+    data = build(
+        npproject,
+        "--keep",
+        "npstyle/tests/**",
+        "--drop",
+        "npstyle/_core/__init__.py",
+        "--slim-disable",
+        "LP803",
+    )
     shipped = names(data)
     assert "npstyle/tests/test_big.py" in shipped and "npstyle/__init__.pyi" in shipped
     assert "npstyle/_core/__init__.py" not in shipped
@@ -177,9 +203,16 @@ def test_malformed_and_foreign_binaries_are_left_untouched(tmp_path: Path) -> No
 
 
 def test_source_is_never_slimmed(tmp_path: Path, lpack_env: dict) -> None:
-    project = make_project(tmp_path / "fn", "", files={
-        "app.py": "def lambda_handler(e, c): pass\n", "types.pyi": "x: int\n",
-        "docs/readme.rst": "doc\n", "native/thing.c": "int x;\n"})  # fmt: skip
+    project = make_project(
+        tmp_path / "fn",
+        "",
+        files={
+            "app.py": "def lambda_handler(e, c): pass\n",
+            "types.pyi": "x: int\n",
+            "docs/readme.rst": "doc\n",
+            "native/thing.c": "int x;\n",
+        },
+    )
     shipped = names(build(project))
     assert {"types.pyi", "docs/readme.rst", "native/thing.c"} <= shipped
 
@@ -187,8 +220,16 @@ def test_source_is_never_slimmed(tmp_path: Path, lpack_env: dict) -> None:
 def test_imported_modules_resolves_relative_and_from_imports() -> None:
     src = b"from . import tests\nfrom .tests._x import y\nimport a.b.c\nfrom ..up import z\n"
     found = imported_modules(src, "pkg.sub.mod", is_package=False)
-    assert {"pkg.sub.tests", "pkg.sub.tests._x", "pkg.sub.tests._x.y", "a", "a.b", "a.b.c",
-            "pkg.up", "pkg.up.z"} <= found  # fmt: skip
+    assert {
+        "pkg.sub.tests",
+        "pkg.sub.tests._x",
+        "pkg.sub.tests._x.y",
+        "a",
+        "a.b",
+        "a.b.c",
+        "pkg.up",
+        "pkg.up.z",
+    } <= found
 
 
 def test_catalog_entries_are_complete() -> None:
@@ -212,8 +253,10 @@ def test_malformed_and_foreign_elf_in_a_build_are_left_untouched_and_noted(
     assert "oddbins/_broken.so:" in notes
     assert "oddbins/_mac.so: not an ELF file" in notes
     assert "oddbins/_arm.so: ELF for aarch64, not x86_64" in notes
-    with zipfile.ZipFile(index.file("oddbins-1.0")) as wheel, \
-            zipfile.ZipFile(data["output"]["path"]) as built:  # fmt: skip
+    with (
+        zipfile.ZipFile(index.file("oddbins-1.0")) as wheel,
+        zipfile.ZipFile(data["output"]["path"]) as built,
+    ):
         for name in ("oddbins/_broken.so", "oddbins/_mac.so", "oddbins/_arm.so"):
             assert built.read(name) == wheel.read(name)
 
@@ -226,8 +269,19 @@ def test_runtime_provided_drop_verifies_against_a_stand_in_sdk(
         "boto3\nneeds-six\n",
         files={"app.py": "import boto3, botocore, six\ndef lambda_handler(e, c):\n    return 1\n"},
     )
-    r = run_lpack("build", str(project), "--runtime", HOST, "--slim-enable", "LP808",
-                  "--keep", "botocore/**", "--verify", "--format", "json")  # fmt: skip
+    r = run_lpack(
+        "build",
+        str(project),
+        "--runtime",
+        HOST,
+        "--slim-enable",
+        "LP808",
+        "--keep",
+        "botocore/**",
+        "--verify",
+        "--format",
+        "json",
+    )
     assert r.rc == 0, r.stdout[-2000:] + r.stderr
     assert any("left to the runtime (LP808) as a whole" in w for w in r.json["warnings"])
     assert not any(p.startswith("botocore") for p in names(r.json))
@@ -240,8 +294,9 @@ def test_strip_keeps_what_relocations_need(tmp_path: Path) -> None:
     src.write_text("int f(int x) { return x + 1; }\nint g(void) { return f(2); }\n")
     obj = tmp_path / "m.so"
     # --emit-relocs keeps .rela.text sections that point at .symtab, which needs .strtab.
-    subprocess.run(["gcc", "-shared", "-fPIC", "-g", "-Wl,--emit-relocs", str(src), "-o",
-                    str(obj)], check=True)  # fmt: skip
+    subprocess.run(
+        ["gcc", "-shared", "-fPIC", "-g", "-Wl,--emit-relocs", str(src), "-o", str(obj)], check=True
+    )
     result = elf.strip(obj.read_bytes())
     assert ".symtab" not in result.removed_sections and ".strtab" not in result.removed_sections
     assert any(name.startswith(".debug") for name in result.removed_sections)
@@ -274,8 +329,12 @@ def test_malformed_section_table_is_an_elf_error(tmp_path: Path) -> None:
 def test_which_stubs_describe_a_shipped_module() -> None:
     from lpack.slim import _stub_has_module
 
-    known = {"pkg/_ext.cpython-311-x86_64-linux-gnu.so", "pkg/mod.py", "pkg/__init__.py",
-             "mypy/typeshed/stdlib/os/__init__.pyi"}  # fmt: skip
+    known = {
+        "pkg/_ext.cpython-311-x86_64-linux-gnu.so",
+        "pkg/mod.py",
+        "pkg/__init__.py",
+        "mypy/typeshed/stdlib/os/__init__.pyi",
+    }
     stems = {"pkg/_ext", "pkg/mod", "pkg/__init__"}
     assert _stub_has_module("pkg/_ext/__init__.pyi", known, stems)  # stub package of an extension
     assert _stub_has_module("pkg/mod.pyi", known, stems)

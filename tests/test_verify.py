@@ -31,20 +31,36 @@ def verify(*args: str) -> object:
 
 
 def test_imports_and_invokes_the_handler(tmp_path: Path) -> None:
-    artifact = make_zip(tmp_path / "fn.zip", {
-        "app.py": ("import helper, os\n"
-                   "def handler(event, context):\n"
-                   "    return {'got': event, 'user': os.getuid(), 'task': os.environ['LAMBDA_TASK_ROOT'],\n"
-                   "            'fn': context.function_name, 'left': context.get_remaining_time_in_millis() > 0,\n"
-                   "            'writable': os.access(os.environ['LAMBDA_TASK_ROOT'], os.W_OK)}\n", 0o644),
-        "helper/__init__.py": ("X = 1\n", 0o644),
-        "vendor/extra_mod.py": ("Y = 2\n", 0o644),
-        "extra.pth": ("vendor\n", 0o644),  # processed as Lambda's site.addsitedir does
-    })  # fmt: skip
+    artifact = make_zip(
+        tmp_path / "fn.zip",
+        {
+            "app.py": (
+                "import helper, os\n"
+                "def handler(event, context):\n"
+                "    return {'got': event, 'user': os.getuid(), 'task': os.environ['LAMBDA_TASK_ROOT'],\n"
+                "            'fn': context.function_name, 'left': context.get_remaining_time_in_millis() > 0,\n"
+                "            'writable': os.access(os.environ['LAMBDA_TASK_ROOT'], os.W_OK)}\n",
+                0o644,
+            ),
+            "helper/__init__.py": ("X = 1\n", 0o644),
+            "vendor/extra_mod.py": ("Y = 2\n", 0o644),
+            "extra.pth": ("vendor\n", 0o644),  # processed as Lambda's site.addsitedir does
+        },
+    )
     event = tmp_path / "event.json"
     event.write_text('{"order": 7}')
-    r = run_lpack("verify", str(artifact), "--runtime", HOST, "--handler", "app.handler",
-                  "--event", str(event), "--format", "json")  # fmt: skip
+    r = run_lpack(
+        "verify",
+        str(artifact),
+        "--runtime",
+        HOST,
+        "--handler",
+        "app.handler",
+        "--event",
+        str(event),
+        "--format",
+        "json",
+    )
     assert r.rc == 0, r.stdout + r.stderr
     data = r.json
     assert data["ok"] and [i["module"] for i in data["imports"]][:2] == ["app", "helper"]
@@ -52,8 +68,16 @@ def test_imports_and_invokes_the_handler(tmp_path: Path) -> None:
     assert result["got"] == {"order": 7} and result["left"] and not result["writable"]
     if os.geteuid() == 0:
         assert result["user"] == 65534 and data["user"] == "nobody"
-    r2 = run_lpack("verify", str(artifact), "--runtime", HOST, "--handler", "app.handler",
-                   "--event", str(event))  # fmt: skip
+    r2 = run_lpack(
+        "verify",
+        str(artifact),
+        "--runtime",
+        HOST,
+        "--handler",
+        "app.handler",
+        "--event",
+        str(event),
+    )
     assert r2.rc == 0 and "ok    import helper" in r2.stdout
 
 
@@ -67,10 +91,13 @@ def test_host_site_packages_are_invisible(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="permission checks need a privilege drop")
 def test_file_not_world_readable_fails_as_on_lambda(tmp_path: Path) -> None:
-    artifact = make_zip(tmp_path / "fn.zip", {
-        "app.py": ("import secretmod\n", 0o644), "secretmod.py": ("X = 1\n", 0o600)})  # fmt: skip
-    r = run_lpack("verify", str(artifact), "--runtime", HOST, "--handler", "app.handler",
-                  "--format", "json")  # fmt: skip
+    artifact = make_zip(
+        tmp_path / "fn.zip",
+        {"app.py": ("import secretmod\n", 0o644), "secretmod.py": ("X = 1\n", 0o600)},
+    )
+    r = run_lpack(
+        "verify", str(artifact), "--runtime", HOST, "--handler", "app.handler", "--format", "json"
+    )
     assert r.rc == 1
     (app,) = [i for i in r.json["imports"] if i["module"] == "app"]
     assert not app["ok"] and "PermissionError" in app["detail"]
@@ -83,8 +110,16 @@ def test_handler_that_raises(tmp_path: Path) -> None:
     )
     event = tmp_path / "e.json"
     event.write_text("{}")
-    r = run_lpack("verify", str(artifact), "--runtime", HOST, "--handler", "app.handler",
-                  "--event", str(event))  # fmt: skip
+    r = run_lpack(
+        "verify",
+        str(artifact),
+        "--runtime",
+        HOST,
+        "--handler",
+        "app.handler",
+        "--event",
+        str(event),
+    )
     assert r.rc == 1
     assert "app.handler raised ValueError: bad order" in r.stdout
 
@@ -101,8 +136,11 @@ def test_no_interpreter_of_the_target_version(tmp_path: Path) -> None:
     if any(Path(p).exists() for p in ("/usr/bin/python3.14", "/usr/local/bin/python3.14")):
         pytest.skip("this machine has a system Python 3.14")
     artifact = make_zip(tmp_path / "fn.zip", {"app.py": ("", 0o644)})
-    env = {"PATH": "/usr/bin:/bin", "PYENV_ROOT": str(tmp_path / "none"),
-           "UV_PYTHON_INSTALL_DIR": str(tmp_path / "none")}  # fmt: skip
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYENV_ROOT": str(tmp_path / "none"),
+        "UV_PYTHON_INSTALL_DIR": str(tmp_path / "none"),
+    }
     r = run_lpack("verify", str(artifact), "--runtime", "python3.14", env=env)
     assert r.rc == 2 and "No Python 3.14 found" in r.stderr and "uv python install 3.14" in r.stderr
 
@@ -115,16 +153,39 @@ def test_not_a_zip(tmp_path: Path) -> None:
 
 
 def test_layers_come_after_the_function(tmp_path: Path) -> None:
-    artifact = make_zip(tmp_path / "fn.zip", {
-        "app.py": ("import shared, layered\ndef handler(e, c):\n    return shared.WHO\n", 0o644),
-        "shared.py": ("WHO = 'function'\n", 0o644)})  # fmt: skip
-    layer = make_zip(tmp_path / "layer.zip", {
-        "python/shared.py": ("WHO = 'layer'\n", 0o644),
-        "python/layered.py": ("OK = True\n", 0o644)})  # fmt: skip
+    artifact = make_zip(
+        tmp_path / "fn.zip",
+        {
+            "app.py": (
+                "import shared, layered\ndef handler(e, c):\n    return shared.WHO\n",
+                0o644,
+            ),
+            "shared.py": ("WHO = 'function'\n", 0o644),
+        },
+    )
+    layer = make_zip(
+        tmp_path / "layer.zip",
+        {
+            "python/shared.py": ("WHO = 'layer'\n", 0o644),
+            "python/layered.py": ("OK = True\n", 0o644),
+        },
+    )
     event = tmp_path / "e.json"
     event.write_text("{}")
-    r = run_lpack("verify", str(artifact), "--runtime", HOST, "--layer", str(layer),
-                  "--handler", "app.handler", "--event", str(event), "--format", "json")  # fmt: skip
+    r = run_lpack(
+        "verify",
+        str(artifact),
+        "--runtime",
+        HOST,
+        "--layer",
+        str(layer),
+        "--handler",
+        "app.handler",
+        "--event",
+        str(event),
+        "--format",
+        "json",
+    )
     assert r.rc == 0, r.stdout + r.stderr
     assert {"app", "layered", "shared"} <= {i["module"] for i in r.json["imports"]}
     assert r.json["invoke"]["result"] == "function"  # /var/task comes before /opt/python
@@ -148,9 +209,14 @@ def test_build_with_verify(tmp_path: Path, lpack_env: dict) -> None:
 
 
 def test_dist_info_without_metadata_fails(tmp_path: Path) -> None:
-    artifact = make_zip(tmp_path / "fn.zip", {
-        "app.py": ("", 0o644), "lib/__init__.py": ("", 0o644),
-        "lib-1.0.dist-info/RECORD": ("lib/__init__.py,,\n", 0o644)})  # fmt: skip
+    artifact = make_zip(
+        tmp_path / "fn.zip",
+        {
+            "app.py": ("", 0o644),
+            "lib/__init__.py": ("", 0o644),
+            "lib-1.0.dist-info/RECORD": ("lib/__init__.py,,\n", 0o644),
+        },
+    )
     r = run_lpack("verify", str(artifact), "--runtime", HOST, "--format", "json")
     assert r.rc == 1
     (meta,) = r.json["metadata"]
@@ -158,20 +224,26 @@ def test_dist_info_without_metadata_fails(tmp_path: Path) -> None:
 
 
 def test_interpreter_crash_and_exit_are_failures(tmp_path: Path) -> None:
-    artifact = make_zip(tmp_path / "fn.zip", {
-        "aaa/__init__.py": ("", 0o644),
-        "bbb/__init__.py": ("import sys\nsys.stdout.write('loading...')\n", 0o644),
-        "zzz/__init__.py": ("import ctypes\nctypes.string_at(0)\n", 0o644),
-    })  # fmt: skip
+    artifact = make_zip(
+        tmp_path / "fn.zip",
+        {
+            "aaa/__init__.py": ("", 0o644),
+            "bbb/__init__.py": ("import sys\nsys.stdout.write('loading...')\n", 0o644),
+            "zzz/__init__.py": ("import ctypes\nctypes.string_at(0)\n", 0o644),
+        },
+    )
     r = run_lpack("verify", str(artifact), "--runtime", HOST, "--format", "json")
     assert r.rc == 1
     results = {i["module"]: i for i in r.json["imports"]}
     assert results["aaa"]["ok"] and results["bbb"]["ok"]  # stray output breaks nothing
     assert not results["zzz"]["ok"] and "signal" in results["zzz"]["detail"]
-    exiting = make_zip(tmp_path / "exit.zip", {
-        "bbb/__init__.py": ("import os\nos._exit(0)\n", 0o644),
-        "ccc/__init__.py": ("raise ImportError('never seen')\n", 0o644),
-    })  # fmt: skip
+    exiting = make_zip(
+        tmp_path / "exit.zip",
+        {
+            "bbb/__init__.py": ("import os\nos._exit(0)\n", 0o644),
+            "ccc/__init__.py": ("raise ImportError('never seen')\n", 0o644),
+        },
+    )
     r = run_lpack("verify", str(exiting), "--runtime", HOST, "--format", "json")
     assert r.rc == 1 and not r.json["ok"]
     assert {i["module"] for i in r.json["imports"] if not i["ok"]} == {"bbb", "ccc"}

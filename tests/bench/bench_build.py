@@ -31,8 +31,17 @@ def bench_set(requirements: list[str], runtime: str, work: Path) -> None:
     (project / "requirements.in").write_text("\n".join(requirements) + "\n")
     (project / "app.py").write_text("def lambda_handler(event, context):\n    return 1\n")
     env = dict(os.environ, LPACK_CACHE_DIR=str(work / "cache"), NO_COLOR="1")
-    lpack = [sys.executable, "-m", "lpack", "build", str(project), "--runtime", runtime,
-             "--format", "json"]  # fmt: skip
+    lpack = [
+        sys.executable,
+        "-m",
+        "lpack",
+        "build",
+        str(project),
+        "--runtime",
+        runtime,
+        "--format",
+        "json",
+    ]
     cold, proc = timed(lpack, env=env)
     if proc.returncode != 0:
         print(proc.stderr)
@@ -46,11 +55,26 @@ def bench_set(requirements: list[str], runtime: str, work: Path) -> None:
 
     minor = runtime.removeprefix("python")
     target = work / "recipe"
-    recipe_pip, proc = timed([
-        sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target),
-        "--platform", "manylinux2014_x86_64", "--implementation", "cp", "--python-version",
-        minor, "--only-binary=:all:", "--upgrade", *requirements,
-    ])  # fmt: skip
+    recipe_pip, proc = timed(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--target",
+            str(target),
+            "--platform",
+            "manylinux2014_x86_64",
+            "--implementation",
+            "cp",
+            "--python-version",
+            minor,
+            "--only-binary=:all:",
+            "--upgrade",
+            *requirements,
+        ]
+    )
     recipe_ok = proc.returncode == 0
     shutil.copy(project / "app.py", target / "app.py") if recipe_ok else None
     zip_time, _ = timed(["zip", "-qr", str(work / "recipe.zip"), "."], cwd=target)
@@ -61,11 +85,15 @@ def bench_set(requirements: list[str], runtime: str, work: Path) -> None:
     print(f"lpack  cold build (resolve + download + write): {cold:6.2f} s")
     print(f"lpack  cached build (lock reused, wheels cached): {cached:6.2f} s")
     print(f"lpack  build with a fresh resolve, wheels cached: {relock:6.2f} s")
-    print(f"lpack  zip: {out['zipped_size']:,} B zipped, {out['unzipped_size']:,} B unzipped, "
-          f"{out['files']:,} files")  # fmt: skip
+    print(
+        f"lpack  zip: {out['zipped_size']:,} B zipped, {out['unzipped_size']:,} B unzipped, "
+        f"{out['files']:,} files"
+    )
     if recipe_ok:
-        print(f"recipe pip install --target + zip -r:             {recipe_pip + zip_time:6.2f} s "
-              f"(pip re-downloads every time here), {recipe_size:,} B zipped")  # fmt: skip
+        print(
+            f"recipe pip install --target + zip -r:             {recipe_pip + zip_time:6.2f} s "
+            f"(pip re-downloads every time here), {recipe_size:,} B zipped"
+        )
     else:
         print(f"recipe pip install --target failed: {proc.stderr.strip().splitlines()[-1:]}")
 

@@ -23,8 +23,9 @@ def synthetic(path: Path, files: int = 20_000, total: int = 250 * 1024**2) -> Pa
     rng = random.Random(1)
     words = [bytes(rng.choice(b"abcdefghij_ ") for _ in range(8)) for _ in range(500)]
     per_file = total // files
-    so = next((p for p in Path(sys.prefix).rglob("*.so") if 50_000 < p.stat().st_size < 300_000),
-              None)  # fmt: skip
+    so = next(
+        (p for p in Path(sys.prefix).rglob("*.so") if 50_000 < p.stat().st_size < 300_000), None
+    )
 
     def add(name: str, data: bytes) -> None:
         info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
@@ -53,8 +54,10 @@ def timed_lint(path: Path) -> None:
     with zipfile.ZipFile(path) if path.is_file() else _nullzip() as zf:
         count = len(zf.infolist()) if zf else sum(1 for _ in path.rglob("*"))
         size = sum(i.file_size for i in zf.infolist()) if zf else 0
-    print(f"{path.name}: {count:,} entries, {size:,} B unzipped, {len(findings)} findings, "
-          f"lint {elapsed:.2f} s")  # fmt: skip
+    print(
+        f"{path.name}: {count:,} entries, {size:,} B unzipped, {len(findings)} findings, "
+        f"lint {elapsed:.2f} s"
+    )
 
 
 class _nullzip:
