@@ -1,7 +1,12 @@
-"""The build pipeline: config -> target -> lock -> fetch -> plan -> write -> limits."""
+"""The build service: settings → lock → fetch → layout → stages → zip → limits and lint.
+
+It composes resolve/, assemble/ and inspect/ and returns a BuildResult; it never prints.
+The CLI renders the result, and a live display follows the stages through `Progress`.
+"""
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -10,22 +15,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from lpack.archive import Archive, write_zip
-from lpack.config import Config
-from lpack.fetch import FetchedWheel, fetch
-from lpack.handler import HandlerCheck, check_handler
-from lpack.inputs import requirement_names
-from lpack.limits import LimitCheck, check_limits
-from lpack.lint import Finding, lint_paths
-from lpack.lint import options_from_config as lint_options
-from lpack.lock import LockResult, lock
-from lpack.plan import Distribution, Plan, close_wheels, make_plan, source_files, write_records
-from lpack.slim import SlimResult, options_from_config, slim
+from packaging.utils import canonicalize_name
 
-SOURCE_LABEL = "(your source)"
+from lpack.assemble.archive import Archive, write_archive
+from lpack.assemble.entries import close_wheels
+from lpack.assemble.layout import InstallLayout, Plan, make_plan
+from lpack.assemble.prune import Prune
+from lpack.assemble.record import WriteRecords
+from lpack.assemble.sources import source_files
+from lpack.assemble.stages import SlimResult, Stage, StageContext, run_stages
+from lpack.assemble.strip import StripElf
+from lpack.errors import ConfigError
+from lpack.facts import SOURCE_LABEL
+from lpack.inspect.handler import HandlerCheck, check_handler
+from lpack.inspect.limits import LIMIT_CODES, LimitCheck, check_limits
+from lpack.inspect.lint import Finding, LintOptions, lint_paths
+from lpack.inspect.verify import VerifyResult, verify
+from lpack.resolve.fetch import FetchedWheel, fetch
+from lpack.resolve.inputs import REQUIREMENT_FILES, requirement_names
+from lpack.resolve.locking import LockResult, lock
+from lpack.settings import ArtifactSpec
+
+# What runs between laying the package out and writing it, in order (see assemble/stages.py).
+BUILD_STAGES: tuple[Stage, ...] = (Prune(), StripElf(), WriteRecords())
 
 
 class Progress(Protocol):
+    """How a live display follows a build: one stage at a time, with an optional total."""
+
     def start(self, stage: str, description: str, total: int | None = None) -> None: ...
     def advance(self, amount: int = 1) -> None: ...
     def done(self, stage: str, summary: str) -> None: ...
@@ -53,7 +70,7 @@ class DistSize:
 
 @dataclass
 class BuildResult:
-    config: Config
+    spec: ArtifactSpec
     lock: LockResult
     wheels: list[FetchedWheel]
     plan: Plan
@@ -73,8 +90,17 @@ class BuildResult:
         return [c for c in self.limits if c.exceeded]
 
     @property
+    def ok(self) -> bool:
+        return not self.exceeded and not self.lint_errors
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.plan.warnings + self.slim.warnings
+
+    @property
     def sizes_by_distribution(self) -> list[DistSize]:
-        versions = {d.name.lower(): d for d in self.plan.distributions}
+        """Files and bytes per distribution (and the function's own source), largest first."""
+        versions = {d.key: d for d in self.plan.distributions}
         totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         for entry in self.archive.entries if self.archive else []:
             if entry.path.endswith("/"):
@@ -85,26 +111,10 @@ class BuildResult:
             totals[key][2] += entry.compressed_size
         result = []
         for key, (files, unzipped, zipped) in totals.items():
-            dist = _lookup(versions, key)
-            result.append(
-                DistSize(
-                    dist.name if dist else key,
-                    dist.version if dist else "",
-                    files,
-                    unzipped,
-                    zipped,
-                )
-            )
+            dist = versions.get(canonicalize_name(key))
+            name, version = (dist.name, dist.version) if dist else (key, "")
+            result.append(DistSize(name, version, files, unzipped, zipped))
         return sorted(result, key=lambda d: (-d.unzipped, d.name))
-
-
-def _lookup(versions: dict[str, Distribution], key: str) -> Distribution | None:
-    from packaging.utils import canonicalize_name
-
-    for dist in versions.values():
-        if canonicalize_name(dist.name) == key:
-            return dist
-    return None
 
 
 @contextmanager
@@ -116,113 +126,115 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
         timings[stage] = time.perf_counter() - start
 
 
-def _own_files(config: Config, lock_result: LockResult) -> set[Path]:
+def _own_files(spec: ArtifactSpec, lock_result: LockResult) -> set[Path]:
     """lpack's inputs and outputs never ship inside the function."""
-    project = config.project_dir
+    project = spec.project_dir
     paths = {
-        config.lock_path,
-        config.output_path,
-        config.output_path.parent,
+        spec.lock_path,
+        spec.output_path,
+        spec.output_path.parent,
         project / "dist",  # where builds go by default, even when this one writes elsewhere
         project / "pyproject.toml",
         lock_result.requirements.path,
-        project / "requirements.in",
-        project / "requirements.txt",
+        *(project / name for name in REQUIREMENT_FILES),
     }
     return {p.resolve() for p in paths}
 
 
 def build(
-    config: Config,
+    spec: ArtifactSpec,
     progress: Progress | None = None,
     *,
     refresh_lock: bool = False,
     locked: bool = False,
     dry_run: bool = False,
 ) -> BuildResult:
+    """Build one artifact; a dry run stops before writing (archive None, no limits)."""
     try:
-        return _build(config, progress or SilentProgress(), refresh_lock, locked, dry_run)
+        return _build(spec, progress or SilentProgress(), refresh_lock, locked, dry_run)
     finally:
         close_wheels()
 
 
-def _build(
-    config: Config, progress: Progress, refresh_lock: bool, locked: bool, dry_run: bool
-) -> BuildResult:
-    timings: dict[str, float] = {}
-    target = config.target
-    options_from_config(config.slim).validate()  # a typo in a code fails before any work
-
+def _resolve(
+    spec: ArtifactSpec, progress: Progress, timings: dict[str, float], refresh: bool, locked: bool
+) -> tuple[LockResult, list[FetchedWheel]]:
     with _timed(timings, "lock"):
-        progress.start("lock", "resolving dependencies for " + target.runtime)
-        lock_result = lock(config, refresh=refresh_lock, locked=locked)
+        progress.start("lock", "resolving dependencies for " + spec.target.runtime)
+        lock_result = lock(spec, refresh=refresh, locked=locked)
+    pins = len(lock_result.lockfile.pins)
+    reused = ", reused" if lock_result.reused else ""
     progress.done(
-        "lock",
-        f"{lock_result.requirements.label} → {config.lock_path.name} "
-        f"({len(lock_result.lockfile.pins)} pins"
-        f"{', reused' if lock_result.reused else ''})",
+        "lock", f"{lock_result.requirements.label} → {spec.lock_path.name} ({pins} pins{reused})"
     )
-
     with _timed(timings, "fetch"):
-        progress.start("fetch", "fetching wheels", total=len(lock_result.lockfile.pins))
+        progress.start("fetch", "fetching wheels", total=pins)
 
         def on_event(event: dict[str, Any]) -> None:
             if event.get("event") == "fetched":
                 progress.advance(1)
 
-        wheels = fetch(config, lock_result.lockfile, on_event=on_event)
+        wheels = fetch(spec, lock_result.lockfile, on_event=on_event)
     cached = sum(1 for w in wheels if w.cached)
     progress.done("fetch", f"{len(wheels)} wheels ({cached} cached)")
+    return lock_result, wheels
 
+
+def _build(
+    spec: ArtifactSpec, progress: Progress, refresh_lock: bool, locked: bool, dry_run: bool
+) -> BuildResult:
+    timings: dict[str, float] = {}
+    lock_result, wheels = _resolve(spec, progress, timings, refresh_lock, locked)
     with _timed(timings, "plan"):
-        warnings: list[str] = []
-        if not config.source_dir.is_dir():
-            from lpack.errors import ConfigError
-
+        if not spec.source_dir.is_dir():
             raise ConfigError(
-                f"Source folder {config.source_dir} does not exist.",
+                f"Source folder {spec.source_dir} does not exist.",
                 hint="fix `source` in [tool.lpack] or --source.",
             )
+        warnings: list[str] = []
         files = source_files(
-            config.source_dir,
-            config.include,
-            config.exclude,
-            _own_files(config, lock_result),
-            warnings,
+            spec.source_dir, spec.include, spec.exclude, _own_files(spec, lock_result), warnings
         )
-        plan = make_plan(wheels, files, warnings)
-        handler = check_handler(plan.entries, config.handler)
-
+        plan = make_plan(wheels, files, warnings, InstallLayout.for_kind(spec.kind))
+        handler = check_handler(plan.entries, spec.handler)
     with _timed(timings, "slim"):
         progress.start("slim", "slimming dependencies")
-        slimmed = slim(
-            plan,
-            options_from_config(config.slim),
-            target,
-            requirement_names(lock_result.requirements),
-        )
-        write_records(plan)
+        roots = requirement_names(lock_result.requirements)
+        slimmed = run_stages(plan, StageContext(spec.target, spec.slim, roots), BUILD_STAGES)
     if dry_run:
-        return BuildResult(config, lock_result, wheels, plan, handler, slimmed, None, [], timings)
-
+        return BuildResult(spec, lock_result, wheels, plan, handler, slimmed, None, [], timings)
     with _timed(timings, "write"):
         entries = plan.sorted_entries()
         progress.start(
-            "write", f"writing {config.output_path.name}", total=sum(e.size for e in entries)
+            "write", f"writing {spec.output_path.name}", total=sum(e.size for e in entries)
         )
-        archive = write_zip(entries, config.output_path, progress=progress.advance)
-    progress.done("write", str(config.output_path))
-
+        archive = write_archive(entries, spec.output_path, progress=progress.advance)
+    progress.done("write", str(spec.output_path))
     limits = check_limits(
-        archive.zipped_size,
-        archive.unzipped_size,
-        config.upload,
-        config.max_zipped,
-        config.max_unzipped,
+        archive.zipped_size, archive.unzipped_size, spec.upload, spec.max_zipped, spec.max_unzipped
     )
     with _timed(timings, "lint"):
-        # The same checks `lpack lint` runs on anybody's zip, on what we just wrote.
-        findings = lint_paths([archive.path], target, lint_options(config, handler.handler))
+        # The same checks `lpack lint` runs on anybody's zip, on what we just wrote; the
+        # limits are reported once, by the limits section, not again as findings.
+        options = LintOptions.for_artifact(spec, handler.handler, reported_elsewhere=LIMIT_CODES)
+        findings = lint_paths([archive.path], spec.target, options)
     return BuildResult(
-        config, lock_result, wheels, plan, handler, slimmed, archive, limits, timings, findings
+        spec, lock_result, wheels, plan, handler, slimmed, archive, limits, timings, findings
     )
+
+
+def verify_build(result: BuildResult) -> VerifyResult:
+    """Verify what build wrote; what the runtime provides (LP808) stands in for its SDK."""
+    assert result.archive is not None
+    with tempfile.TemporaryDirectory(prefix="lpack-sdk-") as tmp:
+        sdk = None
+        if result.slim.runtime_entries:
+            sdk = write_archive(result.slim.runtime_entries, Path(tmp) / "runtime-sdk.zip").path
+        spec = result.spec
+        return verify(
+            result.archive.path,
+            spec.target,
+            handler=result.handler.handler,
+            name=spec.name,
+            runtime_sdk=sdk,
+        )

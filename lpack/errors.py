@@ -1,10 +1,14 @@
-"""The one error tree: every failure lpack reports carries its exit code and a hint."""
+"""The one error tree: every failure lpack reports carries its exit code and a hint.
+
+Services raise these; only the CLI turns them into output and an exit code.
+"""
 
 from __future__ import annotations
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 class LpackError(Exception):
@@ -19,21 +23,21 @@ class LpackError(Exception):
         # Verbatim output of a tool we drove (pip-tools' conflict explanation, ...).
         self.details = details
 
-    def render(self) -> str:
-        parts = [self.message.rstrip()]
-        if self.details:
-            parts.append(self.details.rstrip())
-        if self.hint:
-            parts.append(f"Fix: {self.hint}")
-        return "\n".join(parts)
-
 
 class ConfigError(LpackError):
     """Bad configuration or usage: unknown key, bad value, missing input."""
 
 
+class RulesError(LpackError):
+    """lpack's own data under rules/ is malformed: a broken install, not the user's input."""
+
+
 class LockError(LpackError):
     """Dependencies could not be resolved for the target."""
+
+
+class StaleLockError(LockError):
+    """The lock does not match the inputs or target, and updating it was forbidden."""
 
 
 class FetchError(LpackError):
@@ -42,3 +46,7 @@ class FetchError(LpackError):
 
 class BuildError(LpackError):
     """The package could not be assembled or written."""
+
+
+class ContentsError(LpackError):
+    """A package (zip or folder) cannot be read safely."""

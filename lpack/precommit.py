@@ -6,24 +6,31 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from lpack.cache import default_cache_dir, write_atomic
-from lpack.config import Config
-from lpack.errors import LockError
-from lpack.limits import check_limits
-from lpack.lock import lock
-from lpack.plan import ALWAYS_EXCLUDED_DIRS
+from lpack.assemble.sources import ALWAYS_EXCLUDED_DIRS
+from lpack.errors import StaleLockError
+from lpack.files import write_atomic
+from lpack.inspect.limits import LimitCheck, check_limits
+from lpack.resolve.cache import default_cache_dir
+from lpack.resolve.locking import lock
+from lpack.settings import ArtifactSpec
 
 
-def _fingerprint(config: Config, lock_text: str) -> str:
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    message: str
+
+
+def _fingerprint(spec: ArtifactSpec, lock_text: str) -> str:
     """Everything that decides the package's size: lock, settings and the source files."""
     h = hashlib.sha256()
     h.update(lock_text.encode())
-    settings = {k: v for k, v in vars(config).items() if k != "project_dir"}
-    h.update(json.dumps(settings, sort_keys=True, default=str).encode())
-    for root, dirs, files in os.walk(config.source_dir):
+    settings = {k: v for k, v in spec.to_data().items() if k != "project_dir"}
+    h.update(json.dumps(settings, sort_keys=True).encode())
+    for root, dirs, files in os.walk(spec.source_dir):
         dirs[:] = sorted(d for d in dirs if d not in ALWAYS_EXCLUDED_DIRS)
         for name in sorted(files):
             try:  # lstat: a dangling link (an editor's lock file) is part of the tree, not an error
@@ -34,18 +41,30 @@ def _fingerprint(config: Config, lock_text: str) -> str:
     return h.hexdigest()
 
 
-def check(config: Config) -> tuple[bool, str]:
+def _measure(spec: ArtifactSpec) -> dict[str, int]:
+    """Build into a temp folder (cached wheels, the lock as it is) and keep only the sizes."""
+    from lpack.build import build
+
+    # The usual output folder must stay out of the package even though this build
+    # writes elsewhere.
+    exclude = list(spec.exclude)
+    out_dir = spec.output_path.parent
+    if out_dir.is_relative_to(spec.source_dir) and out_dir != spec.source_dir:
+        exclude.append("/" + out_dir.relative_to(spec.source_dir).as_posix())
+    with tempfile.TemporaryDirectory(prefix="lpack-check-") as tmp:
+        probe = replace(spec, output=str(Path(tmp) / "check.zip"), exclude=tuple(exclude))
+        built = build(probe, locked=True)
+        assert built.archive is not None
+        return {"zipped": built.archive.zipped_size, "unzipped": built.archive.unzipped_size}
+
+
+def check(spec: ArtifactSpec) -> CheckResult:
     try:
-        result = lock(config, locked=True)  # no network: a stale lock is a finding
-    except LockError as exc:
-        if "not current" in exc.message:
-            return False, f"lpack check: {exc.message} Run `lpack lock` and commit it."
-        raise
-    record = (
-        default_cache_dir()
-        / "checks"
-        / (_fingerprint(config, result.lockfile.path.read_text()) + ".json")
-    )
+        result = lock(spec, locked=True)  # no network: a stale lock is a finding
+    except StaleLockError as exc:
+        return CheckResult(False, f"lpack check: {exc.message} Run `lpack lock` and commit it.")
+    name = _fingerprint(spec, result.lockfile.path.read_text()) + ".json"
+    record = default_cache_dir() / "checks" / name
     sizes = None
     if record.is_file():
         try:
@@ -53,29 +72,19 @@ def check(config: Config) -> tuple[bool, str]:
         except ValueError:
             sizes = None
     if sizes is None:
-        from lpack.build import build
-
-        # The usual output folder must stay out of the package even though this build
-        # writes elsewhere.
-        exclude = list(config.exclude)
-        out_dir = config.output_path.parent
-        if out_dir.is_relative_to(config.source_dir) and out_dir != config.source_dir:
-            exclude.append("/" + out_dir.relative_to(config.source_dir).as_posix())
-        with tempfile.TemporaryDirectory(prefix="lpack-check-") as tmp:
-            probe = replace(config, output=str(Path(tmp) / "check.zip"), exclude=exclude)
-            built = build(probe, locked=True)
-            assert built.archive is not None
-            sizes = {"zipped": built.archive.zipped_size, "unzipped": built.archive.unzipped_size}
+        sizes = _measure(spec)
         write_atomic(record, json.dumps(sizes).encode())
     checks = check_limits(
-        sizes["zipped"], sizes["unzipped"], config.upload, config.max_zipped, config.max_unzipped
+        sizes["zipped"], sizes["unzipped"], spec.upload, spec.max_zipped, spec.max_unzipped
     )
-    over = [c for c in checks if c.exceeded]
+    over: list[LimitCheck] = [c for c in checks if c.exceeded]
     summary = (
         f"{sizes['zipped']:,} B zipped, {sizes['unzipped']:,} B unzipped for "
-        f"{config.runtime} {config.arch}"
+        f"{spec.runtime} {spec.arch}"
     )
     if over:
         details = "; ".join(f"{c.over_by:,} B over {c.label}" for c in over)
-        return False, f"lpack check: FAIL {summary}: {details}."
-    return True, f"lpack check: ok — lock current, {summary}, within every limit and budget."
+        return CheckResult(False, f"lpack check: FAIL {summary}: {details}.")
+    return CheckResult(
+        True, f"lpack check: ok — lock current, {summary}, within every limit and budget."
+    )

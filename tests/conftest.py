@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "fixtures"))
 
 import make_index  # noqa: E402
 
-from lpack.verify import _world_reachable  # noqa: E402 - one definition of 'nobody can run it'
+from lpack.inspect.verify import _world_reachable  # noqa: E402 - one definition of 'nobody can run it'
 
 
 @dataclass

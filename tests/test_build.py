@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import Index, extract_readonly, make_project, run_isolated, run_lpack
 
-from lpack.cache import WheelCache
+from lpack.resolve.cache import WheelCache
 
 HOST = f"python3.{sys.version_info[1]}"
 HANDLER = (
@@ -360,7 +360,7 @@ def test_concurrent_builds_share_the_cache(tmp_path: Path, lpack_env: dict) -> N
 def test_sdist_needs_opt_in_and_must_be_pure(tmp_path: Path, lpack_env: dict) -> None:
     project = make_project(tmp_path / "fn", "puresdist\n")
     r = run_lpack("build", str(project), "--runtime", HOST)
-    assert r.rc == 2 and "allow_sdist" in r.stderr and "puresdist" in r.stderr
+    assert r.rc == 2 and "allow-sdist" in r.stderr and "puresdist" in r.stderr
     data = build_ok(project, "--allow-sdist", "puresdist")
     assert data["fetch"]["built_from_sdist"] == ["puresdist"]
     with zipfile.ZipFile(data["output"]["path"]) as zf:

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from conftest import make_project, run_lpack
 
-from lpack.config import load_config, parse_size
 from lpack.errors import ConfigError
+from lpack.settings import cli_spec, load_artifact, parse_size
 
 
 def test_defaults_without_any_config(tmp_path: Path) -> None:
     project = make_project(tmp_path / "fn")
-    config = load_config(project)
+    config = load_artifact(project)
     assert (config.runtime, config.arch, config.upload) == ("python3.12", "x86_64", "direct")
     assert config.output_path == project / "dist" / "fn.zip"
     assert config.lock_path == project / "lpack.lock"
@@ -24,9 +24,9 @@ def test_cli_overrides_pyproject(tmp_path: Path) -> None:
         tmp_path / "fn",
         tool='runtime = "python3.11"\narch = "arm64"\nmax-zipped = "10 MiB"\nexclude = ["*.md"]',
     )
-    config = load_config(project, {"runtime": "python3.13"})
+    config = load_artifact(project, cli_spec({"runtime": "python3.13"}))
     assert config.runtime == "python3.13" and config.arch == "arm64"
-    assert config.max_zipped == 10 * 1024 * 1024 and config.exclude == ["*.md"]
+    assert config.max_zipped == 10 * 1024 * 1024 and config.exclude == ("*.md",)
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,7 @@ def test_cli_overrides_pyproject(tmp_path: Path) -> None:
 def test_bad_config_names_key_and_accepted_values(tmp_path: Path, tool: str, message: str) -> None:
     project = make_project(tmp_path / "fn", tool=tool)
     with pytest.raises(ConfigError, match=message.replace("`", "`").replace(".", r"\.")):
-        load_config(project)
+        load_artifact(project)
 
 
 def test_unparsable_pyproject_is_a_clear_error(tmp_path: Path) -> None:

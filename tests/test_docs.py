@@ -6,7 +6,7 @@ import re
 
 from conftest import ROOT
 
-from lpack.slim import categories
+from lpack.catalog import slim_categories as categories
 
 
 def test_readme_slim_table_matches_catalog() -> None:

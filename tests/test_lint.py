@@ -22,7 +22,8 @@ from lint_fixtures import (
     write_zip,
 )
 
-from lpack.lint import catalog, registry
+from lpack.catalog import lint_rules as catalog
+from lpack.inspect.registry import registry
 from lpack.resources import rules_dir
 
 HOST = f"python3.{sys.version_info[1]}"

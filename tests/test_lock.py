@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import Index, make_project, run_lpack
 
-from lpack.lock import read_lock
+from lpack.resolve.lockfile import read_lock
 
 HOST = f"python3.{sys.version_info[1]}"
 

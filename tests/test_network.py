@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import extract_readonly, make_project, run_isolated, run_lpack
 
-from lpack.lock import read_lock
+from lpack.resolve.lockfile import read_lock
 
 pytestmark = pytest.mark.network
 HOST_IS_311 = sys.version_info[:2] == (3, 11)

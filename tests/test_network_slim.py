@@ -15,6 +15,7 @@ import pytest
 from conftest import extract_readonly, make_project, run_isolated, run_lpack
 
 from lpack import elf
+from lpack.assemble import elfstrip
 
 pytestmark = [
     pytest.mark.network,
@@ -51,7 +52,7 @@ SETS = {
 def _segments_identical(before: bytes, after: bytes) -> None:
     old, new = elf.parse(before), elf.parse(after)
     assert old.segments == new.segments
-    elf.verify_segments_unchanged(before, after)
+    elfstrip.verify_segments_unchanged(before, after)
 
 
 @pytest.mark.parametrize("name", list(SETS))

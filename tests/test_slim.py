@@ -12,7 +12,9 @@ import pytest
 from conftest import Index, extract_readonly, make_project, run_isolated, run_lpack
 
 from lpack import elf
-from lpack.slim import categories, imported_modules
+from lpack.assemble import elfstrip
+from lpack.assemble.importscan import imported_modules
+from lpack.catalog import slim_categories as categories
 
 HOST = f"python3.{sys.version_info[1]}"
 
@@ -197,9 +199,9 @@ def test_runtime_provided_sdk_is_kept_unless_opted_in(tmp_path: Path, lpack_env:
 
 def test_malformed_and_foreign_binaries_are_left_untouched(tmp_path: Path) -> None:
     with pytest.raises(elf.ElfError):
-        elf.strip(b"\x7fELF\x02\x01\x01" + b"\0" * 20)
+        elfstrip.strip(b"\x7fELF\x02\x01\x01" + b"\0" * 20)
     with pytest.raises(elf.ElfError):
-        elf.strip(b"\xcf\xfa\xed\xfe" + b"\0" * 100)
+        elfstrip.strip(b"\xcf\xfa\xed\xfe" + b"\0" * 100)
 
 
 def test_source_is_never_slimmed(tmp_path: Path, lpack_env: dict) -> None:
@@ -297,10 +299,10 @@ def test_strip_keeps_what_relocations_need(tmp_path: Path) -> None:
     subprocess.run(
         ["gcc", "-shared", "-fPIC", "-g", "-Wl,--emit-relocs", str(src), "-o", str(obj)], check=True
     )
-    result = elf.strip(obj.read_bytes())
+    result = elfstrip.strip(obj.read_bytes())
     assert ".symtab" not in result.removed_sections and ".strtab" not in result.removed_sections
     assert any(name.startswith(".debug") for name in result.removed_sections)
-    assert elf.strip(result.data).data == result.data  # idempotent, deterministic
+    assert elfstrip.strip(result.data).data == result.data  # idempotent, deterministic
     if shutil.which("readelf"):
         out = tmp_path / "s.so"
         out.write_bytes(result.data)
@@ -323,11 +325,11 @@ def test_malformed_section_table_is_an_elf_error(tmp_path: Path) -> None:
     data = bytearray(so.read_bytes())
     struct.pack_into("<H", data, 62, 999)  # e_shstrndx past e_shnum
     with pytest.raises(elf.ElfError):
-        elf.strip(bytes(data))
+        elfstrip.strip(bytes(data))
 
 
 def test_which_stubs_describe_a_shipped_module() -> None:
-    from lpack.slim import _stub_has_module
+    from lpack.assemble.prune import _stub_has_module
 
     known = {
         "pkg/_ext.cpython-311-x86_64-linux-gnu.so",

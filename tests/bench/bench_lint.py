@@ -15,7 +15,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from lpack.lint import LintOptions, lint_paths
+from lpack.inspect.lint import LintOptions, lint_paths
 from lpack.target import Target
 
 

@@ -1,0 +1,345 @@
+"""Writes a byte-for-byte reproducible zip: sorted entries, fixed times and modes, no extras.
+
+Two steps: `prepare_entry` turns an entry into exactly the bytes the archive will hold (a
+member that comes unchanged from a wheel is copied still compressed: the wheel's hash already
+pins those bytes, so this is faster and independent of the local zlib; everything else is
+deflated at a fixed level, on a thread pool), and `write_archive` lays them out with their
+headers into a temp file that is renamed into place.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import struct
+import tempfile
+import time
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from lpack.assemble.entries import Entry, WheelMember
+from lpack.errors import BuildError
+
+DEFLATE_LEVEL = 6
+_ZIP64_LIMIT = 0xFFFFFFFF
+_UTF8_FLAG = 0x800
+_MADE_BY_UNIX = (3 << 8) | 20
+_DIR_ATTR = ((0o040000 | 0o755) << 16) | 0x10  # a folder, drwxr-xr-x, and the MS-DOS flag
+
+
+@dataclass(frozen=True)
+class WrittenEntry:
+    path: str
+    size: int
+    compressed_size: int
+    dist: str | None
+
+
+@dataclass(frozen=True)
+class Archive:
+    path: Path
+    sha256: str
+    zipped_size: int
+    unzipped_size: int
+    entries: list[WrittenEntry]
+
+    @property
+    def sha256_base64(self) -> str:
+        """What Terraform's source_code_hash and Lambda's CodeSha256 hold."""
+        return base64.b64encode(bytes.fromhex(self.sha256)).decode()
+
+    @property
+    def file_count(self) -> int:
+        return sum(1 for e in self.entries if not e.path.endswith("/"))
+
+
+def dos_timestamp() -> tuple[int, int]:
+    """(time, date) in DOS format from SOURCE_DATE_EPOCH, else 1980-01-01 00:00."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    year, month, day, hour, minute, second = 1980, 1, 1, 0, 0, 0
+    if epoch:
+        try:
+            t = time.gmtime(max(int(epoch), 315532800))
+        except (ValueError, OverflowError) as exc:
+            raise BuildError(
+                f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix timestamp.",
+                hint="set it to whole seconds since 1970 (e.g. `git log -1 --format=%ct`).",
+            ) from exc
+        year, month, day, hour, minute, second = t[:6]
+        year = min(year, 2107)
+    return (hour << 11) | (minute << 5) | (second // 2), ((year - 1980) << 9) | (month << 5) | day
+
+
+@dataclass(frozen=True)
+class PreparedEntry:
+    """An entry as the archive stores it: its header fields and where its bytes are."""
+
+    path: str
+    mode: int
+    is_dir: bool
+    method: int
+    crc: int
+    size: int
+    compressed_size: int
+    dist: str | None
+    payload: bytes | None  # compressed bytes, or None for a raw copy from the wheel
+    raw_source: tuple[Path, int, int] | None = None  # (wheel, data offset, length)
+
+    @property
+    def external_attr(self) -> int:
+        return _DIR_ATTR if self.is_dir else (0o100000 | self.mode) << 16
+
+
+def _deflate(data: bytes) -> tuple[int, bytes]:
+    if not data:
+        return zipfile.ZIP_STORED, b""
+    compressor = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
+    packed = compressor.compress(data) + compressor.flush()
+    if len(packed) >= len(data):
+        return zipfile.ZIP_STORED, data
+    return zipfile.ZIP_DEFLATED, packed
+
+
+def prepare_entry(entry: Entry) -> PreparedEntry:
+    """The bytes the archive will hold for this entry: copied raw when possible."""
+    source = entry.source
+    if isinstance(source, WheelMember):
+        raw = source.raw_location()
+        if raw is not None:
+            member = source.member
+            return PreparedEntry(
+                entry.path,
+                entry.mode,
+                False,
+                member.compress_type,
+                member.CRC,
+                member.file_size,
+                member.compress_size,
+                entry.dist,
+                None,
+                raw,
+            )
+    data = entry.read()
+    method, packed = _deflate(data)
+    return PreparedEntry(
+        entry.path,
+        entry.mode,
+        False,
+        method,
+        zlib.crc32(data),
+        len(data),
+        len(packed),
+        entry.dist,
+        packed,
+    )
+
+
+def _folder(path: str) -> PreparedEntry:
+    return PreparedEntry(path, 0o755, True, zipfile.ZIP_STORED, 0, 0, 0, None, b"")
+
+
+def _directories(paths: list[str]) -> list[str]:
+    dirs: set[str] = set()
+    for path in paths:
+        parts = path.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            dirs.add("/".join(parts[:i]) + "/")
+    return sorted(dirs)
+
+
+def prepared_entries(entries: list[Entry], workers: int | None = None) -> Iterator[PreparedEntry]:
+    """Every file and the folders above them, in path order, prepared on a thread pool."""
+    by_path = {e.path: e for e in entries}
+    all_paths = sorted(set(by_path) | set(_directories(list(by_path))))
+    files = [by_path[p] for p in all_paths if p in by_path]
+    with ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 2)) as pool:
+        ready = iter(pool.map(prepare_entry, files))
+        for path in all_paths:
+            yield next(ready) if path in by_path else _folder(path)
+
+
+class _ZipStream:
+    """Appends zip records to a file, hashing and counting every byte written."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.sha = hashlib.sha256()
+        self.offset = 0
+        self.central: list[bytes] = []
+        self.written: list[WrittenEntry] = []
+
+    def emit(self, chunk: bytes) -> None:
+        self.out.write(chunk)
+        self.sha.update(chunk)
+        self.offset += len(chunk)
+
+    def add(self, item: PreparedEntry, tm: int, dt: int) -> None:
+        if self.offset > _ZIP64_LIMIT or item.size > _ZIP64_LIMIT:
+            raise BuildError(
+                f"The package passes 4 GiB at {item.path}; lpack does not write zip64 "
+                "members (Lambda's limit is 250 MiB unzipped).",
+                hint="remove large files or dependencies.",
+            )
+        name = item.path.encode("utf-8")
+        flags = _UTF8_FLAG if not item.path.isascii() else 0
+        header_offset = self.offset
+        self.emit(
+            struct.pack(
+                "<4sHHHHHIIIHH",
+                b"PK\x03\x04",
+                20,
+                flags,
+                item.method,
+                tm,
+                dt,
+                item.crc,
+                item.compressed_size,
+                item.size,
+                len(name),
+                0,
+            )
+            + name
+        )
+        if item.payload is not None:
+            self.emit(item.payload)
+        elif item.raw_source is not None:
+            self._copy(item.path, *item.raw_source)
+        self.central.append(
+            struct.pack(
+                "<4sHHHHHHIIIHHHHHII",
+                b"PK\x01\x02",
+                _MADE_BY_UNIX,
+                20,
+                flags,
+                item.method,
+                tm,
+                dt,
+                item.crc,
+                item.compressed_size,
+                item.size,
+                len(name),
+                0,
+                0,
+                0,
+                0,
+                item.external_attr,
+                header_offset,
+            )
+            + name
+        )
+        self.written.append(WrittenEntry(item.path, item.size, item.compressed_size, item.dist))
+
+    def _copy(self, path: str, wheel: Path, start: int, length: int) -> None:
+        with open(wheel, "rb") as src:
+            src.seek(start)
+            remaining = length
+            while remaining:
+                chunk = src.read(min(remaining, 1 << 20))
+                if not chunk:
+                    raise BuildError(f"{wheel} is truncated at {path}.")
+                self.emit(chunk)
+                remaining -= len(chunk)
+
+    def finish(self) -> None:
+        """The central directory and its end records (zip64 ones past 65,535 entries)."""
+        cd_offset = self.offset
+        for record in self.central:
+            self.emit(record)
+        cd_size = self.offset - cd_offset
+        count = len(self.central)
+        if count > 0xFFFF or cd_offset > _ZIP64_LIMIT:
+            zip64_offset = self.offset
+            self.emit(
+                struct.pack(
+                    "<4sQHHIIQQQQ",
+                    b"PK\x06\x06",
+                    44,
+                    _MADE_BY_UNIX,
+                    45,
+                    0,
+                    0,
+                    count,
+                    count,
+                    cd_size,
+                    cd_offset,
+                )
+            )
+            self.emit(struct.pack("<4sIQI", b"PK\x06\x07", 0, zip64_offset, 1))
+            self.emit(
+                struct.pack(
+                    "<4sHHHHIIH",
+                    b"PK\x05\x06",
+                    0,
+                    0,
+                    0xFFFF,
+                    0xFFFF,
+                    min(cd_size, _ZIP64_LIMIT),
+                    min(cd_offset, _ZIP64_LIMIT),
+                    0,
+                )
+            )
+        else:
+            self.emit(
+                struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count, cd_size, cd_offset, 0)
+            )
+
+
+def _temp_beside(output: Path) -> tuple[int, str]:
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise BuildError(
+            f"Cannot write {output}: {exc.strerror or exc}.",
+            hint="choose an output path in a writable folder (-o/--output or `output` in "
+            "[tool.lpack]).",
+        ) from exc
+
+
+def _publish(tmp_name: str, output: Path) -> None:
+    # Modes of the zip itself are normalised too: a umask must not change anything.
+    os.chmod(tmp_name, 0o644)
+    try:
+        os.replace(tmp_name, output)
+    except OSError as exc:
+        raise BuildError(
+            f"Cannot write {output}: {exc.strerror or exc}"
+            + (" (it is a folder)." if output.is_dir() else "."),
+            hint="give -o/--output (or `output`) a file name such as dist/function.zip.",
+        ) from exc
+
+
+def write_archive(
+    entries: list[Entry],
+    output: Path,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+) -> Archive:
+    """Write entries (any order) to output atomically; return what was written."""
+    tm, dt = dos_timestamp()
+    fd, tmp_name = _temp_beside(output)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            stream = _ZipStream(out)
+            for item in prepared_entries(entries, workers):
+                stream.add(item, tm, dt)
+                if progress:
+                    progress(item.size)
+            stream.finish()
+        _publish(tmp_name, output)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return Archive(
+        path=output,
+        sha256=stream.sha.hexdigest(),
+        zipped_size=stream.offset,
+        unzipped_size=sum(e.size for e in stream.written),
+        entries=stream.written,
+    )

@@ -1,0 +1,103 @@
+"""Finds the function's own files: everything in the source folder but what never ships."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from lpack.errors import BuildError
+from lpack.files import matches_any
+
+# Never part of a function: version control, virtualenvs, caches, editor junk.
+ALWAYS_EXCLUDED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".bzr",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".idea",
+        ".vscode",
+        "node_modules",
+        ".aws-sam",
+        ".serverless",
+        ".lpack",
+        ".eggs",
+    }
+)
+ALWAYS_EXCLUDED_FILES = frozenset({".DS_Store", "Thumbs.db"})
+ALWAYS_EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+
+
+def source_files(
+    source_dir: Path,
+    include: tuple[str, ...] | list[str],
+    exclude: tuple[str, ...] | list[str],
+    skip_paths: set[Path],
+    warnings: list[str],
+) -> list[tuple[str, Path]]:
+    """The function's own files: relative posix path and absolute path, sorted."""
+    found = []
+    for root, dirs, files in os.walk(source_dir):
+        root_path = Path(root)
+        dirs[:] = [d for d in sorted(dirs) if _walk_into(root_path / d, skip_paths, warnings)]
+        for name in sorted(files):
+            full = root_path / name
+            if name in ALWAYS_EXCLUDED_FILES or name.endswith(ALWAYS_EXCLUDED_SUFFIXES):
+                continue
+            if full in skip_paths:
+                continue
+            rel = full.relative_to(source_dir).as_posix()
+            if not _shippable(full, rel, source_dir, warnings):
+                continue
+            if include and not matches_any(rel, include):
+                continue
+            if exclude and matches_any(rel, exclude):
+                continue
+            found.append((rel, full))
+    return found
+
+
+def _walk_into(folder: Path, skip_paths: set[Path], warnings: list[str]) -> bool:
+    name = folder.name
+    if name in ALWAYS_EXCLUDED_DIRS or name.endswith(".egg-info") or folder in skip_paths:
+        return False
+    if (folder / "pyvenv.cfg").exists():  # a virtualenv under any name
+        return False
+    if folder.is_symlink():
+        warnings.append(f"{folder} is a symlink to a folder; lpack does not follow it.")
+        return False
+    return True
+
+
+def _shippable(full: Path, rel: str, source_dir: Path, warnings: list[str]) -> bool:
+    """A regular file (or a link to one inside the source folder) with a UTF-8 name."""
+    if full.is_symlink():
+        resolved = full.resolve()
+        if not resolved.exists():
+            warnings.append(f"{rel} is a broken symlink; it is not shipped.")
+            return False
+        if not resolved.is_relative_to(source_dir.resolve()):
+            warnings.append(
+                f"{rel} is a symlink to {resolved}, outside the source folder; "
+                "it is not shipped (copy the file in if the function needs it)."
+            )
+            return False
+    if not full.is_file():
+        return False
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BuildError(
+            f"Source file {full!r} has a name that is not valid UTF-8; zip readers "
+            "would garble it.",
+            hint="rename it, or exclude it with `exclude`.",
+        ) from None
+    return True

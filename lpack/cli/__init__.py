@@ -1,0 +1,46 @@
+"""Command line: parse, call one service, render, exit. Only here and in render/ is rich used,
+and only here is click; errors become exit codes in one place (options.fail)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from lpack import __version__
+from lpack.errors import EXIT_USAGE
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lpack")
+def cli() -> None:
+    """Build, lint and size-gate AWS Lambda deployment packages for Python."""
+
+
+def _register() -> None:
+    from lpack.cli import building, info, inspecting
+
+    for module in (building, inspecting, info):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    os.environ.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    try:
+        cli.main(prog_name="lpack", standalone_mode=True)
+    except SystemExit:
+        raise
+    except Exception as exc:  # a bug: still exit 2 with a short message, not a bare traceback
+        if os.environ.get("LPACK_DEBUG"):
+            raise
+        click.echo(
+            f"error: internal error: {type(exc).__name__}: {exc} "
+            "(set LPACK_DEBUG=1 for the traceback and report it)",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)

@@ -1,0 +1,208 @@
+"""Options shared by several commands, each declared once as a named decorator."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from lpack.errors import ConfigError, LpackError
+from lpack.settings import UPLOAD_MODES, ArtifactSpec, cli_spec, parse_size
+from lpack.target import arches, runtimes
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _apply(f: F, *decorators: Callable[[F], F]) -> F:
+    # Applied bottom-up, so --help lists them in the order written here.
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
+
+
+def size_value(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_size(param.name or "size", value)
+    except ConfigError as exc:
+        raise click.BadParameter(exc.message) from exc
+
+
+def format_option(
+    *choices: str, default: str | None = "text", help: str = "Output format."
+) -> Callable[[F], F]:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+def project_argument(f: F) -> F:
+    """PROJECT_DIR, the folder whose [tool.lpack] and requirements are built."""
+    return click.argument(
+        "project_dir", required=False, default=".", type=click.Path(file_okay=False, path_type=Path)
+    )(f)
+
+
+def target_options(f: F) -> F:
+    """--runtime and --arch: the Lambda target."""
+    return _apply(
+        f,
+        click.option(
+            "--runtime",
+            type=click.Choice(list(runtimes())),
+            help="Lambda runtime (default python3.12).",
+        ),
+        click.option("--arch", type=click.Choice(arches()), help="Lambda architecture."),
+    )
+
+
+def requirement_options(f: F) -> F:
+    """Where the dependencies come from and where their lock goes."""
+    return _apply(
+        f,
+        click.option(
+            "--requirements",
+            "-r",
+            help="Requirements input (requirements.in, requirements.txt or pyproject.toml).",
+        ),
+        click.option(
+            "--extra",
+            "extras",
+            multiple=True,
+            help="Optional-dependency group of pyproject.toml to include.",
+        ),
+        click.option("--lock", "lock_file", help="Lock file path (default lpack.lock)."),
+        click.option(
+            "--allow-sdist",
+            multiple=True,
+            metavar="NAME",
+            help="Allow building this package's pure-Python sdist (:all: for any).",
+        ),
+    )
+
+
+def project_option(f: F) -> F:
+    """--project, for commands that read a package rather than build one."""
+    return click.option(
+        "--project",
+        "project_dir",
+        default=".",
+        show_default=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Project whose [tool.lpack] gives the runtime, handler and settings.",
+    )(f)
+
+
+def upload_option(f: F) -> F:
+    return click.option(
+        "--upload",
+        type=click.Choice(UPLOAD_MODES),
+        help="How the zip reaches Lambda: direct (50 MiB zipped limit applies) or s3.",
+    )(f)
+
+
+def budget_options(f: F) -> F:
+    return _apply(
+        f,
+        click.option(
+            "--max-zipped", callback=size_value, help='Budget for the zip, e.g. "40 MiB".'
+        ),
+        click.option(
+            "--max-unzipped",
+            callback=size_value,
+            help="Budget for the package (with its layers), unzipped.",
+        ),
+    )
+
+
+def slim_options(f: F) -> F:
+    return _apply(
+        f,
+        click.option(
+            "--no-slim", is_flag=True, help="Ship dependencies exactly as their wheels hold them."
+        ),
+        click.option(
+            "--slim-enable",
+            multiple=True,
+            metavar="CODE",
+            help="Turn on an off-by-default slim category (LP808: runtime-provided SDK).",
+        ),
+        click.option(
+            "--slim-disable", multiple=True, metavar="CODE", help="Turn off a slim category."
+        ),
+        click.option(
+            "--keep", multiple=True, metavar="GLOB", help="Never slim files matching GLOB."
+        ),
+        click.option(
+            "--drop",
+            multiple=True,
+            metavar="GLOB",
+            help="Also drop dependency files matching GLOB.",
+        ),
+    )
+
+
+def selection_options(f: F) -> F:
+    """--select / --extend-select / --ignore, as in ruff (codes or prefixes)."""
+    return _apply(
+        f,
+        click.option(
+            "--select", multiple=True, metavar="CODE", help="Only these codes or prefixes."
+        ),
+        click.option(
+            "--extend-select", multiple=True, metavar="CODE", help="Add codes or prefixes."
+        ),
+        click.option("--ignore", multiple=True, metavar="CODE", help="Skip codes or prefixes."),
+    )
+
+
+def spec_from_flags(flags: Mapping[str, Any]) -> ArtifactSpec:
+    """The command line's partial spec: click's parameter names mapped to [tool.lpack] keys."""
+    slim = {
+        "enabled": False if flags.get("no_slim") else None,
+        "enable": flags.get("slim_enable"),
+        "disable": flags.get("slim_disable"),
+        "keep": flags.get("keep"),
+        "drop": flags.get("drop"),
+    }
+    lint = {key: flags.get(key.replace("-", "_")) for key in ("select", "extend-select", "ignore")}
+    values = {
+        "runtime": flags.get("runtime"),
+        "arch": flags.get("arch"),
+        "requirements": flags.get("requirements"),
+        "extras": flags.get("extras"),
+        "lock": flags.get("lock_file"),
+        "allow-sdist": flags.get("allow_sdist"),
+        "source": flags.get("source"),
+        "handler": flags.get("handler"),
+        "output": flags.get("output"),
+        "include": flags.get("include"),
+        "exclude": flags.get("exclude"),
+        "upload": flags.get("upload"),
+        "max-zipped": flags.get("max_zipped"),
+        "max-unzipped": flags.get("max_unzipped"),
+        "slim": {k: v for k, v in slim.items() if v not in (None, ())},
+        "lint": {k: v for k, v in lint.items() if v not in (None, ())},
+    }
+    return cli_spec(values)
+
+
+def fail(error: LpackError, fmt: str) -> NoReturn:
+    """Report the error (also as JSON when the output is JSON) and exit with its code."""
+    from lpack.render import json as render_json
+    from lpack.render.console import make_console
+    from lpack.render.text import print_error
+
+    if fmt == "json":
+        print(render_json.dumps(render_json.error_json(error)))
+    print_error(make_console(stderr=True), error)
+    sys.exit(error.exit_code)

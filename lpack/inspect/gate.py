@@ -1,0 +1,157 @@
+"""Gate a package against a committed baseline: CI's size check (growth, limits, budgets)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lpack.errors import ConfigError
+from lpack.files import write_atomic
+from lpack.inspect.diff import Diff, DistributionSize, PackageSizes, diff_sizes
+from lpack.inspect.report import Report, TargetRef
+
+BASELINE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A package's sizes as committed: small, sorted and stable, so it diffs well in git."""
+
+    target: TargetRef | None
+    zipped_size: int | None
+    unzipped_size: int
+    distributions: dict[str, DistributionSize]
+
+    @classmethod
+    def of_report(cls, report: Report) -> Baseline:
+        sizes = PackageSizes.of_report(report)
+        return cls(report.target, report.zipped_size, report.unzipped_size, sizes.distributions)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": BASELINE_VERSION,
+            "target": self.target.to_json() if self.target else None,
+            "zipped_size": self.zipped_size,
+            "unzipped_size": self.unzipped_size,
+            "distributions": {
+                name: {"version": d.version, "unzipped": d.unzipped}
+                for name, d in sorted(self.distributions.items())
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Baseline | None:
+        """None when data is not a baseline of this version."""
+        if not (
+            isinstance(data, dict)
+            and data.get("version") == BASELINE_VERSION
+            and isinstance(data.get("distributions"), dict)
+            and isinstance(data.get("unzipped_size"), int)
+        ):
+            return None
+        zipped = data.get("zipped_size")
+        return cls(
+            TargetRef.from_json(data.get("target")),
+            zipped if isinstance(zipped, int) else None,
+            data["unzipped_size"],
+            {
+                str(name): DistributionSize(str(d.get("version", "")), int(d.get("unzipped", 0)))
+                for name, d in data["distributions"].items()
+                if isinstance(d, dict)
+            },
+        )
+
+    def sizes(self) -> PackageSizes:
+        return PackageSizes(
+            "baseline", self.target, self.zipped_size, self.unzipped_size, self.distributions
+        )
+
+
+def write_baseline(path: Path, report: Report) -> Baseline:
+    baseline = Baseline.of_report(report)
+    text = json.dumps(baseline.to_json(), indent=2, sort_keys=True) + "\n"
+    try:
+        write_atomic(path, text.encode())
+    except OSError as exc:
+        raise ConfigError(f"Cannot write baseline {path}: {exc.strerror or exc}.") from exc
+    return baseline
+
+
+def read_baseline(path: Path, report: Report) -> Baseline:
+    how = f"create it with `lpack gate PATH --baseline {path} --update-baseline` and commit it"
+    if not path.is_file():
+        raise ConfigError(f"Baseline {path} does not exist.", hint=how + ".")
+    try:
+        baseline = Baseline.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        baseline = None
+    if baseline is None:
+        raise ConfigError(
+            f"Baseline {path} is corrupt (not an lpack baseline, version {BASELINE_VERSION}).",
+            hint=f"restore it from git, or {how}.",
+        )
+    if report.target.runtime and baseline.target != report.target:
+        made = baseline.target or TargetRef()
+        raise ConfigError(
+            f"Baseline {path} was made for {made.describe()}, the package targets "
+            f"{report.target.describe()}: sizes are not comparable.",
+            hint=f"if the runtime change is intended, {how} (--update-baseline).",
+        )
+    return baseline
+
+
+@dataclass
+class GateThresholds:
+    max_growth_bytes: int = 1024 * 1024
+    max_growth_percent: float = 5.0
+    min_bytes: int = 100 * 1024  # growth below this never fails: small packages do not flap
+
+
+@dataclass
+class GateResult:
+    diff: Diff
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "command": "gate",
+            "ok": self.ok,
+            "failures": self.failures,
+            "diff": self.diff.to_json(),
+        }
+
+
+def gate(
+    report: Report, baseline: Baseline, thresholds: GateThresholds, limit_failures: list[str]
+) -> GateResult:
+    """Failures: the limits and budgets the package breaks, then growth past the thresholds."""
+    diff = diff_sizes(baseline.sizes(), PackageSizes.of_report(report))
+    result = GateResult(diff, list(limit_failures))
+    # The floor keeps tiny packages from flapping, but never hides growth the user
+    # explicitly capped lower.
+    floor = min(thresholds.min_bytes, thresholds.max_growth_bytes)
+    for label, delta, base in (
+        ("unzipped", diff.unzipped_delta, baseline.unzipped_size),
+        ("zipped", diff.zipped_delta, baseline.zipped_size),
+    ):
+        if delta is None or base is None or delta <= floor:
+            continue
+        percent = 100.0 * delta / base if base else float("inf")
+        if delta > thresholds.max_growth_bytes:
+            result.failures.append(
+                f"{label} size grew by {delta:,} B ({percent:+.1f}%), more than the allowed "
+                f"{thresholds.max_growth_bytes:,} B"
+            )
+        elif percent > thresholds.max_growth_percent:
+            result.failures.append(
+                f"{label} size grew by {percent:+.1f}% ({delta:,} B), more than the allowed "
+                f"{thresholds.max_growth_percent:g}%"
+            )
+    return result

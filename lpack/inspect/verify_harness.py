@@ -1,0 +1,141 @@
+"""The program `lpack verify` runs inside the target's Python, as Lambda's bootstrap would.
+
+verify.py passes this file's text to `python -I -S -c` (an unprivileged user may not be able
+to read lpack's install folder), with one JSON argument. It must run on every Python the
+runtimes use (3.9 and later) with nothing but the standard library, and it reports on a
+private copy of stdout, one JSON event per line, ending with {"kind": "done"}.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import site
+import sys
+import time
+import traceback
+from typing import Any, TextIO
+
+
+class Events:
+    """Events go to a private copy of stdout; whatever the imported code prints goes to
+    stderr, so it can never corrupt or hide a result line."""
+
+    def __init__(self) -> None:
+        self.out: TextIO = os.fdopen(os.dup(1), "w")
+        os.dup2(2, 1)
+
+    def emit(self, **data: Any) -> None:
+        self.out.write(json.dumps(data, default=repr) + "\n")
+        self.out.flush()
+
+
+def failure(exc: BaseException) -> dict[str, str]:
+    frames = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return {"type": type(exc).__name__, "message": str(exc), "traceback": "".join(frames)[-4000:]}
+
+
+def lambda_sys_path(task: str, layers: list[str], runtime_dir: str | None, version: str) -> None:
+    """/var/task first (its .pth files processed), then each layer, then the runtime's SDK,
+    then the standard library: the order Lambda's bootstrap gives."""
+    stdlib = list(sys.path)
+    sys.path[:] = []
+    site.addsitedir(task)
+    for layer in layers:
+        for sub in (f"python/lib/python{version}/site-packages", "python"):
+            path = os.path.join(layer, sub)
+            if os.path.isdir(path):
+                site.addsitedir(path)
+    if runtime_dir:
+        sys.path.append(runtime_dir)  # the runtime's own SDK sits after the layers (/var/runtime)
+    sys.path.extend(stdlib)
+
+
+def import_all(events: Events, modules: list[str]) -> None:
+    for name in modules:
+        start = time.perf_counter()
+        try:
+            module = importlib.import_module(name)
+            where = getattr(module, "__file__", None) or str(getattr(module, "__path__", ""))
+            seconds = round(time.perf_counter() - start, 3)
+            events.emit(kind="import", module=name, ok=True, file=where, seconds=seconds)
+        except BaseException as exc:  # SystemExit and friends are failures too
+            events.emit(kind="import", module=name, ok=False, **failure(exc))
+
+
+def check_metadata(events: Events, task: str) -> None:
+    """importlib.metadata must find every distribution that ships its dist-info."""
+    import importlib.metadata as metadata
+
+    for entry in sorted(os.listdir(task)):
+        if not entry.endswith(".dist-info"):
+            continue
+        name = entry[: -len(".dist-info")].rsplit("-", 1)[0]
+        try:
+            found = metadata.version(name)
+            if not found:
+                raise LookupError(f"{entry}/METADATA is missing or has no Version")
+            events.emit(kind="metadata", name=name, ok=True, version=found)
+        except BaseException as exc:
+            events.emit(kind="metadata", name=name, ok=False, **failure(exc))
+
+
+def _handler_function(handler: str) -> Any:
+    module_name, _, function = handler.rpartition(".")
+    return getattr(importlib.import_module(module_name.replace("/", ".")), function)
+
+
+def check_handler(events: Events, handler: str) -> None:
+    try:
+        if not callable(_handler_function(handler)):
+            raise TypeError(f"{handler} is not callable")
+        events.emit(kind="handler", handler=handler, ok=True)
+    except BaseException as exc:
+        events.emit(kind="handler", handler=handler, ok=False, **failure(exc))
+
+
+class Context:
+    """The context object Lambda passes a handler, with this invocation's names."""
+
+    def __init__(self) -> None:
+        self.function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"])
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
+        )
+        self.aws_request_id = "00000000-0000-4000-8000-000000000000"
+        self.log_group_name = os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]
+        self.log_stream_name = os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
+        self._deadline = time.monotonic() + 3.0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def invoke(events: Events, handler: str, event_path: str) -> None:
+    try:
+        with open(event_path, encoding="utf-8") as fh:
+            event = json.load(fh)
+        result = _handler_function(handler)(event, Context())
+        events.emit(kind="invoke", handler=handler, ok=True, result=result)
+    except BaseException as exc:
+        events.emit(kind="invoke", handler=handler, ok=False, **failure(exc))
+
+
+def main(argv: list[str]) -> None:
+    task, layers, runtime_dir, version, modules, handler, event_path = json.loads(argv[0])
+    events = Events()
+    lambda_sys_path(task, layers, runtime_dir, version)
+    import_all(events, modules)
+    check_metadata(events, task)
+    if handler and not event_path:
+        check_handler(events, handler)
+    if handler and event_path:
+        invoke(events, handler, event_path)
+    events.emit(kind="done")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,212 @@
+"""`--format json`: one versioned document per command (schema: rules/schema/)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from lpack.catalog import slim_categories
+from lpack.errors import LpackError
+from lpack.inspect.registry import Finding, counts
+from lpack.target import Target
+
+if TYPE_CHECKING:
+    from lpack.build import BuildResult
+    from lpack.inspect.verify import VerifyResult
+    from lpack.resolve.locking import LockResult
+
+JSON_VERSION = 1
+
+
+def dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2)
+
+
+def slim_json(result: BuildResult) -> dict[str, Any]:
+    known = slim_categories()
+    slim = result.slim
+    files = slim.files_by_category()
+    return {
+        "enabled": slim.enabled,
+        "saved": slim.total_saved,
+        "by_category": [
+            {
+                "code": code,
+                "name": known[code].name if code in known else "user drop globs",
+                "bytes": saved,
+                "files": files.get(code, 0),
+            }
+            for code, saved in slim.saved_by_category().items()
+        ],
+        "by_distribution": [
+            {"name": name, "bytes": saved} for name, saved in slim.saved_by_distribution().items()
+        ],
+        "kept_imported": slim.kept_imported,
+        "untouched_binaries": slim.untouched_binaries,
+    }
+
+
+def dry_run_json(result: BuildResult) -> dict[str, Any]:
+    return {
+        "version": JSON_VERSION,
+        "command": "build --dry-run",
+        "slim": slim_json(result),
+        "removals": [
+            {"path": r.path, "distribution": r.dist, "code": r.code, "size": r.size}
+            for r in result.slim.removals
+        ],
+        "stripped": [
+            {
+                "path": s.path,
+                "distribution": s.dist,
+                "before": s.before,
+                "after": s.after,
+                "removed_sections": list(s.removed_sections),
+            }
+            for s in result.slim.stripped
+        ],
+        "warnings": result.warnings,
+    }
+
+
+def target_json(target: Target) -> dict[str, Any]:
+    return {
+        "runtime": target.runtime,
+        "arch": target.arch,
+        "python": "{}.{}".format(*target.python_version),
+        "os": target.os_name,
+        "glibc": target.glibc_text,
+    }
+
+
+def build_json(result: BuildResult, verified: VerifyResult | None = None) -> dict[str, Any]:
+    spec, archive = result.spec, result.archive
+    assert archive is not None
+    data = {
+        "version": JSON_VERSION,
+        "command": "build",
+        "ok": result.ok,
+        "target": target_json(spec.target),
+        "lock": {
+            "path": str(spec.lock_path),
+            "input": result.lock.requirements.label,
+            "pins": len(result.lock.lockfile.pins),
+            "reused": result.lock.reused,
+        },
+        "fetch": {
+            "wheels": len(result.wheels),
+            "cached": sum(1 for w in result.wheels if w.cached),
+            "built_from_sdist": sorted(w.name for w in result.wheels if w.built_from_sdist),
+        },
+        "handler": {
+            "handler": result.handler.handler,
+            "configured": result.handler.configured,
+            "note": result.handler.note,
+        },
+        "output": {
+            "path": str(archive.path),
+            "files": archive.file_count,
+            "source_files": result.plan.source_files,
+            "zipped_size": archive.zipped_size,
+            "unzipped_size": archive.unzipped_size,
+            "sha256": archive.sha256,
+            "sha256_base64": archive.sha256_base64,
+        },
+        "upload": spec.upload,
+        "limits": [
+            {
+                "name": c.name,
+                "label": c.label,
+                "source": c.source,
+                "limit": c.limit,
+                "actual": c.actual,
+                "share": round(c.share, 4),
+                "exceeded": c.exceeded,
+                "over_by": c.over_by,
+            }
+            for c in result.limits
+        ],
+        "distributions": [
+            {
+                "name": d.name,
+                "version": d.version,
+                "files": d.files,
+                "unzipped_size": d.unzipped,
+                "zipped_size": d.zipped,
+            }
+            for d in result.sizes_by_distribution
+        ],
+        "slim": slim_json(result),
+        "lint": findings_json(result.findings, spec.target),
+        "warnings": result.warnings,
+        "timings": {k: round(v, 3) for k, v in result.timings.items()},
+    }
+    if verified is not None:
+        data["verify"] = verify_json(verified)
+    return data
+
+
+def lock_json(result: LockResult) -> dict[str, Any]:
+    return {
+        "version": JSON_VERSION,
+        "command": "lock",
+        "path": str(result.lockfile.path),
+        "input": result.requirements.label,
+        "target": result.lockfile.header.get("target", ""),
+        "reused": result.reused,
+        "pins": [
+            {"name": p.name, "version": p.version, "hashes": len(p.hashes)}
+            for p in result.lockfile.pins
+        ],
+    }
+
+
+def error_json(error: LpackError) -> dict[str, Any]:
+    return {
+        "version": JSON_VERSION,
+        "ok": False,
+        "error": {
+            "type": type(error).__name__,
+            "message": error.message,
+            "details": error.details,
+            "hint": error.hint,
+            "exit_code": error.exit_code,
+        },
+    }
+
+
+def verify_json(result: VerifyResult) -> dict[str, Any]:
+    return {
+        "version": JSON_VERSION,
+        "command": "verify",
+        "ok": result.ok,
+        "artifact": str(result.artifact),
+        "python": str(result.python),
+        "user": result.user,
+        "imports": [
+            {"module": r.module, "ok": r.ok, "detail": r.detail, "traceback": r.traceback}
+            for r in result.imports
+        ],
+        "metadata": [{"name": r.module, "ok": r.ok, "detail": r.detail} for r in result.metadata],
+        "invoke": result.invoke,
+    }
+
+
+def findings_json(findings: list[Finding], target: Target) -> dict[str, Any]:
+    return {
+        "version": JSON_VERSION,
+        "command": "lint",
+        "target": {"runtime": target.runtime, "arch": target.arch},
+        "counts": counts(findings),
+        "findings": [
+            {
+                "code": f.code,
+                "name": f.name,
+                "severity": f.severity,
+                "artifact": f.artifact,
+                "path": f.path,
+                "message": f.message,
+            }
+            for f in findings
+        ],
+    }

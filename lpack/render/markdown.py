@@ -1,0 +1,72 @@
+"""Markdown for $GITHUB_STEP_SUMMARY and pull-request comments: reports, diffs, gate results."""
+
+from __future__ import annotations
+
+from lpack.inspect.diff import Diff
+from lpack.inspect.gate import GateResult
+from lpack.inspect.report import Report
+from lpack.render.console import delta
+
+
+def report_markdown(report: Report) -> str:
+    total = report.unzipped_size
+    zipped = report.zipped_size
+    totals = f"{report.files:,} files · **{total:,} B unzipped**"
+    if zipped is not None:
+        totals += f" · **{zipped:,} B zipped**"
+    out = [
+        f"### lpack report: `{report.artifact.rsplit('/', 1)[-1]}`",
+        "",
+        totals,
+        "",
+        "| distribution | version | files | unzipped | zipped | share | why |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for d in report.distributions:
+        s = d.sizes
+        share = s.unzipped / total if total else 0
+        out.append(
+            f"| {d.name} | {d.version} | {s.files:,} | {s.unzipped:,} | {s.zipped:,} | "
+            f"{share:.1%} | {' ← '.join(d.why)} |"
+        )
+    out += ["", "| kind of file | files | unzipped | zipped |", "| --- | ---: | ---: | ---: |"]
+    for k in report.kinds:
+        out.append(f"| {k.name} | {k.sizes.files:,} | {k.sizes.unzipped:,} | {k.sizes.zipped:,} |")
+    return "\n".join(out) + "\n"
+
+
+def diff_markdown(diff: Diff, title: str = "lpack diff") -> str:
+    old, new = diff.old, diff.new
+    out = [
+        f"### {title}",
+        "",
+        f"unzipped: {old.unzipped_size:,} → {new.unzipped_size:,} B "
+        f"(**{delta(diff.unzipped_delta)}**)",
+    ]
+    if diff.zipped_delta is not None:
+        out.append(
+            f"zipped: {old.zipped_size:,} → {new.zipped_size:,} B (**{delta(diff.zipped_delta)}**)"
+        )
+    out += [
+        "",
+        "| distribution | change | version | unzipped | delta |",
+        "| --- | --- | --- | ---: | ---: |",
+    ]
+    for row in diff.changed:
+        if row.old_version in (None, row.new_version):
+            version = row.new_version
+        else:
+            version = f"{row.old_version} → {row.new_version or '—'}"
+        out.append(
+            f"| {row.name} | {row.status} | {version or row.old_version} | "
+            f"{row.new_unzipped:,} | {delta(row.delta)} |"
+        )
+    for warning in diff.warnings:
+        out.append(f"\n> warning: {warning}")
+    return "\n".join(out) + "\n"
+
+
+def gate_markdown(result: GateResult) -> str:
+    title = f"lpack gate: {'passed' if result.ok else 'FAILED'}"
+    failures = "".join(f"\n- **{failure}**" for failure in result.failures)
+    return diff_markdown(result.diff, title) + failures

@@ -1,0 +1,209 @@
+"""Turns the worker's error events into errors that name the package, the cause and the fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import parse_sdist_filename, parse_wheel_filename
+from packaging.version import InvalidVersion
+
+from lpack.errors import FetchError, LockError
+from lpack.resolve.inputs import RequirementsInput
+from lpack.resolve.worker import pip_explanation
+from lpack.settings import ArtifactSpec
+from lpack.target import Target
+
+
+def lock_error(
+    error: dict[str, Any], stderr: str, spec: ArtifactSpec, req: RequirementsInput
+) -> LockError:
+    target = spec.target
+    where = f"{target.runtime} {target.arch}"
+    unsupported = unsupported_pip(error)
+    if unsupported:
+        return LockError(unsupported, hint=_REINSTALL)
+    diag = error.get("diagnosis") or {}
+    requirement = error.get("requirement")
+    if error.get("kind") == "conflict":
+        details = pip_explanation(stderr)
+        if error.get("conflict"):
+            details += "\nThe conflict is caused by:\n" + "\n".join(
+                f"    {line}" for line in error["conflict"]
+            )
+        return LockError(
+            f"The requirements in {req.label} conflict for {where}; pip-tools explains:",
+            details=details,
+            hint="loosen or change the pins named above, then run `lpack lock` again.",
+        )
+    if requirement and diag:
+        return _no_candidate_error(requirement, diag, target, spec)
+    message = str(error.get("message", ""))
+    if message.startswith("Invalid requirement"):
+        return LockError(
+            f"{req.label} holds a line pip cannot parse: {message}",
+            hint="write each requirement as PEP 508, e.g. `requests>=2.31` or "
+            "`pydantic[email]==2.9.2; python_version >= '3.10'`.",
+        )
+    if message.startswith("Could not open requirements file"):
+        return LockError(
+            f"{req.label} includes a file that does not exist: {message}",
+            hint="fix the -r / -c line (paths are relative to the including file).",
+        )
+    return LockError(
+        f"Resolving {req.label} for {where} failed: {error.get('message', 'unknown error')}",
+        details=pip_explanation(stderr),
+        hint="check the requirement named above and your index settings (pip.conf, "
+        "PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS).",
+    )
+
+
+def _versions_matching(requirement: str, filenames: list[str]) -> list[str]:
+    try:
+        spec = Requirement(requirement).specifier
+    except InvalidRequirement:
+        return filenames
+    keep = []
+    for name in filenames:
+        try:
+            if name.endswith(".whl"):
+                version = parse_wheel_filename(name)[1]
+            else:
+                version = parse_sdist_filename(name)[1]
+        except (ValueError, InvalidVersion):
+            continue
+        if spec.contains(version, prereleases=True):
+            keep.append(name)
+    return keep
+
+
+def _admits(requires_python: str, python: str) -> bool:
+    try:
+        return SpecifierSet(requires_python).contains(python + ".999", prereleases=True) or (
+            SpecifierSet(requires_python).contains(python, prereleases=True)
+        )
+    except InvalidSpecifier:
+        return True
+
+
+def _release_of(filename: str) -> str:
+    try:
+        name, version, *_ = parse_wheel_filename(filename)
+        return f"{name} {version}"
+    except (ValueError, InvalidVersion):
+        try:
+            name, version = parse_sdist_filename(filename)
+            return f"{name} {version}"
+        except (ValueError, InvalidVersion):
+            return filename
+
+
+def _no_candidate_error(
+    requirement: str, diag: dict[str, Any], target: Target, spec: ArtifactSpec
+) -> LockError:
+    name = diag.get("project", requirement)
+    where = f"{target.runtime} {target.arch}"
+    if not diag.get("links_seen"):
+        return LockError(
+            f"Package {name!r} (from {requirement!r}) was not found on the package index.",
+            hint="check the spelling; for a private package, set index-url / extra-index-url "
+            "in pip.conf or PIP_INDEX_URL / PIP_EXTRA_INDEX_URL (lpack uses pip's configuration).",
+        )
+    skipped = diag.get("skipped") or []
+    file_rp = {s["file"]: s["requires_python"] for s in skipped}
+    python = ".".join(map(str, target.python_version))
+    relevant = set(_versions_matching(requirement, sorted(file_rp)))
+    requires_python = sorted(
+        {
+            f"{_release_of(f)} requires Python {rp}"
+            for f, rp in file_rp.items()
+            if f in relevant and not _admits(rp, python)
+        }
+    )
+    # Files Requires-Python excludes are explained by it, not by their tags or format.
+    fits_python = {f for f in relevant if _admits(file_rp[f], python)}
+    platform = sorted(
+        s["file"] for s in skipped if s["kind"] == "platform_mismatch" and s["file"] in fits_python
+    )
+    sdists = sorted(
+        s["file"] for s in skipped if s["kind"] == "format_unsupported" and s["file"] in fits_python
+    )
+    lines = []
+    if requires_python:
+        shown = "; ".join(requires_python[:5])
+        lines.append(f"- Requires-Python excludes Python {python} ({target.runtime}): {shown}")
+    if platform:
+        listed = ", ".join(platform[:12]) + (
+            f" and {len(platform) - 12} more" if len(platform) > 12 else ""
+        )
+        tags = [str(t) for t in target.tags]
+        lines.append(f"- wheels that exist but do not fit {where}: {listed}")
+        lines.append(
+            f"- tags tried ({len(tags)}): {', '.join(tags[:4])}, …, {tags[-1]} "
+            f"(manylinux up to glibc {target.glibc_text})"
+        )
+    if sdists:
+        lines.append(
+            f"- sdists skipped (lpack builds none unless allowed): {', '.join(sdists[:5])}"
+        )
+    hint_parts = []
+    if requires_python:
+        hint_parts.append(
+            "pin a release whose Requires-Python admits this runtime, or pick a "
+            "newer runtime with --runtime"
+        )
+    if platform:
+        hint_parts.append(
+            "pin a version that publishes manylinux wheels for this arch and glibc, "
+            "or target another runtime/arch"
+        )
+    if sdists and not spec.allow_sdist:
+        hint_parts.append(
+            f"if {name} is pure Python, allow building it with "
+            f'`allow-sdist = ["{name}"]` or --allow-sdist {name}'
+        )
+    return LockError(
+        f"No release of {requirement!r} can be installed on {where}:",
+        details="\n".join(lines) or None,
+        hint="; ".join(hint_parts) or "check the requirement's versions on the index.",
+    )
+
+
+def unsupported_pip(error: dict[str, Any]) -> str | None:
+    """The message for a worker that refused to drive this pip, if it did."""
+    if error.get("kind") != "unsupported-pip":
+        return None
+    return (
+        f"lpack drives pip's resolver through internals that change between releases, and "
+        f"this environment has {error.get('message')}."
+    )
+
+
+_REINSTALL = "reinstall lpack so that pip installs the versions it depends on (`pip install --force-reinstall lpack`)."
+
+
+def fetch_error(final: dict[str, Any], stderr: str) -> FetchError:
+    kind = final.get("kind")
+    unsupported = unsupported_pip(final)
+    if unsupported:
+        return FetchError(unsupported, hint=_REINSTALL)
+    if kind == "hash-mismatch":
+        return FetchError(
+            f"Hash mismatch for {final['url']}: got sha256:{final['got']}, the lock allows "
+            f"{', '.join('sha256:' + h[:16] + '…' for h in final['expected'])}. "
+            "The file was discarded; the cache is unchanged.",
+            hint="if the package was re-published on purpose, run `lpack lock --upgrade-package "
+            "NAME`; otherwise the index or a proxy served a wrong file.",
+        )
+    if kind == "download-failed":
+        return FetchError(
+            f"Downloading {final['url']} failed after {final['attempts']} attempts: "
+            f"{final.get('message')}. Nothing partial was kept in the cache.",
+            hint="check the network or proxy and run the build again; cached wheels are reused.",
+        )
+    return FetchError(
+        f"Fetching wheels failed: {final.get('message', 'unknown error')}",
+        details=pip_explanation(stderr),
+        hint="check your index settings (pip.conf, PIP_INDEX_URL) and the network.",
+    )

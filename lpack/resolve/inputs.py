@@ -1,0 +1,183 @@
+"""Finds what the function depends on: requirements.in, requirements.txt or pyproject.toml."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from lpack.errors import ConfigError
+from lpack.resolve.lockfile import LOCK_FORMAT
+from lpack.settings import ArtifactSpec, read_pyproject
+
+REQUIREMENT_FILES = ("requirements.in", "requirements.txt")
+
+
+@dataclass(frozen=True)
+class RequirementsInput:
+    """The dependency declaration, as the text pip-compile will read."""
+
+    label: str  # what the user knows it as: "requirements.in", "pyproject.toml [project]"
+    path: Path  # the file it came from
+    text: str  # requirements-file syntax handed to pip-compile
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(
+            line.strip() and not line.strip().startswith("#") for line in self.text.splitlines()
+        )
+
+
+def _string_list(value: object, where: str, path: Path) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            f"{path}: {where} must be a list of requirement strings, not {value!r}.",
+            hint='write it as e.g. dependencies = ["requests>=2.31", "pydantic"].',
+        )
+    return list(value)
+
+
+def _from_pyproject(spec: ArtifactSpec, path: Path | None = None) -> RequirementsInput | None:
+    if path is not None and not path.is_file():
+        raise ConfigError(f"{path} does not exist.", hint="fix `requirements` or --requirements.")
+    path = path or spec.project_dir / "pyproject.toml"
+    if not path.is_file():
+        return None
+    project = read_pyproject(path.parent).get("project")
+    if project is None:
+        return None
+    if not isinstance(project, dict):
+        raise ConfigError(f"{path}: [project] must be a table.")
+    if "dependencies" in project.get("dynamic", []):
+        raise ConfigError(
+            f"{path} declares its dependencies as dynamic, so lpack cannot read them "
+            "without running the build backend.",
+            hint="list them in [project] dependencies, or in a requirements.in file.",
+        )
+    deps = _string_list(project.get("dependencies", []), "[project] dependencies", path)
+    optional = project.get("optional-dependencies", {})
+    if not isinstance(optional, dict):
+        raise ConfigError(f"{path}: [project.optional-dependencies] must be a table of lists.")
+    for extra in spec.extras:
+        if extra not in optional:
+            raise ConfigError(
+                f"Optional dependency group {extra!r} is not in [project.optional-dependencies] "
+                f"of {path}; it has: {', '.join(optional) or 'none'}.",
+                hint="fix `extras` in [tool.lpack] or --extra.",
+            )
+        deps += _string_list(optional[extra], f"optional-dependencies.{extra}", path)
+    if "dependencies" not in project and not spec.extras:
+        return None
+    for dep in deps:
+        try:
+            Requirement(dep)
+        except InvalidRequirement as exc:
+            raise ConfigError(
+                f"{path}: dependency {dep!r} is not a valid requirement: {exc}.",
+                hint="write it as PEP 508, e.g. `requests>=2.31`.",
+            ) from exc
+    label = "pyproject.toml [project]" + (f" + {','.join(spec.extras)}" if spec.extras else "")
+    return RequirementsInput(label=label, path=path, text="\n".join(deps) + "\n")
+
+
+def find_requirements(spec: ArtifactSpec) -> RequirementsInput:
+    """The configured input, or the first of requirements.in, requirements.txt, pyproject."""
+    if spec.requirements:
+        path = (spec.project_dir / spec.requirements).resolve()
+        if path.name == "pyproject.toml":
+            found = _from_pyproject(spec, path)
+            if found is None:
+                raise ConfigError(f"{path} has no [project] dependencies.")
+            return found
+        if not path.is_file():
+            raise ConfigError(
+                f"Requirements file {path} does not exist.",
+                hint="fix `requirements` in [tool.lpack] or --requirements, "
+                "or create the file (one requirement per line).",
+            )
+        return RequirementsInput(label=path.name, path=path, text=_read(path))
+    for name in REQUIREMENT_FILES:
+        path = spec.project_dir / name
+        if path.is_file():
+            return RequirementsInput(label=name, path=path, text=_read(path))
+    found = _from_pyproject(spec)
+    if found is not None:
+        return found
+    raise ConfigError(
+        f"No requirements found in {spec.project_dir}: looked for "
+        f"{', '.join(REQUIREMENT_FILES)} and [project] dependencies in pyproject.toml.",
+        hint="create requirements.in (one requirement per line; empty if the function "
+        "needs none) or set `requirements` in [tool.lpack].",
+    )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read requirements file {path}: {exc}.") from exc
+
+
+def requirement_names(req: RequirementsInput) -> list[str]:
+    """Names the input asks for directly (the roots of the dependency graph)."""
+    names = []
+    for line in req.text.splitlines():
+        line = line.split(" #", 1)[0].strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        try:
+            names.append(Requirement(line).name)
+        except InvalidRequirement:
+            continue
+    return names
+
+
+def lock_digest(spec: ArtifactSpec, req: RequirementsInput) -> str:
+    """Digest of everything that decides the lock's content, bar the index's state."""
+    parts = [
+        req.text,
+        f"lpack-lock-version={LOCK_FORMAT}",
+        f"target={spec.target.key}",
+        "allow-sdist=" + ",".join(sorted(canonicalize_name(n) for n in spec.allow_sdist)),
+        *_included_files(req),
+    ]
+    h = hashlib.sha256()
+    for chunk in parts:
+        h.update(chunk.encode())
+        h.update(b"\0")
+    return "sha256:" + h.hexdigest()
+
+
+_INCLUDE_RE = re.compile(r"^\s*(?:-r|-c|--requirement|--constraint)(?:[\s=]+|(?=[^\s=-]))(\S+)")
+
+
+def _included_files(req: RequirementsInput) -> Iterable[str]:
+    """Text of every file the input pulls in with -r / -c, followed recursively, so that
+    editing any of them invalidates the lock."""
+    seen: set[Path] = {req.path.resolve()}
+    queue = [(req.path, req.text)]
+    while queue:
+        including, text = queue.pop(0)
+        for line in text.splitlines():
+            match = _INCLUDE_RE.match(line)
+            if not match:
+                continue
+            path = (including.parent / match.group(1)).resolve()
+            if path in seen:
+                continue
+            seen.add(path)
+            # Named relative to the input, so the digest is the same in any checkout.
+            label = os.path.relpath(path, req.path.parent.resolve())
+            try:
+                content = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                yield f"{label}:<missing>"
+                continue
+            yield f"{label}:{content}"
+            queue.append((path, content))

@@ -1,0 +1,108 @@
+"""Locking: reuse the lock while inputs and target are unchanged, else resolve with pip-tools."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from lpack.errors import LockError, StaleLockError
+from lpack.files import write_atomic
+from lpack.resolve.cache import default_cache_dir
+from lpack.resolve.diagnose import lock_error
+from lpack.resolve.inputs import RequirementsInput, find_requirements, lock_digest
+from lpack.resolve.lockfile import Lockfile, lock_header, parse_lock, read_lock
+from lpack.resolve.worker import run_worker
+from lpack.settings import ArtifactSpec
+
+
+@dataclass(frozen=True)
+class LockResult:
+    lockfile: Lockfile
+    reused: bool
+    requirements: RequirementsInput
+
+
+def lock(
+    spec: ArtifactSpec,
+    *,
+    refresh: bool = False,
+    upgrade: bool = False,
+    upgrade_packages: Iterable[str] = (),
+    locked: bool = False,
+) -> LockResult:
+    """Reuse the lock when inputs and target are unchanged, else resolve with pip-tools.
+
+    locked: never write the lock; a stale one is a StaleLockError (CI, pre-commit)."""
+    target = spec.target
+    req = find_requirements(spec)
+    digest = lock_digest(spec, req)
+    path = spec.lock_path
+    upgrade_packages = list(upgrade_packages)
+    if path.is_file() and not (refresh or upgrade or upgrade_packages):
+        try:
+            existing = read_lock(path, target)
+        except LockError:
+            if locked:
+                raise
+            existing = None  # a damaged lock is derived data: resolve again
+        if existing is not None and existing.is_current(target, digest):
+            return LockResult(existing, reused=True, requirements=req)
+    if locked:
+        raise StaleLockError(
+            f"{path} is not current for {req.label} and {target.runtime} {target.arch} "
+            "(--locked forbids updating it).",
+            hint="run `lpack lock` and commit the result.",
+        )
+    body = "" if req.is_empty else _compile(spec, req, upgrade, upgrade_packages)
+    text = lock_header(target, req.label, digest) + body
+    lockfile = parse_lock(text, path, target)  # refuse to write a lock fetch cannot use
+    try:
+        write_atomic(path, text.encode())
+    except OSError as exc:
+        raise LockError(
+            f"Cannot write lock file {path}: {exc.strerror}.",
+            hint="make its folder writable or set `lock` to another path.",
+        ) from exc
+    return LockResult(lockfile, reused=False, requirements=req)
+
+
+def _compile(
+    spec: ArtifactSpec, req: RequirementsInput, upgrade: bool, upgrade_packages: list[str]
+) -> str:
+    target = spec.target
+    with tempfile.TemporaryDirectory(prefix="lpack-lock-") as tmp:
+        tmp_dir = Path(tmp)
+        if req.path.suffix == ".toml":
+            src = tmp_dir / "pyproject-dependencies.in"
+            src.write_text(req.text, encoding="utf-8")
+        else:
+            src = req.path
+        output = tmp_dir / "lock.txt"
+        try:
+            previous = read_lock(spec.lock_path)
+        except LockError:
+            previous = None  # missing or damaged: nothing worth keeping
+        # Pins are kept unless upgraded, but only pins made for this same target.
+        if previous is not None and previous.header.get("target-key") in (None, target.key):
+            shutil.copyfile(spec.lock_path, output)
+        request = {
+            "mode": "compile",
+            "runtime": target.runtime,
+            "arch": target.arch,
+            "src_file": os.path.relpath(src, spec.project_dir),
+            "output_file": str(output),
+            "upgrade": upgrade,
+            "upgrade_packages": upgrade_packages,
+            "allow_sdist": list(spec.allow_sdist),
+            "cache_dir": str(default_cache_dir() / "pip-tools" / target.key),
+        }
+        final, stderr = run_worker(request, cwd=spec.project_dir)
+        if final["event"] == "error":
+            raise lock_error(final, stderr, spec, req)
+        body = output.read_text(encoding="utf-8")
+        # Annotations name the input as the user knows it, not our temp file.
+        return body.replace(os.path.relpath(src, spec.project_dir), req.path.name)

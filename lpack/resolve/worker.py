@@ -1,0 +1,73 @@
+"""Runs the pip-tools worker in a subprocess and speaks its protocol (the client side).
+
+One JSON request on the worker's stdin; JSON lines back on stdout (progress events, then a
+final "result" or "error"); pip's own words on stderr, kept for error messages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+EventHandler = Callable[[dict[str, Any]], None]
+WORKER_MODULE = "lpack.resolve._pipworker"
+
+
+def run_worker(
+    request: dict[str, Any], on_event: EventHandler | None = None, cwd: Path | None = None
+) -> tuple[dict[str, Any], str]:
+    """Run the pip-tools worker; return its final event and its stderr (pip's own words)."""
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", WORKER_MODULE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env=env,
+    )
+    assert proc.stdin and proc.stdout and proc.stderr
+    stderr_pipe = proc.stderr
+    proc.stdin.write(json.dumps(request))
+    proc.stdin.close()
+    # stderr is drained on a thread so a chatty pip cannot block the pipe.
+    err_chunks: list[str] = []
+    drain = threading.Thread(target=lambda: err_chunks.append(stderr_pipe.read()), daemon=True)
+    drain.start()
+    final: dict[str, Any] = {}
+    for line in proc.stdout:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if event.get("event") in ("result", "error"):
+            final = event
+        elif on_event:
+            on_event(event)
+    proc.wait()
+    drain.join()
+    stderr = "".join(err_chunks)
+    if not final:
+        final = {"event": "error", "kind": "crash", "message": f"exit code {proc.returncode}"}
+    return final, stderr
+
+
+def pip_explanation(stderr: str) -> str:
+    """pip's and pip-tools' explanation, without the noise of skipped mirror locations."""
+    keep = []
+    for line in stderr.splitlines():
+        if re.search(r"is ignored: it is neither a file nor a directory|^\s*$", line):
+            continue
+        if line.startswith("Traceback") or line.startswith("  File "):
+            continue
+        keep.append(line.rstrip())
+    return "\n".join(keep[-40:])
