@@ -102,95 +102,108 @@ def is_elf(data: bytes) -> bool:
     return data[:4] == ELF_MAGIC
 
 
-def parse(data: bytes) -> ElfFile:
+@dataclass(frozen=True)
+class _Header:
+    """The ELF header fields parse() needs."""
+
+    is64: bool
+    endian: str
+    elf_type: int
+    machine: int
+    phoff: int
+    shoff: int
+    phentsize: int
+    phnum: int
+    shentsize: int
+    shnum: int
+    shstrndx: int
+
+
+def _header(data: bytes) -> _Header:
     if len(data) < 52 or not is_elf(data):
         raise ElfError("not an ELF file")
     ei_class, ei_data = data[4], data[5]
     if ei_class not in (1, 2) or ei_data not in (1, 2):
         raise ElfError("unknown ELF class or byte order")
-    is64, little = ei_class == 2, ei_data == 1
-    e = "<" if little else ">"
-    try:
-        if is64:
-            (
-                e_type,
-                e_machine,
-                _,
-                _,
-                e_phoff,
-                e_shoff,
-                _,
-                _,
-                e_phentsize,
-                e_phnum,
-                e_shentsize,
-                e_shnum,
-                e_shstrndx,
-            ) = struct.unpack_from(e + "HHIQQQIHHHHHH", data, 16)
+    is64, e = ei_class == 2, "<" if ei_data == 1 else ">"
+    layout = "HHIQQQIHHHHHH" if is64 else "HHIIIIIHHHHHH"
+    typ, machine, _, _, phoff, shoff, _, _, phentsize, phnum, shentsize, shnum, shstrndx = (
+        struct.unpack_from(e + layout, data, 16)
+    )
+    return _Header(
+        is64, e, typ, machine, phoff, shoff, phentsize, phnum, shentsize, shnum, shstrndx
+    )
+
+
+def _segments(data: bytes, h: _Header) -> list[Segment]:
+    segments = []
+    for i in range(h.phnum):
+        off = h.phoff + i * h.phentsize
+        if h.is64:
+            p_type, _, p_offset, _, _, p_filesz = struct.unpack_from(h.endian + "IIQQQQ", data, off)
         else:
-            (
-                e_type,
-                e_machine,
-                _,
-                _,
-                e_phoff,
-                e_shoff,
-                _,
-                _,
-                e_phentsize,
-                e_phnum,
-                e_shentsize,
-                e_shnum,
-                e_shstrndx,
-            ) = struct.unpack_from(e + "HHIIIIIHHHHHH", data, 16)
-        segments = []
-        for i in range(e_phnum):
-            off = e_phoff + i * e_phentsize
-            if is64:
-                p_type, _, p_offset, _, _, p_filesz = struct.unpack_from(e + "IIQQQQ", data, off)
-            else:
-                p_type, p_offset, _, _, p_filesz = struct.unpack_from(e + "IIIII", data, off)
-            if p_offset + p_filesz > len(data):
-                raise ElfError("a segment runs past the end of the file")
-            segments.append(Segment(p_type, p_offset, p_filesz))
-        headers = []
-        if e_shoff:
-            if e_shnum == 0 or e_shnum >= SHN_LORESERVE or e_shstrndx >= SHN_LORESERVE:
-                raise ElfError("extended section numbering is not supported")
-            if e_shstrndx >= e_shnum:
-                raise ElfError("the section-name table index is out of range")
-            if e_shentsize < (64 if is64 else 40):
-                raise ElfError("section header entries are too small")
-            if e_shoff + e_shnum * e_shentsize > len(data):
-                raise ElfError("the section header table runs past the end of the file")
-            for i in range(e_shnum):
-                off = e_shoff + i * e_shentsize
-                raw = data[off : off + e_shentsize]
-                if is64:
-                    name, typ, flags, _, offset, size, link, info, align, _ = struct.unpack_from(
-                        e + "IIQQQQIIQQ", data, off
-                    )
-                else:
-                    name, typ, flags, _, offset, size, link, info, align, _ = struct.unpack_from(
-                        e + "IIIIIIIIII", data, off
-                    )
-                if typ != SHT_NOBITS and offset + size > len(data):
-                    raise ElfError("a section runs past the end of the file")
-                headers.append((name, typ, flags, offset, size, link, info, align, raw))
+            p_type, p_offset, _, _, p_filesz = struct.unpack_from(h.endian + "IIIII", data, off)
+        if p_offset + p_filesz > len(data):
+            raise ElfError("a segment runs past the end of the file")
+        segments.append(Segment(p_type, p_offset, p_filesz))
+    return segments
+
+
+def _section_headers(data: bytes, h: _Header) -> list[tuple[int, ...]]:
+    """(name offset, type, flags, offset, size, link, info, align) of each section, checked to
+    lie inside the file."""
+    if not h.shoff:
+        return []
+    if h.shnum == 0 or h.shnum >= SHN_LORESERVE or h.shstrndx >= SHN_LORESERVE:
+        raise ElfError("extended section numbering is not supported")
+    if h.shstrndx >= h.shnum:
+        raise ElfError("the section-name table index is out of range")
+    if h.shentsize < (64 if h.is64 else 40):
+        raise ElfError("section header entries are too small")
+    if h.shoff + h.shnum * h.shentsize > len(data):
+        raise ElfError("the section header table runs past the end of the file")
+    layout = h.endian + ("IIQQQQIIQQ" if h.is64 else "IIIIIIIIII")
+    headers: list[tuple[int, ...]] = []
+    for i in range(h.shnum):
+        name, typ, flags, _, offset, size, link, info, align, _ = struct.unpack_from(
+            layout, data, h.shoff + i * h.shentsize
+        )
+        if typ != SHT_NOBITS and offset + size > len(data):
+            raise ElfError("a section runs past the end of the file")
+        headers.append((name, typ, flags, offset, size, link, info, align))
+    return headers
+
+
+def parse(data: bytes) -> ElfFile:
+    """Headers, segments and named sections; ElfError for anything malformed or truncated."""
+    try:
+        h = _header(data)
+        segments = _segments(data, h)
+        headers = _section_headers(data, h)
     except struct.error as exc:
         raise ElfError(f"truncated ELF headers ({exc})") from exc
     names = b""
-    if headers and e_shstrndx < len(headers):
-        _, _, _, off, size, *_ = headers[e_shstrndx]
+    if headers and h.shstrndx < len(headers):
+        _, _, _, off, size, *_ = headers[h.shstrndx]
         names = data[off : off + size]
     sections = []
-    for index, (name, typ, flags, offset, size, link, info, align, raw) in enumerate(headers):
+    for index, (name, typ, flags, offset, size, link, info, align) in enumerate(headers):
         end = names.find(b"\0", name)
         label = names[name:end].decode("ascii", "replace") if end >= 0 else ""
+        raw_at = h.shoff + index * h.shentsize
+        raw = data[raw_at : raw_at + h.shentsize]
         sections.append(Section(index, label, typ, flags, offset, size, link, info, align, raw))
-    header_end = max(64 if is64 else 52, e_phoff + e_phnum * e_phentsize if e_phnum else 0)
+    header_end = max(64 if h.is64 else 52, h.phoff + h.phnum * h.phentsize if h.phnum else 0)
     return ElfFile(
-        data, is64, little, e_machine, e_type, segments, sections, e_shstrndx, header_end
+        data,
+        h.is64,
+        h.endian == "<",
+        h.machine,
+        h.elf_type,
+        segments,
+        sections,
+        h.shstrndx,
+        header_end,
     )
 
 

@@ -291,29 +291,26 @@ def verify(
         os.chmod(work, 0o755)
         sandbox = _Sandbox.extract(work, artifact, layers or [], runtime_sdk, event_file)
         modules = [m for m in sandbox.modules(handler) if m not in (skip or [])]
-        payload = json.dumps(
-            [
-                str(sandbox.task),
-                [str(d) for d in sandbox.layers],
-                str(sandbox.runtime) if sandbox.runtime else None,
-                "{}.{}".format(*target.python_version),
-                modules,
-                handler,
-                str(sandbox.event) if sandbox.event else None,
-            ]
-        )
-        extra: dict[str, Any] = {}
-        if drop:
-            extra = {"user": NOBODY, "group": NOBODY, "extra_groups": []}
+        payload = [
+            str(sandbox.task),
+            [str(d) for d in sandbox.layers],
+            str(sandbox.runtime) if sandbox.runtime else None,
+            "{}.{}".format(*target.python_version),
+            modules,
+            handler,
+            str(sandbox.event) if sandbox.event else None,
+        ]
+        env = lambda_environment(target, sandbox.task, name, handler)
+        unprivileged: dict[str, Any] = {"user": NOBODY, "group": NOBODY, "extra_groups": []}
         try:
             proc = subprocess.run(
-                [str(python), "-I", "-S", "-c", _harness_source(), payload],
+                [str(python), "-I", "-S", "-c", _harness_source(), json.dumps(payload)],
                 capture_output=True,
                 text=True,
                 cwd=sandbox.task,
                 timeout=600,
-                env=lambda_environment(target, sandbox.task, name, handler),
-                **extra,
+                env=env,
+                **(unprivileged if drop else {}),
             )
         except subprocess.TimeoutExpired as exc:
             raise LpackError(f"Verifying {artifact} timed out after 600 s.") from exc

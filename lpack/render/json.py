@@ -12,6 +12,7 @@ from lpack.target import Target
 
 if TYPE_CHECKING:
     from lpack.build import BuildResult
+    from lpack.inspect.limits import LimitCheck
     from lpack.inspect.verify import VerifyResult
     from lpack.resolve.locking import LockResult
 
@@ -79,9 +80,35 @@ def target_json(target: Target) -> dict[str, Any]:
     }
 
 
-def build_json(result: BuildResult, verified: VerifyResult | None = None) -> dict[str, Any]:
-    spec, archive = result.spec, result.archive
+def _limit_json(c: LimitCheck) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "label": c.label,
+        "source": c.source,
+        "limit": c.limit,
+        "actual": c.actual,
+        "share": round(c.share, 4),
+        "exceeded": c.exceeded,
+        "over_by": c.over_by,
+    }
+
+
+def _output_json(result: BuildResult) -> dict[str, Any]:
+    archive = result.archive
     assert archive is not None
+    return {
+        "path": str(archive.path),
+        "files": archive.file_count,
+        "source_files": result.plan.source_files,
+        "zipped_size": archive.zipped_size,
+        "unzipped_size": archive.unzipped_size,
+        "sha256": archive.sha256,
+        "sha256_base64": archive.sha256_base64,
+    }
+
+
+def build_json(result: BuildResult, verified: VerifyResult | None = None) -> dict[str, Any]:
+    spec, lock, wheels = result.spec, result.lock, result.wheels
     data = {
         "version": JSON_VERSION,
         "command": "build",
@@ -89,43 +116,23 @@ def build_json(result: BuildResult, verified: VerifyResult | None = None) -> dic
         "target": target_json(spec.target),
         "lock": {
             "path": str(spec.lock_path),
-            "input": result.lock.requirements.label,
-            "pins": len(result.lock.lockfile.pins),
-            "reused": result.lock.reused,
+            "input": lock.requirements.label,
+            "pins": len(lock.lockfile.pins),
+            "reused": lock.reused,
         },
         "fetch": {
-            "wheels": len(result.wheels),
-            "cached": sum(1 for w in result.wheels if w.cached),
-            "built_from_sdist": sorted(w.name for w in result.wheels if w.built_from_sdist),
+            "wheels": len(wheels),
+            "cached": sum(1 for w in wheels if w.cached),
+            "built_from_sdist": sorted(w.name for w in wheels if w.built_from_sdist),
         },
         "handler": {
             "handler": result.handler.handler,
             "configured": result.handler.configured,
             "note": result.handler.note,
         },
-        "output": {
-            "path": str(archive.path),
-            "files": archive.file_count,
-            "source_files": result.plan.source_files,
-            "zipped_size": archive.zipped_size,
-            "unzipped_size": archive.unzipped_size,
-            "sha256": archive.sha256,
-            "sha256_base64": archive.sha256_base64,
-        },
+        "output": _output_json(result),
         "upload": spec.upload,
-        "limits": [
-            {
-                "name": c.name,
-                "label": c.label,
-                "source": c.source,
-                "limit": c.limit,
-                "actual": c.actual,
-                "share": round(c.share, 4),
-                "exceeded": c.exceeded,
-                "over_by": c.over_by,
-            }
-            for c in result.limits
-        ],
+        "limits": [_limit_json(c) for c in result.limits],
         "distributions": [
             {
                 "name": d.name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -99,74 +100,95 @@ def _release_of(filename: str) -> str:
             return filename
 
 
+@dataclass(frozen=True)
+class _Skipped:
+    """Why the index's files of one requirement were passed over, sorted by cause."""
+
+    requires_python: list[str]  # "beta 2.0 requires Python >=3.12"
+    platform: list[str]  # wheels whose tags do not fit the target
+    sdists: list[str]  # sdists lpack was not allowed to build
+
+    @classmethod
+    def of(cls, requirement: str, skipped: list[dict[str, Any]], python: str) -> _Skipped:
+        file_rp = {s["file"]: s["requires_python"] for s in skipped}
+        relevant = set(_versions_matching(requirement, sorted(file_rp)))
+        requires_python = {
+            f"{_release_of(f)} requires Python {rp}"
+            for f, rp in file_rp.items()
+            if f in relevant and not _admits(rp, python)
+        }
+        # Files Requires-Python excludes are explained by it, not by their tags or format.
+        fits = {f for f in relevant if _admits(file_rp[f], python)}
+        by_kind: dict[str, list[str]] = {"platform_mismatch": [], "format_unsupported": []}
+        for s in skipped:
+            if s["kind"] in by_kind and s["file"] in fits:
+                by_kind[s["kind"]].append(s["file"])
+        return cls(
+            sorted(requires_python),
+            sorted(by_kind["platform_mismatch"]),
+            sorted(by_kind["format_unsupported"]),
+        )
+
+    def details(self, target: Target) -> list[str]:
+        lines = []
+        python = "{}.{}".format(*target.python_version)
+        if self.requires_python:
+            shown = "; ".join(self.requires_python[:5])
+            lines.append(f"- Requires-Python excludes Python {python} ({target.runtime}): {shown}")
+        if self.platform:
+            more = len(self.platform) - 12
+            listed = ", ".join(self.platform[:12]) + (f" and {more} more" if more > 0 else "")
+            tags = [str(t) for t in target.tags]
+            lines.append(
+                f"- wheels that exist but do not fit {target.runtime} {target.arch}: {listed}"
+            )
+            lines.append(
+                f"- tags tried ({len(tags)}): {', '.join(tags[:4])}, …, {tags[-1]} "
+                f"(manylinux up to glibc {target.glibc_text})"
+            )
+        if self.sdists:
+            lines.append(
+                f"- sdists skipped (lpack builds none unless allowed): {', '.join(self.sdists[:5])}"
+            )
+        return lines
+
+    def hints(self, name: str, sdists_allowed: bool) -> list[str]:
+        hints = []
+        if self.requires_python:
+            hints.append(
+                "pin a release whose Requires-Python admits this runtime, or pick a "
+                "newer runtime with --runtime"
+            )
+        if self.platform:
+            hints.append(
+                "pin a version that publishes manylinux wheels for this arch and glibc, "
+                "or target another runtime/arch"
+            )
+        if self.sdists and not sdists_allowed:
+            hints.append(
+                f"if {name} is pure Python, allow building it with "
+                f'`allow-sdist = ["{name}"]` or --allow-sdist {name}'
+            )
+        return hints
+
+
 def _no_candidate_error(
     requirement: str, diag: dict[str, Any], target: Target, spec: ArtifactSpec
 ) -> LockError:
     name = diag.get("project", requirement)
-    where = f"{target.runtime} {target.arch}"
     if not diag.get("links_seen"):
         return LockError(
             f"Package {name!r} (from {requirement!r}) was not found on the package index.",
             hint="check the spelling; for a private package, set index-url / extra-index-url "
             "in pip.conf or PIP_INDEX_URL / PIP_EXTRA_INDEX_URL (lpack uses pip's configuration).",
         )
-    skipped = diag.get("skipped") or []
-    file_rp = {s["file"]: s["requires_python"] for s in skipped}
-    python = ".".join(map(str, target.python_version))
-    relevant = set(_versions_matching(requirement, sorted(file_rp)))
-    requires_python = sorted(
-        {
-            f"{_release_of(f)} requires Python {rp}"
-            for f, rp in file_rp.items()
-            if f in relevant and not _admits(rp, python)
-        }
-    )
-    # Files Requires-Python excludes are explained by it, not by their tags or format.
-    fits_python = {f for f in relevant if _admits(file_rp[f], python)}
-    platform = sorted(
-        s["file"] for s in skipped if s["kind"] == "platform_mismatch" and s["file"] in fits_python
-    )
-    sdists = sorted(
-        s["file"] for s in skipped if s["kind"] == "format_unsupported" and s["file"] in fits_python
-    )
-    lines = []
-    if requires_python:
-        shown = "; ".join(requires_python[:5])
-        lines.append(f"- Requires-Python excludes Python {python} ({target.runtime}): {shown}")
-    if platform:
-        listed = ", ".join(platform[:12]) + (
-            f" and {len(platform) - 12} more" if len(platform) > 12 else ""
-        )
-        tags = [str(t) for t in target.tags]
-        lines.append(f"- wheels that exist but do not fit {where}: {listed}")
-        lines.append(
-            f"- tags tried ({len(tags)}): {', '.join(tags[:4])}, …, {tags[-1]} "
-            f"(manylinux up to glibc {target.glibc_text})"
-        )
-    if sdists:
-        lines.append(
-            f"- sdists skipped (lpack builds none unless allowed): {', '.join(sdists[:5])}"
-        )
-    hint_parts = []
-    if requires_python:
-        hint_parts.append(
-            "pin a release whose Requires-Python admits this runtime, or pick a "
-            "newer runtime with --runtime"
-        )
-    if platform:
-        hint_parts.append(
-            "pin a version that publishes manylinux wheels for this arch and glibc, "
-            "or target another runtime/arch"
-        )
-    if sdists and not spec.allow_sdist:
-        hint_parts.append(
-            f"if {name} is pure Python, allow building it with "
-            f'`allow-sdist = ["{name}"]` or --allow-sdist {name}'
-        )
+    python = "{}.{}".format(*target.python_version)
+    skipped = _Skipped.of(requirement, diag.get("skipped") or [], python)
     return LockError(
-        f"No release of {requirement!r} can be installed on {where}:",
-        details="\n".join(lines) or None,
-        hint="; ".join(hint_parts) or "check the requirement's versions on the index.",
+        f"No release of {requirement!r} can be installed on {target.runtime} {target.arch}:",
+        details="\n".join(skipped.details(target)) or None,
+        hint="; ".join(skipped.hints(name, bool(spec.allow_sdist)))
+        or "check the requirement's versions on the index.",
     )
 
 

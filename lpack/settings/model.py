@@ -1,0 +1,207 @@
+"""The settings sections: slim, lint, and the artifact spec that holds them, and a project as a
+list of artifacts. Each field declares its merge rule and its value parser."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from lpack.catalog import lint_rules, slim_categories
+from lpack.errors import ConfigError
+from lpack.settings import values
+from lpack.settings.merge import EXTEND, NESTED, UPDATE, Section, Where, setting
+from lpack.target import Target
+
+DEFAULT_RUNTIME = "python3.12"
+DEFAULT_ARCH = "x86_64"
+KINDS = ("function", "layer")
+
+
+@dataclass(frozen=True)
+class DistributionSlim(Section):
+    """[tool.lpack.slim.per-distribution.NAME]: slimming for one distribution."""
+
+    enable: tuple[str, ...] = setting((), merge=EXTEND, parse=values.slim_codes)
+    disable: tuple[str, ...] = setting((), merge=EXTEND, parse=values.slim_codes)
+    keep: tuple[str, ...] = setting((), merge=EXTEND, parse=values.strings)
+    drop: tuple[str, ...] = setting((), merge=EXTEND, parse=values.strings)
+
+
+def _per_distribution(value: Any, key: str, where: Where) -> dict[str, DistributionSlim]:
+    result: dict[str, DistributionSlim] = {}
+    for dist, rules in values.table(value, key, where, "distribution = {...}").items():
+        if not isinstance(rules, Mapping):
+            raise ConfigError(f"`slim.per-distribution.{dist}` must be a table.")
+        table_name = f"[tool.lpack.slim.per-distribution.{dist}]"
+        result[str(canonicalize_name(dist))] = DistributionSlim.from_table(
+            rules, where.nested(table_name)
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class SlimSettings(Section):
+    """[tool.lpack.slim]: which categories run and the user's keep/drop globs."""
+
+    enabled: bool = setting(True, parse=values.flag)
+    enable: tuple[str, ...] = setting((), merge=EXTEND, parse=values.slim_codes)
+    disable: tuple[str, ...] = setting((), merge=EXTEND, parse=values.slim_codes)
+    keep: tuple[str, ...] = setting((), merge=EXTEND, parse=values.strings)
+    drop: tuple[str, ...] = setting((), merge=EXTEND, parse=values.strings)
+    per_distribution: Mapping[str, DistributionSlim] = setting(
+        merge=UPDATE, parse=_per_distribution, factory=dict
+    )
+
+    def rules_for(self, dist: str | None) -> SlimRules:
+        """The categories, keep and drop globs in force for one distribution (None: the
+        project-wide ones): per-distribution settings refine the project's."""
+        defaults = {code for code, cat in slim_categories().items() if cat.default}
+        enabled = (defaults | set(self.enable)) - set(self.disable)
+        keep, drop = self.keep, self.drop
+        per = self.per_distribution.get(canonicalize_name(dist)) if dist else None
+        if per is not None:
+            enabled = (enabled | set(per.enable)) - set(per.disable)
+            keep, drop = keep + per.keep, drop + per.drop
+        return SlimRules(frozenset(enabled), keep, drop)
+
+
+@dataclass(frozen=True)
+class SlimRules:
+    """Effective slimming for one distribution."""
+
+    enabled: frozenset[str]
+    keep: tuple[str, ...]
+    drop: tuple[str, ...]
+
+
+def _slim(value: Any, key: str, where: Where) -> SlimSettings:
+    if isinstance(value, bool):  # `slim = false` turns slimming off
+        return SlimSettings.partial(enabled=value)
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"`slim` in {where} must be a table or true/false, not {value!r}.")
+    return SlimSettings.from_table(value, where.nested("[tool.lpack.slim]"))
+
+
+@dataclass(frozen=True)
+class RuleSelection:
+    """One layer's select / extend-select / ignore (codes or prefixes); select=None: unset."""
+
+    select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+
+def _per_path_ignores(value: Any, key: str, where: Where) -> dict[str, tuple[str, ...]]:
+    table = values.table(value, "lint.per-path-ignores", where, 'glob = ["CODE", ...]')
+    return {
+        glob: values.lint_codes(codes, f"lint.per-path-ignores.{glob}", where)
+        for glob, codes in table.items()
+    }
+
+
+def _rule_default(code: str, param: str) -> Any:
+    return lint_rules()[code].params[param]
+
+
+@dataclass(frozen=True)
+class LintSettings(Section):
+    """[tool.lpack.lint]: rule selection (ruff's semantics), per-path ignores, thresholds."""
+
+    selections: tuple[RuleSelection, ...] = setting((), merge=EXTEND)
+    per_path_ignores: Mapping[str, tuple[str, ...]] = setting(
+        merge=UPDATE, parse=_per_path_ignores, factory=dict
+    )
+    # None: the catalog's defaults (the params of LP104 and LP105)
+    near_limit: float | None = setting(None, parse=values.share)
+    large_file: int | None = setting(None, parse=values.size)
+
+    @property
+    def near_limit_share(self) -> float:
+        return (
+            self.near_limit if self.near_limit is not None else _rule_default("LP104", "near-limit")
+        )
+
+    @property
+    def large_file_bytes(self) -> int:
+        return (
+            self.large_file if self.large_file is not None else _rule_default("LP105", "large-file")
+        )
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any], where: Where) -> LintSettings:
+        rest = {k: v for k, v in table.items() if k not in ("select", "extend-select", "ignore")}
+        partial = super().from_table(rest, where)
+        if len(rest) == len(table):
+            return partial
+        layer = RuleSelection(
+            select=values.lint_codes(table["select"], "select", where)
+            if "select" in table
+            else None,
+            extend_select=values.lint_codes(table.get("extend-select", ()), "extend-select", where),
+            ignore=values.lint_codes(table.get("ignore", ()), "ignore", where),
+        )
+        return replace(partial, selections=(layer,), given=partial.given | {"selections"})
+
+
+def _lint(value: Any, key: str, where: Where) -> LintSettings:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"`lint` in {where} must be a table, not {value!r}.")
+    return LintSettings.from_table(value, where.nested("[tool.lpack.lint]"))
+
+
+@dataclass(frozen=True)
+class ArtifactSpec(Section):
+    """What to build and check for one function or layer, and where its files are."""
+
+    kind: str = setting("function")
+    name: str = setting("", parse=values.text)
+    project_dir: Path = setting(Path("."))
+    runtime: str = setting(DEFAULT_RUNTIME, parse=values.runtime)
+    arch: str = setting(DEFAULT_ARCH, parse=values.arch)
+    source: str = setting(".", parse=values.text)
+    handler: str | None = setting(None, parse=values.text)
+    requirements: str | None = setting(None, parse=values.text)
+    extras: tuple[str, ...] = setting((), parse=values.strings)
+    lock: str = setting("lpack.lock", parse=values.text)
+    output: str = setting("", parse=values.text)
+    include: tuple[str, ...] = setting((), parse=values.strings)
+    exclude: tuple[str, ...] = setting((), parse=values.strings)
+    upload: str = setting("direct", parse=values.upload)
+    max_zipped: int | None = setting(None, parse=values.size)
+    max_unzipped: int | None = setting(None, parse=values.size)
+    allow_sdist: tuple[str, ...] = setting((), parse=values.strings)
+    slim: SlimSettings = setting(merge=NESTED, parse=_slim, factory=SlimSettings)
+    lint: LintSettings = setting(merge=NESTED, parse=_lint, factory=LintSettings)
+
+    @cached_property
+    def target(self) -> Target:
+        return Target.from_names(self.runtime, self.arch)
+
+    @property
+    def source_dir(self) -> Path:
+        return (self.project_dir / self.source).resolve()
+
+    @property
+    def lock_path(self) -> Path:
+        return (self.project_dir / self.lock).resolve()
+
+    @property
+    def output_path(self) -> Path:
+        return (self.project_dir / (self.output or f"dist/{self.name}.zip")).resolve()
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project folder and the artifacts it builds (today: one function)."""
+
+    root: Path
+    artifacts: tuple[ArtifactSpec, ...]
+
+    @property
+    def function(self) -> ArtifactSpec:
+        return next(a for a in self.artifacts if a.kind == "function")
