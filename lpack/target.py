@@ -4,24 +4,53 @@ from __future__ import annotations
 
 import platform
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
+from typing import Any
 
 from packaging import tags as ptags
 from packaging.markers import default_environment
 
-from lpack.errors import ConfigError
+from lpack.errors import ConfigError, RulesError
 from lpack.resources import load_rules_toml
 
 # manylinux_2_X equivalents of the legacy PEP 513/571/599 names.
 _LEGACY_MANYLINUX = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
 
 
+_REQUIRED = {
+    "os": {"name", "glibc", "glibcxx", "cxxabi", "platform_release"},
+    "arch": {"machine", "manylinux_floor"},
+    "runtime": {"python", "python_full", "os", "arches"},
+}
+
+
+@cache
+def _table() -> dict[str, Any]:
+    """rules/runtimes.toml, checked once: every entry complete, every reference known."""
+    table = load_rules_toml("runtimes.toml")
+    for section, keys in _REQUIRED.items():
+        entries = table.get(section)
+        if not isinstance(entries, dict) or not entries:
+            raise RulesError(f"rules/runtimes.toml: [{section}] is missing.")
+        for name, entry in entries.items():
+            if not isinstance(entry, dict) or set(entry) != keys:
+                raise RulesError(
+                    f"rules/runtimes.toml: [{section}.{name}] must hold exactly "
+                    f"{', '.join(sorted(keys))}.",
+                    hint="reinstall lpack; the data shipped with it is damaged.",
+                )
+    for name, entry in table["runtime"].items():
+        if entry["os"] not in table["os"] or not set(entry["arches"]) <= set(table["arch"]):
+            raise RulesError(f"rules/runtimes.toml: {name} names an unknown os or arch.")
+    return table
+
+
 def runtimes() -> dict[str, dict[str, object]]:
-    return dict(load_rules_toml("runtimes.toml")["runtime"])
+    return dict(_table()["runtime"])
 
 
 def arches() -> list[str]:
-    return list(load_rules_toml("runtimes.toml")["arch"])
+    return list(_table()["arch"])
 
 
 def _version_tuple(text: str) -> tuple[int, int]:
@@ -46,7 +75,7 @@ class Target:
 
     @classmethod
     def from_names(cls, runtime: str, arch: str) -> Target:
-        table = load_rules_toml("runtimes.toml")
+        table = _table()
         known = table["runtime"]
         if runtime not in known:
             raise ConfigError(
