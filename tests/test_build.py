@@ -221,6 +221,24 @@ def test_limits_exceeded_still_write_and_exit_1(project: Path, lpack_env: dict) 
     assert limits[("unzipped", "budget")]["over_by"] == r.json["output"]["unzipped_size"] - 10240
 
 
+def test_a_limit_overrun_is_reported_once(project: Path, lpack_env: dict) -> None:
+    """The limits section reports budgets and Lambda's limits; the build's lint pass does not
+    report the same overrun again as LP101-LP103."""
+    r = run_lpack(
+        "build", str(project), "--runtime", HOST, "--max-unzipped", "10 KiB", "--format", "json"
+    )
+    assert r.rc == 1
+    assert [c["source"] for c in r.json["limits"] if c["exceeded"]] == ["budget"]
+    assert not {"LP101", "LP102", "LP103"} & {f["code"] for f in r.json["lint"]["findings"]}
+    r = run_lpack("build", str(project), "--runtime", HOST, "--max-unzipped", "10 KiB")
+    assert r.rc == 1
+    assert r.stdout.count("OVER by") == 1 and "LP103" not in r.stdout
+    # `lpack lint` on the same zip still reports it: there it is the only report.
+    zip_path = project / "dist" / "fn.zip"
+    r = run_lpack("lint", str(zip_path), "--runtime", HOST, "--max-unzipped", "10 KiB")
+    assert r.rc == 1 and "LP103" in r.stdout
+
+
 def test_text_summary(project: Path, lpack_env: dict) -> None:
     r = run_lpack("build", str(project), "--runtime", HOST)
     assert r.rc == 0, r.stderr

@@ -1,5 +1,4 @@
-"""Command line: parse, call one service, render, exit. Only here and in render/ is rich used,
-and only here is click; errors become exit codes in one place (options.fail)."""
+"""Command line: parse, call one service, render, exit (errors become exit codes in options.fail); the only user of click, and may import everything."""
 
 from __future__ import annotations
 

@@ -1,5 +1,1 @@
-"""Inspect: any Lambda package (ours, or anybody's zip or folder) → findings and reports.
-
-Owns the Contents model, size limits, lint, report, diff/gate and verify. Reads only what it
-is given: never imports assemble/ or resolve/, never builds what it inspects.
-"""
+"""Inspect: the Contents model of any zip or folder, limits, lint, report, diff/gate, verify and the handler check; imports only the shared model, never assemble/, resolve/, render/ or cli/."""

@@ -1,5 +1,1 @@
-"""Render: documents → text for people (rich) or machines (JSON, SARIF, GitHub, markdown, HTML).
-
-One module per format. Only here and in cli/ is rich imported; render never computes a
-result, it formats the documents the services return.
-"""
+"""Render: documents to text (rich) or to json, sarif, github, markdown and html, one module per format; imports inspect/ documents, and build/resolve results for type checking only."""

@@ -1,4 +1,4 @@
-"""One typed settings model: a project is a list of artifact specs (functions and layers).
+"""Settings: one typed model, a project as a list of artifact specs (functions and layers); imports only catalog, target and errors.
 
 pyproject.toml and the command line each give a *partial* spec of the same dataclasses (the
 fields they set are listed in `given`); `Section.merged` layers one partial over another by
