@@ -23,7 +23,7 @@ from lint_fixtures import (
 )
 
 from lpack.catalog import lint_rules as catalog
-from lpack.inspect.registry import registry
+from lpack.inspect.lint import registry
 from lpack.resources import rules_dir
 
 HOST = f"python3.{sys.version_info[1]}"

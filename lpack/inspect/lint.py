@@ -7,12 +7,21 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from lpack.catalog import SEVERITIES, lint_rules
+from lpack.inspect import checks  # noqa: F401 - importing the families registers every check
 from lpack.inspect.contents import Contents, read_contents
 from lpack.inspect.registry import Context, Finding, LintOptions, counts, registry
 from lpack.settings import RuleSelection
 from lpack.target import Target
 
-__all__ = ["Finding", "LintOptions", "counts", "enabled_codes", "lint", "lint_paths"]
+__all__ = [
+    "Finding",
+    "LintOptions",
+    "counts",
+    "enabled_codes",
+    "lint",
+    "lint_paths",
+    "registry",
+]
 
 
 def enabled_codes(selections: Iterable[RuleSelection]) -> set[str]:
@@ -41,11 +50,11 @@ def enabled_codes(selections: Iterable[RuleSelection]) -> set[str]:
 
 def lint(packages: list[Contents], target: Target, options: LintOptions) -> list[Finding]:
     enabled = enabled_codes(options.settings.selections) - set(options.reported_elsewhere)
-    checks = registry()
+    registered = registry()
     context = Context(packages, target, options)
     findings: list[Finding] = []
     for code in sorted(enabled):
-        for finding in checks[code](context):
+        for finding in registered[code](context):
             if not options.ignored_at(finding.code, finding.path):
                 findings.append(finding)
     order = {s: i for i, s in enumerate(SEVERITIES)}

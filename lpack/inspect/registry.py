@@ -110,8 +110,7 @@ def check(code: str) -> Callable[[Check], Check]:
 
 
 def registry() -> dict[str, Check]:
-    import lpack.inspect.checks  # noqa: F401 - registers every check
-
+    """Every registered check by code (lpack.inspect.lint imports the checks/ families)."""
     return dict(_REGISTRY)
 
 
