@@ -15,6 +15,8 @@ class LpackError(Exception):
     """A failure the user can act on: what, why, and how to fix it."""
 
     exit_code = EXIT_USAGE
+    # The "type" machine output gives this error (None: the class name).
+    public_name: str | None = None
 
     def __init__(self, message: str, hint: str | None = None, details: str | None = None):
         super().__init__(message)
@@ -38,6 +40,8 @@ class LockError(LpackError):
 
 class StaleLockError(LockError):
     """The lock does not match the inputs or target, and updating it was forbidden."""
+
+    public_name = "LockError"  # a distinction for lpack's own code, not for JSON readers
 
 
 class FetchError(LpackError):

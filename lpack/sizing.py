@@ -60,7 +60,9 @@ def gate_package(request: GateRequest) -> GateResult:
     spec = load_artifact(request.project_dir, request.cli)
     limit_failures: list[str] = []
     artifact = Path(report.artifact)
-    if artifact.exists():  # a report JSON may name a zip that is gone: growth is all we know
+    if (
+        report.artifact and artifact.exists()
+    ):  # a report file's zip may be gone: growth is all we know
         contents = read_contents(artifact)
         try:
             checks = check_limits(

@@ -118,3 +118,12 @@ def test_source_wins_over_a_distribution_and_says_so(tmp_path: Path) -> None:
     assert warnings == [
         "delta.py is shipped by both delta and your source; the copy from your source wins."
     ]
+
+
+def test_control_characters_in_member_names_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "odd-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("odd-1.0.dist-info/METADATA", "Name: odd\nVersion: 1.0\n")
+        zf.writestr("odd/name\rwith-cr.py", "x")
+    with pytest.raises(BuildError, match="unsafe path"):
+        make_plan([_fetched(path, "odd", "1.0")], [], [])

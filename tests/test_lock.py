@@ -123,6 +123,8 @@ def test_upgrade_package_and_locked(tmp_path: Path, lpack_env: dict) -> None:
     (project / "requirements.in").write_text("newglibc\nalpha\n")
     r = run_lpack("build", str(project), "--runtime", "python3.12", "--locked")
     assert r.rc == 2 and "not current" in r.stderr
+    r = run_lpack("build", str(project), "--runtime", "python3.12", "--locked", "--format", "json")
+    assert r.rc == 2 and r.json["error"]["type"] == "LockError"  # the family machines see
 
 
 def test_pyproject_dependencies_and_extras(tmp_path: Path, lpack_env: dict) -> None:

@@ -378,3 +378,39 @@ def test_check_ignores_dangling_editor_links(tmp_path: Path, lpack_env: dict) ->
     os.symlink("user@host.1234:1700000000", project / ".#app.py")
     r = run_lpack("check", str(project))
     assert r.rc == 0 and "internal error" not in r.stderr, r.stderr
+
+
+def test_partial_report_files_are_read_as_far_as_they_go(tmp_path: Path) -> None:
+    """A hand-made report (names and unzipped sizes only) diffs; a null target warns of
+    nothing; and `report FILE.json --format json` gives the file back as it was."""
+    old = tmp_path / "old.json"
+    old.write_text(
+        json.dumps(
+            {
+                "command": "report",
+                "artifact": "z",
+                "unzipped_size": 5,
+                "target": None,
+                "distributions": [{"name": "a", "version": "1", "unzipped": 5}],
+                "note": "kept",
+            }
+        )
+    )
+    new = tmp_path / "new.json"
+    new.write_text(
+        json.dumps(
+            {
+                "command": "report",
+                "unzipped_size": 9,
+                "target": {"runtime": "python3.11", "arch": "x86_64"},
+                "distributions": [{"name": "a", "version": "2", "unzipped": 9}],
+            }
+        )
+    )
+    r = run_lpack("diff", str(old), str(new), "--format", "json")
+    assert r.rc == 0, r.stderr
+    assert r.json["unzipped_delta"] == 4 and r.json["warnings"] == []
+    assert r.json["distributions"][0]["status"] == "changed"
+    r = run_lpack("report", str(old), "--format", "json")
+    assert r.rc == 0 and r.json == json.loads(old.read_text())
+    assert run_lpack("report", str(old)).rc == 0

@@ -211,6 +211,7 @@ def test_a_project_is_a_list_of_artifacts(tmp_path: Path) -> None:
             "Unknown key `keepp` in [tool.lpack.slim.per-distribution.x]",
         ),
         ('[tool.lpack]\nslim = "yes"\n', "must be a table or true/false"),
+        ('[tool.lpack.lint]\nlarge-file = "big"\n', "`large-file` = 'big' in [tool.lpack.lint] of"),
     ],
 )
 def test_bad_settings_name_the_key(tmp_path: Path, toml: str, message: str) -> None:
@@ -237,3 +238,11 @@ def test_lint_flags_keep_the_projects_ignore(tmp_path: Path) -> None:
         r = run_lpack("lint", str(package), "--project", str(project), *flags, "--format", "json")
         assert r.rc in (0, 1), r.stderr
         assert not any(f["code"] == "LP402" for f in r.json["findings"]), flags
+
+
+def test_unknown_key_hints_list_every_key_of_the_table(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _effective(tmp_path, "[tool.lpack.lint]\nselectt = []\n", {})
+    assert caught.value.hint == (
+        "accepted keys: select, extend-select, ignore, per-path-ignores, near-limit, large-file."
+    )

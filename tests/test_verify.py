@@ -266,3 +266,22 @@ def test_dry_run_with_verify_is_a_usage_error(tmp_path: Path, lpack_env: dict) -
     project = make_project(tmp_path / "fn", "")
     r = run_lpack("build", str(project), "--dry-run", "--verify")
     assert r.rc == 2 and "nothing to --verify" in r.stderr
+
+
+def test_a_shipped_module_shadows_the_standard_library_as_it_does_on_lambda(tmp_path: Path) -> None:
+    """The harness imports nothing the package could shadow (typing, dataclasses ...) before
+    the package is on sys.path: on Lambda a shipped typing.py wins, so here too."""
+    artifact = make_zip(
+        tmp_path / "fn.zip",
+        {
+            "app.py": ("import typing\ndef handler(event, context):\n    return 1\n", 0o644),
+            "typing.py": (
+                "raise ImportError('the old typing backport shadows the stdlib')\n",
+                0o644,
+            ),
+        },
+    )
+    r = verify(str(artifact), "--handler", "app.handler")
+    assert r.rc == 1, r.stdout + r.stderr
+    failed = {i["module"]: i["detail"] for i in r.json["imports"] if not i["ok"]}
+    assert "the old typing backport shadows the stdlib" in failed["app"]

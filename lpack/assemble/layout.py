@@ -84,6 +84,9 @@ def _safe_member_path(wheel: str, name: str) -> str:
         or ".." in path.parts
         or ":" in path.parts[0]
         or str(path) == "."
+        # Control characters (a CR, a newline) make names unsafe to show and RECORD rows
+        # differ between Python releases (csv quotes a CR since 3.11.9 and 3.12.3).
+        or any(ord(c) < 32 or ord(c) == 127 for c in name)
     ):
         raise BuildError(
             f"Wheel {wheel} contains the unsafe path {name!r}; lpack will not install it.",

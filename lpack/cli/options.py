@@ -59,7 +59,7 @@ def target_options(f: F) -> F:
         click.option(
             "--runtime",
             type=click.Choice(list(runtimes())),
-            help="Lambda runtime (default python3.12).",
+            help="Lambda runtime (default: `runtime` in [tool.lpack], else python3.12).",
         ),
         click.option("--arch", type=click.Choice(arches()), help="Lambda architecture."),
     )

@@ -92,11 +92,12 @@ def read_baseline(path: Path, report: Report) -> Baseline:
             f"Baseline {path} is corrupt (not an lpack baseline, version {BASELINE_VERSION}).",
             hint=f"restore it from git, or {how}.",
         )
-    if report.target.runtime and baseline.target != report.target:
+    target = report.target
+    if target and target.runtime and baseline.target != target:
         made = baseline.target or TargetRef()
         raise ConfigError(
             f"Baseline {path} was made for {made.describe()}, the package targets "
-            f"{report.target.describe()}: sizes are not comparable.",
+            f"{target.describe()}: sizes are not comparable.",
             hint=f"if the runtime change is intended, {how} (--update-baseline).",
         )
     return baseline

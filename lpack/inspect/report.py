@@ -51,8 +51,12 @@ class TargetRef:
 
     runtime: str | None = None
     arch: str | None = None
+    # The object as read from a report or baseline file: written back as it was.
+    source: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
+        if self.source is not None:
+            return dict(self.source)
         return {"runtime": self.runtime, "arch": self.arch}
 
     @classmethod
@@ -61,7 +65,9 @@ class TargetRef:
             return None
         runtime, arch = data.get("runtime"), data.get("arch")
         return cls(
-            runtime if isinstance(runtime, str) else None, arch if isinstance(arch, str) else None
+            runtime if isinstance(runtime, str) else None,
+            arch if isinstance(arch, str) else None,
+            dict(data),
         )
 
     def describe(self) -> str:
@@ -141,13 +147,15 @@ class TreeNode:
 @dataclass(frozen=True)
 class Report:
     artifact: str
-    target: TargetRef
+    target: TargetRef | None  # None only in a report file that names no target
     zipped_size: int | None
     total: Sizes
     distributions: list[DistributionSizes]  # largest first
     modules: list[NamedSizes]  # largest first
     kinds: list[NamedSizes]  # in KINDS order
     tree: TreeNode
+    # The document as read from a report file: `report FILE.json --format json` echoes it.
+    source: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def unzipped_size(self) -> int:
@@ -158,11 +166,13 @@ class Report:
         return self.total.files
 
     def to_json(self) -> dict[str, Any]:
+        if self.source is not None:
+            return dict(self.source)
         return {
             "version": REPORT_VERSION,
             "command": "report",
             "artifact": self.artifact,
-            "target": self.target.to_json(),
+            "target": self.target.to_json() if self.target else None,
             "zipped_size": self.zipped_size,
             "unzipped_size": self.total.unzipped,
             "files": self.total.files,
@@ -173,26 +183,38 @@ class Report:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Report:
-        def sizes(row: dict[str, Any]) -> Sizes:
-            return Sizes(int(row["files"]), int(row["unzipped"]), int(row["zipped"]))
+    def from_json(cls, data: dict[str, Any], artifact: str = "") -> Report:
+        """A report file, as far as it goes: only the distributions' names are required (a
+        diff needs no more); sizes and versions it lacks count as 0 and ""."""
 
+        def sizes(row: dict[str, Any]) -> Sizes:
+            return Sizes(*(int(row.get(key) or 0) for key in ("files", "unzipped", "zipped")))
+
+        dists = [
+            DistributionSizes(
+                str(d["name"]),
+                str(d.get("version") or ""),
+                sizes(d),
+                [str(w) for w in d.get("why") or []],
+            )
+            for d in data["distributions"]
+        ]
+        total = Sizes(
+            int(data.get("files") or sum(d.sizes.files for d in dists)),
+            int(data.get("unzipped_size") or sum(d.sizes.unzipped for d in dists)),
+            sum(d.sizes.zipped for d in dists),
+        )
+        zipped = data.get("zipped_size")
         return cls(
-            artifact=str(data["artifact"]),
-            target=TargetRef.from_json(data.get("target")) or TargetRef(),
-            zipped_size=data.get("zipped_size"),
-            total=Sizes(
-                int(data["files"]),
-                int(data["unzipped_size"]),
-                sum(int(d["zipped"]) for d in data["distributions"]),
-            ),
-            distributions=[
-                DistributionSizes(d["name"], d["version"], sizes(d), list(d.get("why", [])))
-                for d in data["distributions"]
-            ],
-            modules=[NamedSizes(m["name"], sizes(m)) for m in data.get("modules", [])],
-            kinds=[NamedSizes(k["name"], sizes(k)) for k in data.get("kinds", [])],
+            artifact=str(data.get("artifact") or artifact),
+            target=TargetRef.from_json(data.get("target")),
+            zipped_size=int(zipped) if zipped is not None else None,
+            total=total,
+            distributions=dists,
+            modules=[NamedSizes(str(m["name"]), sizes(m)) for m in data.get("modules") or []],
+            kinds=[NamedSizes(str(k["name"]), sizes(k)) for k in data.get("kinds") or []],
             tree=TreeNode.from_json(data.get("tree") or {}),
+            source=data,
         )
 
 
@@ -333,7 +355,7 @@ def load_report_json(path: Path) -> Report:
         )
     try:
         return Report.from_json(data)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(
             f"{path} is an lpack report with a missing or malformed field ({exc}).",
             hint="make it again with `lpack report PATH --format json > report.json`.",

@@ -4,6 +4,10 @@ verify.py passes this file's text to `python -I -S -c` (an unprivileged user may
 to read lpack's install folder), with one JSON argument. It must run on every Python the
 runtimes use (3.9 and later) with nothing but the standard library, and it reports on a
 private copy of stdout, one JSON event per line, ending with {"kind": "done"}.
+
+It imports as little as it can before the package is on sys.path: a module already imported
+cannot be shadowed by the package, so a shipped typing.py must still be found as Lambda would
+find it (typing is named for the type checker only).
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ import site
 import sys
 import time
 import traceback
-from typing import Any, TextIO
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 
 class Events:

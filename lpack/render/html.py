@@ -108,7 +108,7 @@ def render_html(report: Report) -> str:
     summary = f"{report.files:,} files, {report.unzipped_size:,} B unzipped"
     if report.zipped_size is not None:
         summary += f", {report.zipped_size:,} B zipped"
-    if report.target.runtime:
+    if report.target and report.target.runtime:
         summary += f" — {report.target.describe()}"
     rows = "".join(
         f"<tr><td>{html.escape(d.name)}</td><td>{html.escape(d.version)}</td>"

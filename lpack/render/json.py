@@ -173,7 +173,7 @@ def error_json(error: LpackError) -> dict[str, Any]:
         "version": JSON_VERSION,
         "ok": False,
         "error": {
-            "type": type(error).__name__,
+            "type": error.public_name or type(error).__name__,
             "message": error.message,
             "details": error.details,
             "hint": error.hint,

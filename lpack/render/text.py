@@ -312,7 +312,7 @@ def print_report(console: Console, report: Report, depth: int = 2) -> None:
     totals = f"{report.files:,} files · {total:,} B unzipped"
     if zipped is not None:
         totals += f" · {zipped:,} B zipped"
-    if target.runtime:
+    if target and target.runtime:
         totals += f" · {target.describe()}"
     line(console, "", totals)
     console.print(_distributions_table(report))

@@ -93,6 +93,11 @@ class Section:
         return {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "given"}
 
     @classmethod
+    def table_keys(cls) -> list[str]:
+        """The keys its table accepts, in declaration order."""
+        return [_key(f) for f in fields(cls) if f.metadata.get("parse")]
+
+    @classmethod
     def from_table(cls: type[S], table: Mapping[str, Any], where: Where) -> S:
         """A partial section from a TOML table (or the CLI's values under the same keys)."""
         by_key = {_key(f): f for f in fields(cls) if f.metadata.get("parse")}
@@ -102,7 +107,7 @@ class Section:
             if f is None:
                 raise ConfigError(
                     f"Unknown key `{key}` in {where}.",
-                    hint=f"accepted keys: {', '.join(sorted(by_key))}.",
+                    hint=f"accepted keys: {', '.join(cls.table_keys())}.",
                 )
             values[f.name] = f.metadata["parse"](value, key, where)
         return cls.partial(**values)

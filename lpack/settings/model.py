@@ -133,6 +133,10 @@ class LintSettings(Section):
         )
 
     @classmethod
+    def table_keys(cls) -> list[str]:
+        return ["select", "extend-select", "ignore", *super().table_keys()]
+
+    @classmethod
     def from_table(cls, table: Mapping[str, Any], where: Where) -> LintSettings:
         rest = {k: v for k, v in table.items() if k not in ("select", "extend-select", "ignore")}
         partial = super().from_table(rest, where)

@@ -20,9 +20,12 @@ _SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3}
 _SIZE_UNITS.update({"kib": 1024, "mib": 1024**2, "gib": 1024**3})
 
 
-def parse_size(key: str, value: object) -> int:
+def parse_size(key: str, value: object, where: Where | None = None) -> int:
+    place = f" in {where}" if where is not None else ""
     if isinstance(value, bool):
-        raise ConfigError(f'`{key}` must be a size such as 40000000 or "40 MiB", not {value!r}.')
+        raise ConfigError(
+            f'`{key}`{place} must be a size such as 40000000 or "40 MiB", not {value!r}.'
+        )
     if isinstance(value, int) and value > 0:
         return value
     if isinstance(value, str):
@@ -31,13 +34,13 @@ def parse_size(key: str, value: object) -> int:
             unit = (match.group(2) or "B").lower()
             return int(float(match.group(1)) * _SIZE_UNITS[unit])
     raise ConfigError(
-        f"`{key}` = {value!r} is not a size.",
+        f"`{key}` = {value!r}{place} is not a size.",
         hint='write a positive number of bytes (40000000) or a string like "40 MiB" or "45 MB".',
     )
 
 
 def size(value: Any, key: str, where: Where) -> int:
-    return parse_size(key, value)
+    return parse_size(key, value, where)
 
 
 def text(value: Any, key: str, where: Where) -> str:
