@@ -9,9 +9,9 @@ from __future__ import annotations
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,11 +33,13 @@ from lpack.inspect.lint import Finding, LintOptions, lint_paths
 from lpack.inspect.verify import VerifyResult, verify
 from lpack.resolve.fetch import FetchedWheel, fetch
 from lpack.resolve.inputs import REQUIREMENT_FILES, requirement_names
+from lpack.resolve.lockfile import Pin
 from lpack.resolve.locking import LockResult, lock
 from lpack.settings import ArtifactSpec
 
 # What runs between laying the package out and writing it, in order (see assemble/stages.py).
 BUILD_STAGES: tuple[Stage, ...] = (Prune(), StripElf(), WriteRecords())
+LAYER_HANDLER = HandlerCheck(None, False, "a layer: no handler")
 
 
 class Progress(Protocol):
@@ -80,6 +82,7 @@ class BuildResult:
     limits: list[LimitCheck]
     timings: dict[str, float] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)  # provided by the function's layers
 
     @property
     def lint_errors(self) -> list[Finding]:
@@ -141,6 +144,27 @@ def _own_files(spec: ArtifactSpec, lock_result: LockResult) -> set[Path]:
     return {p.resolve() for p in paths}
 
 
+@dataclass(frozen=True)
+class LayerBuild:
+    """What a function needs of a layer it uses: the layer's zip and what it provides."""
+
+    name: str
+    archive: Path
+    unzipped_size: int
+    pins: tuple[Pin, ...]  # the layer's lock: the function ships none of these
+    sizes: dict[str, int]  # distribution key -> unzipped bytes in the layer
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A distribution the function's lock holds but leaves to one of its layers."""
+
+    name: str
+    version: str
+    layer: str
+    size: int  # unzipped bytes it takes in the layer: what the function does not ship twice
+
+
 def build(
     spec: ArtifactSpec,
     progress: Progress | None = None,
@@ -148,79 +172,121 @@ def build(
     refresh_lock: bool = False,
     locked: bool = False,
     dry_run: bool = False,
+    lock_result: LockResult | None = None,
+    layers: Sequence[LayerBuild] = (),
 ) -> BuildResult:
-    """Build one artifact; a dry run stops before writing (archive None, no limits)."""
+    """Build one artifact; a dry run stops before writing (archive None, no limits).
+
+    lock_result: a lock already made (a project locks every artifact first); layers: the
+    built layers a function uses, whose distributions it leaves out."""
+    progress = progress or SilentProgress()
+    timings: dict[str, float] = {}
     try:
-        return _build(spec, progress or SilentProgress(), refresh_lock, locked, dry_run)
+        if lock_result is None:
+            with _timed(timings, "lock"):
+                lock_result = _lock(spec, progress, refresh_lock, locked)
+        return _build(spec, progress, lock_result, layers, dry_run, timings)
     finally:
         close_wheels()
 
 
-def _resolve(
-    spec: ArtifactSpec, progress: Progress, timings: dict[str, float], refresh: bool, locked: bool
-) -> tuple[LockResult, list[FetchedWheel]]:
-    with _timed(timings, "lock"):
-        progress.start("lock", "resolving dependencies for " + spec.target.runtime)
-        lock_result = lock(spec, refresh=refresh, locked=locked)
+def _lock(spec: ArtifactSpec, progress: Progress, refresh: bool, locked: bool) -> LockResult:
+    progress.start("lock", "resolving dependencies for " + spec.target.runtime)
+    lock_result = lock(spec, refresh=refresh, locked=locked)
     pins = len(lock_result.lockfile.pins)
     reused = ", reused" if lock_result.reused else ""
     progress.done(
         "lock", f"{lock_result.requirements.label} → {spec.lock_path.name} ({pins} pins{reused})"
     )
-    with _timed(timings, "fetch"):
-        progress.start("fetch", "fetching wheels", total=pins)
+    return lock_result
 
-        def on_event(event: dict[str, Any]) -> None:
-            if event.get("event") == "fetched":
-                progress.advance(1)
 
-        wheels = fetch(spec, lock_result.lockfile, on_event=on_event)
+def _fetch(
+    spec: ArtifactSpec, lock_result: LockResult, layers: Sequence[LayerBuild], progress: Progress
+) -> tuple[list[FetchedWheel], list[LeftOut]]:
+    """The wheels the function ships: its pins, less those its layers provide."""
+    provided = {pin.key: (layer, pin) for layer in layers for pin in layer.pins}
+    lockfile = lock_result.lockfile
+    kept = [p for p in lockfile.pins if p.key not in provided]
+    left_out = [
+        LeftOut(p.name, p.version, provided[p.key][0].name, provided[p.key][0].sizes.get(p.key, 0))
+        for p in lockfile.pins
+        if p.key in provided
+    ]
+    progress.start("fetch", "fetching wheels", total=len(kept))
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event.get("event") == "fetched":
+            progress.advance(1)
+
+    wheels = fetch(spec, replace(lockfile, pins=kept), on_event=on_event)
     cached = sum(1 for w in wheels if w.cached)
     progress.done("fetch", f"{len(wheels)} wheels ({cached} cached)")
-    return lock_result, wheels
+    return wheels, left_out
+
+
+def _plan(spec: ArtifactSpec, lock_result: LockResult, wheels: list[FetchedWheel]) -> Plan:
+    warnings: list[str] = []
+    files: list[tuple[str, Path]] = []
+    source = spec.source_dir
+    if source is not None:
+        if not source.is_dir():
+            raise ConfigError(
+                f"Source folder {source} of {spec.name} does not exist.",
+                hint="fix `source` in [tool.lpack] or --source.",
+            )
+        own = _own_files(spec, lock_result)
+        files = source_files(source, spec.include, spec.exclude, own, warnings)
+    return make_plan(wheels, files, warnings, InstallLayout.for_kind(spec.kind))
 
 
 def _build(
-    spec: ArtifactSpec, progress: Progress, refresh_lock: bool, locked: bool, dry_run: bool
+    spec: ArtifactSpec,
+    progress: Progress,
+    lock_result: LockResult,
+    layers: Sequence[LayerBuild],
+    dry_run: bool,
+    timings: dict[str, float],
 ) -> BuildResult:
-    timings: dict[str, float] = {}
-    lock_result, wheels = _resolve(spec, progress, timings, refresh_lock, locked)
+    with _timed(timings, "fetch"):
+        wheels, left_out = _fetch(spec, lock_result, layers, progress)
     with _timed(timings, "plan"):
-        if not spec.source_dir.is_dir():
-            raise ConfigError(
-                f"Source folder {spec.source_dir} does not exist.",
-                hint="fix `source` in [tool.lpack] or --source.",
-            )
-        warnings: list[str] = []
-        files = source_files(
-            spec.source_dir, spec.include, spec.exclude, _own_files(spec, lock_result), warnings
+        plan = _plan(spec, lock_result, wheels)
+        handler = (
+            LAYER_HANDLER if spec.kind == "layer" else check_handler(plan.entries, spec.handler)
         )
-        plan = make_plan(wheels, files, warnings, InstallLayout.for_kind(spec.kind))
-        handler = check_handler(plan.entries, spec.handler)
     with _timed(timings, "slim"):
         progress.start("slim", "slimming dependencies")
         roots = requirement_names(lock_result.requirements)
         slimmed = run_stages(plan, StageContext(spec.target, spec.slim, roots), BUILD_STAGES)
+    result = BuildResult(spec, lock_result, wheels, plan, handler, slimmed, None, [], timings)
+    result.left_out = left_out
     if dry_run:
-        return BuildResult(spec, lock_result, wheels, plan, handler, slimmed, None, [], timings)
+        return result
     with _timed(timings, "write"):
         entries = plan.sorted_entries()
         progress.start(
             "write", f"writing {spec.output_path.name}", total=sum(e.size for e in entries)
         )
-        archive = write_archive(entries, spec.output_path, progress=progress.advance)
+        result.archive = write_archive(entries, spec.output_path, progress=progress.advance)
     progress.done("write", str(spec.output_path))
-    limits = check_limits(
-        archive.zipped_size, archive.unzipped_size, spec.upload, spec.max_zipped, spec.max_unzipped
+    archive = result.archive
+    with_layers = archive.unzipped_size + sum(layer.unzipped_size for layer in layers)
+    result.limits = check_limits(
+        archive.zipped_size,
+        with_layers,
+        spec.upload,
+        spec.max_zipped,
+        spec.max_unzipped,
+        layered=bool(layers),
     )
     with _timed(timings, "lint"):
-        # The same checks `lpack lint` runs on anybody's zip, on what we just wrote; the
-        # limits are reported once, by the limits section, not again as findings.
+        # The same checks `lpack lint` runs on anybody's zip (the function first, then its
+        # layers), on what we just wrote; limits are reported once, by the limits section.
         options = LintOptions.for_artifact(spec, handler.handler, reported_elsewhere=LIMIT_CODES)
-        findings = lint_paths([archive.path], spec.target, options)
-    return BuildResult(
-        spec, lock_result, wheels, plan, handler, slimmed, archive, limits, timings, findings
-    )
+        paths = [archive.path, *(layer.archive for layer in layers)]
+        result.findings = lint_paths(paths, spec.target, options)
+    return result
 
 
 def verify_build(result: BuildResult) -> VerifyResult:

@@ -21,6 +21,7 @@ SOURCE_LABEL = f"({SOURCE_NAME})"
 class LambdaFacts:
     zipped_limit: int
     unzipped_limit: int
+    max_layers: int
     runtime_provided: tuple[str, ...]
     test_dirs: tuple[str, ...]
     doc_dirs: tuple[str, ...]
@@ -58,7 +59,7 @@ def _names(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
 def facts() -> LambdaFacts:
     data = load_rules_toml("lambda.toml")
     expected = {
-        "limits": {"zipped", "unzipped"},
+        "limits": {"zipped", "unzipped", "layers"},
         "runtime": {"provided"},
         "folders": {"tests", "docs"},
     }
@@ -73,6 +74,7 @@ def facts() -> LambdaFacts:
     return LambdaFacts(
         zipped_limit=_positive_int(limits, "zipped", "limits"),
         unzipped_limit=_positive_int(limits, "unzipped", "limits"),
+        max_layers=_positive_int(limits, "layers", "limits"),
         runtime_provided=_names(runtime, "provided", "runtime"),
         test_dirs=_names(folders, "tests", "folders"),
         doc_dirs=_names(folders, "docs", "folders"),

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from lpack.assemble.sources import ALWAYS_EXCLUDED_DIRS
+from lpack.assemble.sources import tree_stamp
 from lpack.errors import StaleLockError
 from lpack.files import write_atomic
 from lpack.inspect.limits import LimitCheck, check_limits
@@ -30,14 +29,8 @@ def _fingerprint(spec: ArtifactSpec, lock_text: str) -> str:
     h.update(lock_text.encode())
     settings = {k: v for k, v in spec.to_data().items() if k != "project_dir"}
     h.update(json.dumps(settings, sort_keys=True).encode())
-    for root, dirs, files in os.walk(spec.source_dir):
-        dirs[:] = sorted(d for d in dirs if d not in ALWAYS_EXCLUDED_DIRS)
-        for name in sorted(files):
-            try:  # lstat: a dangling link (an editor's lock file) is part of the tree, not an error
-                st = os.lstat(os.path.join(root, name))
-            except OSError:
-                continue
-            h.update(f"{os.path.join(root, name)}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    h.update(str(spec.source_dir).encode())
+    h.update(tree_stamp(spec.source_dir).encode())
     return h.hexdigest()
 
 
@@ -48,9 +41,9 @@ def _measure(spec: ArtifactSpec) -> dict[str, int]:
     # The usual output folder must stay out of the package even though this build
     # writes elsewhere.
     exclude = list(spec.exclude)
-    out_dir = spec.output_path.parent
-    if out_dir.is_relative_to(spec.source_dir) and out_dir != spec.source_dir:
-        exclude.append("/" + out_dir.relative_to(spec.source_dir).as_posix())
+    out_dir, source = spec.output_path.parent, spec.source_dir
+    if source is not None and out_dir.is_relative_to(source) and out_dir != source:
+        exclude.append("/" + out_dir.relative_to(source).as_posix())
     with tempfile.TemporaryDirectory(prefix="lpack-check-") as tmp:
         probe = replace(spec, output=str(Path(tmp) / "check.zip"), exclude=tuple(exclude))
         built = build(probe, locked=True)

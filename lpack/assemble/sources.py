@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from lpack.errors import BuildError
@@ -101,3 +103,26 @@ def _shippable(full: Path, rel: str, source_dir: Path, warnings: list[str]) -> b
             hint="rename it, or exclude it with `exclude`.",
         ) from None
     return True
+
+
+def tree_stamp(folder: Path | None, skip: AbstractSet[Path] = frozenset()) -> str:
+    """A digest of the folder's file names, sizes and modification times (what `make` trusts):
+    it changes whenever a file that could ship is added, removed or edited."""
+    h = hashlib.sha256()
+    if folder is None:
+        return h.hexdigest()
+    for root, dirs, files in os.walk(folder):
+        root_path = Path(root)
+        dirs[:] = sorted(
+            d for d in dirs if d not in ALWAYS_EXCLUDED_DIRS and root_path / d not in skip
+        )
+        for name in sorted(files):
+            full = root_path / name
+            if full in skip:
+                continue
+            try:  # lstat: a dangling link (an editor's lock file) is part of the tree, not an error
+                st = os.lstat(full)
+            except OSError:
+                continue
+            h.update(f"{full.relative_to(folder)}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return h.hexdigest()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,10 +13,21 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from lpack.errors import ConfigError
-from lpack.resolve.lockfile import LOCK_FORMAT
+from lpack.resolve.lockfile import LOCK_FORMAT, Pin
 from lpack.settings import ArtifactSpec, read_pyproject
 
 REQUIREMENT_FILES = ("requirements.in", "requirements.txt")
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Pins a lock must agree with: those of a layer the function uses."""
+
+    name: str  # the layer's name
+    pins: tuple[Pin, ...]
+
+    def text(self) -> str:
+        return "".join(f"{p.name}=={p.version}\n" for p in sorted(self.pins, key=lambda p: p.key))
 
 
 @dataclass(frozen=True)
@@ -102,10 +113,14 @@ def find_requirements(spec: ArtifactSpec) -> RequirementsInput:
                 "or create the file (one requirement per line).",
             )
         return RequirementsInput(label=path.name, path=path, text=_read(path))
+    folder = spec.requirements_dir
     for name in REQUIREMENT_FILES:
-        path = spec.project_dir / name
+        path = folder / name
         if path.is_file():
-            return RequirementsInput(label=name, path=path, text=_read(path))
+            label = os.path.relpath(path, spec.project_dir) if spec.declared else name
+            return RequirementsInput(label=label, path=path, text=_read(path))
+    if spec.declared:  # a function declared in a table may need nothing but its layers
+        return RequirementsInput("no requirements", folder / REQUIREMENT_FILES[0], "")
     found = _from_pyproject(spec)
     if found is not None:
         return found
@@ -138,7 +153,9 @@ def requirement_names(req: RequirementsInput) -> list[str]:
     return names
 
 
-def lock_digest(spec: ArtifactSpec, req: RequirementsInput) -> str:
+def lock_digest(
+    spec: ArtifactSpec, req: RequirementsInput, constraints: Sequence[Constraints] = ()
+) -> str:
     """Digest of everything that decides the lock's content, bar the index's state."""
     parts = [
         req.text,
@@ -146,6 +163,7 @@ def lock_digest(spec: ArtifactSpec, req: RequirementsInput) -> str:
         f"target={spec.target.key}",
         "allow-sdist=" + ",".join(sorted(canonicalize_name(n) for n in spec.allow_sdist)),
         *_included_files(req),
+        *(f"constraints:{c.name}:{c.text()}" for c in constraints),
     ]
     h = hashlib.sha256()
     for chunk in parts:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from lpack.errors import LockError, StaleLockError
 from lpack.files import write_atomic
 from lpack.resolve.cache import default_cache_dir
 from lpack.resolve.diagnose import lock_error
-from lpack.resolve.inputs import RequirementsInput, find_requirements, lock_digest
+from lpack.resolve.inputs import Constraints, RequirementsInput, find_requirements, lock_digest
 from lpack.resolve.lockfile import Lockfile, lock_header, parse_lock, read_lock
 from lpack.resolve.worker import run_worker
 from lpack.settings import ArtifactSpec
@@ -33,13 +33,15 @@ def lock(
     upgrade: bool = False,
     upgrade_packages: Iterable[str] = (),
     locked: bool = False,
+    constraints: Sequence[Constraints] = (),
 ) -> LockResult:
     """Reuse the lock when inputs and target are unchanged, else resolve with pip-tools.
 
-    locked: never write the lock; a stale one is a StaleLockError (CI, pre-commit)."""
+    locked: never write the lock; a stale one is a StaleLockError (CI, pre-commit).
+    constraints: the pins of the layers a function uses; its versions must agree."""
     target = spec.target
     req = find_requirements(spec)
-    digest = lock_digest(spec, req)
+    digest = lock_digest(spec, req, constraints)
     path = spec.lock_path
     upgrade_packages = list(upgrade_packages)
     if path.is_file() and not (refresh or upgrade or upgrade_packages):
@@ -57,7 +59,19 @@ def lock(
             "(--locked forbids updating it).",
             hint="run `lpack lock` and commit the result.",
         )
-    body = "" if req.is_empty else _compile(spec, req, upgrade, upgrade_packages)
+    try:
+        body = "" if req.is_empty else _compile(spec, req, upgrade, upgrade_packages, constraints)
+    except LockError as exc:
+        if not constraints:
+            raise
+        layers = ", ".join(c.name for c in constraints)
+        raise LockError(
+            f"Function {spec.name} cannot be locked with the pins of its layers ({layers}) as "
+            f"constraints: {exc.message}",
+            details=exc.details,
+            hint=f"make {spec.name}'s requirements agree with the versions its layers pin "
+            f"(their locks), or change the layers' requirements; {exc.hint or ''}".rstrip("; "),
+        ) from exc
     text = lock_header(target, req.label, digest) + body
     lockfile = parse_lock(text, path, target)  # refuse to write a lock fetch cannot use
     try:
@@ -70,17 +84,36 @@ def lock(
     return LockResult(lockfile, reused=False, requirements=req)
 
 
+def _input_file(tmp_dir: Path, req: RequirementsInput, constraints: Sequence[Constraints]) -> Path:
+    """The file pip-compile reads: the user's own, or one that includes it and constrains it."""
+    if req.path.suffix == ".toml":
+        src = tmp_dir / "pyproject-dependencies.in"
+        src.write_text(req.text, encoding="utf-8")
+    else:
+        src = req.path
+    if not constraints:
+        return src
+    lines = [f"-r {src}"]
+    for c in constraints:
+        layer = tmp_dir / f"layer-{c.name}.txt"
+        layer.write_text(c.text(), encoding="utf-8")
+        lines.append(f"-c {layer}")
+    wrapper = tmp_dir / "constrained.in"
+    wrapper.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return wrapper
+
+
 def _compile(
-    spec: ArtifactSpec, req: RequirementsInput, upgrade: bool, upgrade_packages: list[str]
+    spec: ArtifactSpec,
+    req: RequirementsInput,
+    upgrade: bool,
+    upgrade_packages: list[str],
+    constraints: Sequence[Constraints],
 ) -> str:
     target = spec.target
     with tempfile.TemporaryDirectory(prefix="lpack-lock-") as tmp:
         tmp_dir = Path(tmp)
-        if req.path.suffix == ".toml":
-            src = tmp_dir / "pyproject-dependencies.in"
-            src.write_text(req.text, encoding="utf-8")
-        else:
-            src = req.path
+        src = _input_file(tmp_dir, req, constraints)
         output = tmp_dir / "lock.txt"
         try:
             previous = read_lock(spec.lock_path)
@@ -104,5 +137,7 @@ def _compile(
         if final["event"] == "error":
             raise lock_error(final, stderr, spec, req)
         body = output.read_text(encoding="utf-8")
-        # Annotations name the input as the user knows it, not our temp file.
-        return body.replace(os.path.relpath(src, spec.project_dir), req.path.name)
+        # Annotations name the input as the user knows it, not our temp files.
+        body = body.replace(os.path.relpath(src, spec.project_dir), req.path.name)
+        body = body.replace(str(req.path), req.label).replace(f"{tmp_dir}/", "")
+        return body

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
@@ -9,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lpack.errors import ConfigError
+from lpack.facts import facts
 from lpack.settings.merge import CLI_ORIGIN, Where
 from lpack.settings.model import ArtifactSpec, Project
 
@@ -33,8 +36,13 @@ def read_pyproject(project_dir: Path) -> dict[str, Any]:
         ) from exc
 
 
+_TABLES = {"functions": "function", "layers": "layer"}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
 def load_project(project_dir: Path, cli: ArtifactSpec | None = None) -> Project:
-    """Defaults, then [tool.lpack] of pyproject.toml, then the command line (which wins)."""
+    """Defaults, then [tool.lpack] of pyproject.toml, then each artifact's own table, then
+    the command line (which wins)."""
     root = project_dir.resolve()
     if not root.is_dir():
         raise ConfigError(
@@ -50,12 +58,119 @@ def load_project(project_dir: Path, cli: ArtifactSpec | None = None) -> Project:
             f"{path}: [tool.lpack] must be a table.",
             hint="write it as a [tool.lpack] section with key = value lines.",
         )
-    spec = ArtifactSpec().merged(ArtifactSpec.from_table(table, Where("[tool.lpack]", str(path))))
-    spec = spec.merged(cli or ArtifactSpec())
-    name = spec.name or _project_name(pyproject) or root.name or "function"
-    spec = replace(spec, project_dir=root, name=name)
+    shared = {k: v for k, v in table.items() if k not in _TABLES}
+    base = ArtifactSpec().merged(ArtifactSpec.from_table(shared, Where("[tool.lpack]", str(path))))
+    cli = cli or ArtifactSpec()
+    if not any(key in table for key in _TABLES):
+        spec = base.merged(cli)
+        name = spec.name or _project_name(pyproject) or root.name or "function"
+        spec = replace(spec, project_dir=root, name=name)
+        spec.target  # noqa: B018 - validates the runtime/arch pair early
+        return Project(root, (spec,))
+    artifacts = [
+        _declared(root, base, cli, kind, name, own, path)
+        for key, kind in _TABLES.items()
+        for name, own in _tables(table.get(key, {}), key, path).items()
+    ]
+    project = Project(root, tuple(artifacts))
+    check_project(project)
+    return project
+
+
+def _tables(value: Any, key: str, path: Path) -> dict[str, Mapping[str, Any]]:
+    if not isinstance(value, Mapping) or not all(isinstance(v, Mapping) for v in value.values()):
+        raise ConfigError(
+            f"{path}: [tool.lpack.{key}] must hold one table per artifact, e.g. "
+            f"[tool.lpack.{key}.NAME].",
+        )
+    return dict(value)
+
+
+def _declared(
+    root: Path,
+    base: ArtifactSpec,
+    cli: ArtifactSpec,
+    kind: str,
+    name: str,
+    own: Mapping[str, Any],
+    path: Path,
+) -> ArtifactSpec:
+    """One function's or layer's spec: the shared settings, its table, the command line."""
+    table_name = f"[tool.lpack.{kind}s.{name}]"
+    if not _NAME.match(name):
+        raise ConfigError(
+            f"{table_name} in {path}: {name!r} is not a usable artifact name.",
+            hint="use letters, digits, '.', '_' and '-' (it names the zip: dist/NAME.zip).",
+        )
+    if kind == "layer" and "layers" in own:
+        raise ConfigError(f"{table_name} in {path}: a layer cannot use other layers (`layers`).")
+    if "name" in own:
+        raise ConfigError(
+            f"{table_name} in {path}: the table's name is the artifact's name.",
+            hint="remove `name`.",
+        )
+    spec = base.merged(ArtifactSpec.from_table(own, Where(table_name, str(path)))).merged(cli)
+    if kind == "layer" and "source" not in spec.given:
+        spec = replace(spec, source=None)  # a layer ships dependencies unless given code
+    spec = replace(spec, kind=kind, name=name, project_dir=root, declared=True)
+    if "lock" not in spec.given:
+        folder = (root / spec.requirements).parent if spec.requirements else spec.requirements_dir
+        lock = folder / f"lpack-{name}-{spec.runtime}-{spec.arch}.lock"
+        spec = replace(spec, lock=os.path.relpath(lock, root))
     spec.target  # noqa: B018 - validates the runtime/arch pair early
-    return Project(root, (spec,))
+    return spec
+
+
+def check_project(project: Project) -> None:
+    """What no single artifact can tell: names, shared paths, and the layers functions use."""
+    seen: dict[str, str] = {}
+    outputs: dict[Path, str] = {}
+    locks: dict[Path, str] = {}
+    for spec in project.artifacts:
+        if spec.name in seen:
+            raise ConfigError(
+                f"{spec.name!r} is both a {seen[spec.name]} and a {spec.kind} in "
+                f"{project.root / 'pyproject.toml'}: every artifact needs its own name.",
+                hint="rename one of them (the name is its zip's name).",
+            )
+        seen[spec.name] = spec.kind
+        for kind, paths, where in (
+            ("zip", outputs, spec.output_path),
+            ("lock", locks, spec.lock_path),
+        ):
+            if where in paths:
+                raise ConfigError(
+                    f"{paths[where]} and {spec.name} would both write the {kind} {where}.",
+                    hint=f"give each artifact its own `{'output' if kind == 'zip' else 'lock'}`.",
+                )
+            paths[where] = spec.name
+    for spec in project.artifacts:
+        _check_layers(project, spec)
+
+
+def _check_layers(project: Project, spec: ArtifactSpec) -> None:
+    limit = facts().max_layers
+    if len(spec.layers) > limit:
+        raise ConfigError(
+            f"Function {spec.name} uses {len(spec.layers)} layers; Lambda allows at most {limit}.",
+            hint="merge layers, or move dependencies into the function.",
+        )
+    layers = {a.name: a for a in project.artifacts if a.kind == "layer"}
+    for name in spec.layers:
+        layer = layers.get(name)
+        if layer is None:
+            raise ConfigError(
+                f"Function {spec.name} uses layer {name!r}, which the project does not declare "
+                f"(layers: {', '.join(sorted(layers)) or 'none'}).",
+                hint=f"add [tool.lpack.layers.{name}] or fix `layers` of {spec.name}.",
+            )
+        if (layer.runtime, layer.arch) != (spec.runtime, spec.arch):
+            raise ConfigError(
+                f"Layer {name} is built for {layer.runtime} {layer.arch}, but function "
+                f"{spec.name}, which uses it, runs on {spec.runtime} {spec.arch}: its native "
+                "code and its python/ folder would not load.",
+                hint=f"set the same runtime and arch for {name} and {spec.name}.",
+            )
 
 
 def load_artifact(project_dir: Path, cli: ArtifactSpec | None = None) -> ArtifactSpec:

@@ -165,9 +165,13 @@ class ArtifactSpec(Section):
     kind: str = setting("function")
     name: str = setting("", parse=values.text)
     project_dir: Path = setting(Path("."))
+    # Declared in a [tool.lpack.functions.NAME] or [tool.lpack.layers.NAME] table: its
+    # requirements are found beside its source, and it may have none.
+    declared: bool = setting(False)
     runtime: str = setting(DEFAULT_RUNTIME, parse=values.runtime)
     arch: str = setting(DEFAULT_ARCH, parse=values.arch)
-    source: str = setting(".", parse=values.text)
+    source: str | None = setting(".", parse=values.text)  # None: no files of its own (a layer)
+    layers: tuple[str, ...] = setting((), parse=values.strings)  # the layers a function uses
     handler: str | None = setting(None, parse=values.text)
     requirements: str | None = setting(None, parse=values.text)
     extras: tuple[str, ...] = setting((), parse=values.strings)
@@ -187,8 +191,16 @@ class ArtifactSpec(Section):
         return Target.from_names(self.runtime, self.arch)
 
     @property
-    def source_dir(self) -> Path:
-        return (self.project_dir / self.source).resolve()
+    def source_dir(self) -> Path | None:
+        return (self.project_dir / self.source).resolve() if self.source is not None else None
+
+    @property
+    def requirements_dir(self) -> Path:
+        """Where its requirements file is looked for: its own folder when it was declared in
+        a table, the project folder otherwise."""
+        if self.declared and self.source_dir is not None:
+            return self.source_dir
+        return self.project_dir
 
     @property
     def lock_path(self) -> Path:
@@ -201,11 +213,45 @@ class ArtifactSpec(Section):
 
 @dataclass(frozen=True)
 class Project:
-    """A project folder and the artifacts it builds (today: one function)."""
+    """A project folder and the artifacts it builds: one function, or the functions and
+    layers its [tool.lpack.functions] and [tool.lpack.layers] tables declare."""
 
     root: Path
     artifacts: tuple[ArtifactSpec, ...]
 
     @property
+    def declared(self) -> bool:
+        return any(a.declared for a in self.artifacts)
+
+    @property
     def function(self) -> ArtifactSpec:
-        return next(a for a in self.artifacts if a.kind == "function")
+        """The function single-artifact commands work on (the first one declared)."""
+        found = next((a for a in self.artifacts if a.kind == "function"), None)
+        if found is None:
+            raise ConfigError(
+                f"{self.root} declares no function, only layers "
+                f"({', '.join(a.name for a in self.artifacts)}).",
+                hint="name the layer's zip explicitly, or declare a [tool.lpack.functions.NAME].",
+            )
+        return found
+
+    def artifact(self, name: str) -> ArtifactSpec:
+        for spec in self.artifacts:
+            if spec.name == name:
+                return spec
+        raise ConfigError(
+            f"{self.root} has no artifact named {name!r}; it has "
+            f"{', '.join(a.name for a in self.artifacts)}.",
+            hint="use one of those names (`lpack build --list` lists them).",
+        )
+
+    def layers_of(self, spec: ArtifactSpec) -> list[ArtifactSpec]:
+        return [self.artifact(name) for name in spec.layers]
+
+    def select(self, names: list[str] | tuple[str, ...]) -> list[ArtifactSpec]:
+        """The named artifacts and the layers they use (every artifact when none is named),
+        layers first, each once."""
+        chosen = [self.artifact(n) for n in names] if names else list(self.artifacts)
+        wanted = {s.name for s in chosen} | {layer for s in chosen for layer in s.layers}
+        ordered = sorted(self.artifacts, key=lambda s: (s.kind != "layer", s.name))
+        return [s for s in ordered if s.name in wanted]
