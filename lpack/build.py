@@ -129,7 +129,7 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
         timings[stage] = time.perf_counter() - start
 
 
-def _own_files(spec: ArtifactSpec, lock_result: LockResult) -> set[Path]:
+def own_files(spec: ArtifactSpec, lock_result: LockResult) -> set[Path]:
     """lpack's inputs and outputs never ship inside the function."""
     project = spec.project_dir
     paths = {
@@ -235,7 +235,7 @@ def _plan(spec: ArtifactSpec, lock_result: LockResult, wheels: list[FetchedWheel
                 f"Source folder {source} of {spec.name} does not exist.",
                 hint="fix `source` in [tool.lpack] or --source.",
             )
-        own = _own_files(spec, lock_result)
+        own = own_files(spec, lock_result)
         files = source_files(source, spec.include, spec.exclude, own, warnings)
     return make_plan(wheels, files, warnings, InstallLayout.for_kind(spec.kind))
 

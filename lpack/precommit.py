@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from lpack.files import write_atomic
 from lpack.inspect.limits import LimitCheck, check_limits
 from lpack.resolve.cache import default_cache_dir
 from lpack.resolve.locking import lock
-from lpack.settings import ArtifactSpec
+from lpack.settings import ArtifactSpec, Project
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,62 @@ def check(spec: ArtifactSpec) -> CheckResult:
     checks = check_limits(
         sizes["zipped"], sizes["unzipped"], spec.upload, spec.max_zipped, spec.max_unzipped
     )
-    over: list[LimitCheck] = [c for c in checks if c.exceeded]
-    summary = (
-        f"{sizes['zipped']:,} B zipped, {sizes['unzipped']:,} B unzipped for "
-        f"{spec.runtime} {spec.arch}"
-    )
+    return _verdict("", checks, sizes["zipped"], sizes["unzipped"], spec)
+
+
+def _verdict(
+    who: str, checks: list[LimitCheck], zipped: int, unzipped: int, spec: ArtifactSpec
+) -> CheckResult:
+    over = [c for c in checks if c.exceeded]
+    summary = f"{zipped:,} B zipped, {unzipped:,} B unzipped for {spec.runtime} {spec.arch}"
     if over:
         details = "; ".join(f"{c.over_by:,} B over {c.label}" for c in over)
-        return CheckResult(False, f"lpack check: FAIL {summary}: {details}.")
+        return CheckResult(False, f"lpack check: {who}FAIL {summary}: {details}.")
     return CheckResult(
-        True, f"lpack check: ok — lock current, {summary}, within every limit and budget."
+        True, f"lpack check: {who}ok — lock current, {summary}, within every limit and budget."
     )
+
+
+def check_project(project: Project, names: Sequence[str] = ()) -> list[CheckResult]:
+    """`check` for every selected artifact of a project with functions and layers: locks
+    current (no network), and each function within its limits together with its layers."""
+    from lpack.project import lock_project
+
+    specs = project.select(names)
+    try:
+        locks = lock_project(project, specs, locked=True)
+    except StaleLockError as exc:
+        return [CheckResult(False, f"lpack check: {exc.message} Run `lpack lock` and commit it.")]
+    h = hashlib.sha256()
+    for spec in specs:
+        h.update(_fingerprint(spec, locks[spec.name].lockfile.path.read_text()).encode())
+    record = default_cache_dir() / "checks" / f"project-{h.hexdigest()}.json"
+    try:
+        sizes = json.loads(record.read_text())
+    except (OSError, ValueError):
+        sizes = _measure_project(project, names)
+        write_atomic(record, json.dumps(sizes).encode())
+    results = []
+    for spec in specs:
+        zipped, unzipped = sizes[spec.name]
+        with_layers = unzipped + sum(sizes[layer][1] for layer in spec.layers)
+        checks = check_limits(
+            zipped,
+            with_layers,
+            spec.upload,
+            spec.max_zipped,
+            spec.max_unzipped,
+            layered=bool(spec.layers),
+        )
+        results.append(_verdict(f"{spec.name}: ", checks, zipped, with_layers, spec))
+    return results
+
+
+def _measure_project(project: Project, names: Sequence[str]) -> dict[str, list[int]]:
+    from lpack.project import build_project
+
+    with tempfile.TemporaryDirectory(prefix="lpack-check-") as tmp:
+        moved = [replace(s, output=str(Path(tmp) / f"{s.name}.zip")) for s in project.artifacts]
+        probe = Project(project.root, tuple(moved))
+        built = build_project(probe, names, locked=True, manifest_file=Path(tmp) / "manifest.json")
+        return {n: [e.zipped_size, e.unzipped_size] for n, e in built.manifest.entries.items()}

@@ -9,17 +9,28 @@ from pathlib import Path
 import jsonschema
 import pytest
 from conftest import make_project, run_lpack
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from lpack.resources import rules_dir
 
 HOST = f"python3.{sys.version_info[1]}"
 
 
+def schema_validator(name: str) -> jsonschema.Draft202012Validator:
+    """A validator for one shipped schema, resolving references to the others."""
+    schemas = {p.name: json.loads(p.read_text()) for p in (rules_dir() / "schema").glob("*.json")}
+    for schema in schemas.values():
+        jsonschema.Draft202012Validator.check_schema(schema)
+    registry = Registry().with_resources(
+        (s["$id"], Resource.from_contents(s, DRAFT202012)) for s in schemas.values()
+    )
+    return jsonschema.Draft202012Validator(schemas[name], registry=registry)
+
+
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads((rules_dir() / "schema" / "lpack-output-v1.json").read_text())
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
+    return schema_validator("lpack-output-v1.json")
 
 
 def test_build_lock_and_error_documents_validate(

@@ -3,28 +3,38 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+from rich.console import Console
 
 from lpack.cli.options import (
+    artifact_option,
     budget_options,
     fail,
     format_option,
+    project_and_names,
     project_argument,
     requirement_options,
     slim_options,
     spec_from_flags,
+    split_project_args,
     target_options,
     upload_option,
 )
 from lpack.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, ConfigError, LpackError
-from lpack.settings import load_artifact
+from lpack.settings import ArtifactSpec, Project, load_project
+
+if TYPE_CHECKING:
+    from lpack.build import BuildResult
+    from lpack.project import ProjectBuild
 
 
 @click.command()
-@project_argument
+@project_and_names
 @target_options
 @requirement_options
 @format_option("text", "json")
@@ -36,6 +46,12 @@ from lpack.settings import load_artifact
 @upload_option
 @budget_options
 @slim_options
+@click.option(
+    "--list",
+    "list_only",
+    is_flag=True,
+    help="List the project's artifacts (functions and layers) without building.",
+)
 @click.option(
     "--dry-run",
     is_flag=True,
@@ -50,21 +66,18 @@ from lpack.settings import load_artifact
 @click.option("--refresh-lock", is_flag=True, help="Re-resolve even if the lock is current.")
 @click.option("--locked", is_flag=True, help="Fail instead of updating a stale lock (for CI).")
 def build(
-    project_dir: Path,
+    args: tuple[str, ...],
     fmt: str,
+    list_only: bool,
     refresh_lock: bool,
     locked: bool,
     dry_run: bool,
     verify_after: bool,
     **flags: Any,
 ) -> None:
-    """Resolve, fetch, slim and write a reproducible Lambda zip for PROJECT_DIR."""
-    from lpack.build import build as run_build
-    from lpack.build import verify_build
-    from lpack.render import json as render_json
-    from lpack.render import text
+    """Build PROJECT_DIR: every function and layer it declares, or those NAMEd (with the
+    layers they use); a project without [tool.lpack.functions] is one function."""
     from lpack.render.console import make_console
-    from lpack.render.progress import RichProgress
 
     if dry_run and verify_after:
         fail(
@@ -76,37 +89,119 @@ def build(
         )
     console = make_console()
     try:
-        spec = load_artifact(project_dir, spec_from_flags(flags))
-        if fmt == "text" and console.is_terminal:
-            with RichProgress(console) as progress:
-                result = run_build(
-                    spec, progress, refresh_lock=refresh_lock, locked=locked, dry_run=dry_run
-                )
+        project_dir, names = split_project_args(args)
+        project = load_project(project_dir, spec_from_flags(flags))
+        if list_only:
+            _print_list(project, names, fmt, console)
+            sys.exit(EXIT_OK)
+        options = BuildFlags(refresh_lock, locked, dry_run, verify_after)
+        if project.declared:
+            failed = _build_project(project, names, options, fmt, console)
         else:
-            result = run_build(spec, refresh_lock=refresh_lock, locked=locked, dry_run=dry_run)
-        verified = verify_build(result) if verify_after else None
+            failed = _build_function(
+                project.artifact(names[0]) if names else project.function, options, fmt, console
+            )
     except LpackError as exc:
         fail(exc, fmt)
     except KeyboardInterrupt:
         sys.exit(EXIT_INTERRUPTED)
-    if dry_run:
+    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+@dataclass(frozen=True)
+class BuildFlags:
+    refresh_lock: bool
+    locked: bool
+    dry_run: bool
+    verify: bool
+
+
+def _build_function(spec: ArtifactSpec, flags: BuildFlags, fmt: str, console: Console) -> bool:
+    """One function, as a project without artifact tables has; True when it failed."""
+    from lpack.build import build as run_build
+    from lpack.build import verify_build
+    from lpack.render import json as render_json
+    from lpack.render import text
+    from lpack.render.progress import RichProgress
+
+    def run(progress: RichProgress | None = None) -> BuildResult:
+        return run_build(
+            spec,
+            progress,
+            refresh_lock=flags.refresh_lock,
+            locked=flags.locked,
+            dry_run=flags.dry_run,
+        )
+
+    if fmt == "text" and console.is_terminal:
+        with RichProgress(console) as progress:
+            result = run(progress)
+    else:
+        result = run()
+    if flags.dry_run:
         if fmt == "json":
             print(render_json.dumps(render_json.dry_run_json(result)))
         else:
             text.print_dry_run(console, result)
-        sys.exit(EXIT_OK)
+        return False
+    verified = verify_build(result) if flags.verify else None
     if fmt == "json":
         print(render_json.dumps(render_json.build_json(result, verified)))
     else:
         text.print_build(console, result)
         if verified is not None:
             text.print_verify(console, verified)
-    failed = not result.ok or (verified is not None and not verified.ok)
-    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
+    return not result.ok or (verified is not None and not verified.ok)
+
+
+def _build_project(
+    project: Project, names: list[str], flags: BuildFlags, fmt: str, console: Console
+) -> bool:
+    """Every selected artifact; True when one of them failed a limit, lint or verify."""
+    from lpack.project import build_project, verify_project
+    from lpack.render import json as render_json
+    from lpack.render import text
+    from lpack.render.progress import RichProgress
+
+    count = len(project.select(names))
+
+    def run(on_done: Callable[[str], None] = lambda name: None) -> ProjectBuild:
+        return build_project(
+            project,
+            names,
+            refresh_lock=flags.refresh_lock,
+            locked=flags.locked,
+            dry_run=flags.dry_run,
+            on_done=on_done,
+        )
+
+    if fmt == "text" and console.is_terminal:
+        with RichProgress(console) as progress:
+            progress.start("build", f"building {count} artifacts", total=count)
+            built = run(lambda name: progress.advance())
+    else:
+        built = run()
+    verified = verify_project(built) if flags.verify else {}
+    if fmt == "json":
+        print(render_json.dumps(render_json.project_build_json(built, verified)))
+    else:
+        text.print_project_build(console, built, verified)
+    return not built.ok or any(not v.ok for v in verified.values())
+
+
+def _print_list(project: Project, names: list[str], fmt: str, console: Console) -> None:
+    from lpack.render import json as render_json
+    from lpack.render import text
+
+    specs = project.select(names)
+    if fmt == "json":
+        print(render_json.dumps(render_json.artifacts_json(project, specs)))
+    else:
+        text.print_artifacts(console, project, specs)
 
 
 @click.command(name="lock")
-@project_argument
+@project_and_names
 @target_options
 @requirement_options
 @format_option("text", "json")
@@ -119,39 +214,55 @@ def build(
     help="Upgrade only this package (repeatable).",
 )
 def lock_command(
-    project_dir: Path, fmt: str, upgrade: bool, upgrade_package: tuple[str, ...], **flags: Any
+    args: tuple[str, ...], fmt: str, upgrade: bool, upgrade_package: tuple[str, ...], **flags: Any
 ) -> None:
-    """Resolve PROJECT_DIR's requirements for the target and write the lock."""
+    """Resolve the requirements of PROJECT_DIR (or of its NAMEd artifacts, layers first) for
+    their targets and write their locks."""
+    from lpack.project import lock_project
     from lpack.render import json as render_json
     from lpack.render.console import make_console
     from lpack.render.text import print_lock
-    from lpack.resolve.locking import lock
 
     try:
-        spec = load_artifact(project_dir, spec_from_flags(flags))
-        result = lock(spec, refresh=True, upgrade=upgrade, upgrade_packages=upgrade_package)
+        project_dir, names = split_project_args(args)
+        project = load_project(project_dir, spec_from_flags(flags))
+        specs = project.select(names) if project.declared else [project.function]
+        locks = lock_project(
+            project, specs, refresh=True, upgrade=upgrade, upgrade_packages=upgrade_package
+        )
     except LpackError as exc:
         fail(exc, fmt)
-    if fmt == "json":
-        print(render_json.dumps(render_json.lock_json(result)))
+    results = [locks[s.name] for s in specs]
+    if fmt == "json" and not project.declared:
+        print(render_json.dumps(render_json.lock_json(results[0])))
+    elif fmt == "json":
+        documents = [render_json.lock_json(r) for r in results]
+        print(render_json.dumps({"version": 1, "command": "lock", "artifacts": documents}))
     else:
-        print_lock(make_console(), result)
+        for result in results:
+            print_lock(make_console(), result)
 
 
 @click.command(name="check")
 @project_argument
 @target_options
-def check_command(project_dir: Path, **flags: Any) -> None:
-    """Fast pre-commit check: the lock is current for the target and the package stays
-    within its limits and budgets (a cached result is reused while nothing changed)."""
-    from lpack.precommit import check
+@artifact_option
+def check_command(project_dir: Path, artifacts: tuple[str, ...], **flags: Any) -> None:
+    """Fast pre-commit check: the locks are current for their targets and every artifact
+    stays within its limits and budgets (a cached result is reused while nothing changed)."""
+    from lpack.precommit import check, check_project
 
     try:
-        result = check(load_artifact(project_dir, spec_from_flags(flags)))
+        project = load_project(project_dir, spec_from_flags(flags))
+        if project.declared:
+            results = check_project(project, artifacts)
+        else:
+            results = [check(project.artifact(artifacts[0]) if artifacts else project.function)]
     except LpackError as exc:
         fail(exc, "text")
-    click.echo(result.message)
-    sys.exit(EXIT_OK if result.ok else EXIT_FINDINGS)
+    for result in results:
+        click.echo(result.message)
+    sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_FINDINGS)
 
 
 COMMANDS = [build, lock_command, check_command]

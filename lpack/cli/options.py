@@ -45,6 +45,43 @@ def format_option(
     )
 
 
+def project_and_names(f: F) -> F:
+    """[PROJECT_DIR] [NAME]...: the project folder, then the artifacts to work on (all when
+    none is named); see split_project_args."""
+    return click.argument("args", nargs=-1, metavar="[PROJECT_DIR] [NAME]...")(f)
+
+
+def split_project_args(args: tuple[str, ...]) -> tuple[Path, list[str]]:
+    """A first argument that is a folder, and not the name of an artifact of the project
+    here, is the project folder; everything else names artifacts."""
+    if not args:
+        return Path("."), []
+    first = Path(args[0])
+    if first.is_dir() and not _names_an_artifact(args[0]):
+        return first, list(args[1:])
+    return Path("."), list(args)
+
+
+def _names_an_artifact(name: str) -> bool:
+    from lpack.settings import load_project
+
+    try:
+        project = load_project(Path("."))
+    except LpackError:
+        return False
+    return project.declared and any(a.name == name for a in project.artifacts)
+
+
+def artifact_option(f: F) -> F:
+    return click.option(
+        "--artifact",
+        "artifacts",
+        multiple=True,
+        metavar="NAME",
+        help="Only this artifact of the project (repeatable; default: all).",
+    )(f)
+
+
 def project_argument(f: F) -> F:
     """PROJECT_DIR, the folder whose [tool.lpack] and requirements are built."""
     return click.argument(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING, Any
 
 from lpack.catalog import slim_categories
@@ -14,7 +15,9 @@ if TYPE_CHECKING:
     from lpack.build import BuildResult
     from lpack.inspect.limits import LimitCheck
     from lpack.inspect.verify import VerifyResult
+    from lpack.project import ProjectBuild
     from lpack.resolve.locking import LockResult
+    from lpack.settings import ArtifactSpec, Project
 
 JSON_VERSION = 1
 
@@ -216,4 +219,57 @@ def findings_json(findings: list[Finding], target: Target) -> dict[str, Any]:
             }
             for f in findings
         ],
+    }
+
+
+def artifact_json(spec: ArtifactSpec) -> dict[str, Any]:
+    root = spec.project_dir
+    return {
+        "name": spec.name,
+        "kind": spec.kind,
+        "runtime": spec.runtime,
+        "arch": spec.arch,
+        "layers": list(spec.layers),
+        "output": os.path.relpath(spec.output_path, root),
+        "lock": os.path.relpath(spec.lock_path, root),
+        "source": spec.source,
+    }
+
+
+def artifacts_json(project: Project, specs: list[ArtifactSpec]) -> dict[str, Any]:
+    """`build --list`: what a CI matrix fans out over (`jq -c '[.artifacts[].name]'`)."""
+    return {
+        "version": JSON_VERSION,
+        "command": "build --list",
+        "project": str(project.root),
+        "artifacts": [artifact_json(s) for s in specs],
+    }
+
+
+def project_build_json(built: ProjectBuild, verified: dict[str, VerifyResult]) -> dict[str, Any]:
+    artifacts = []
+    for outcome in built.outcomes:
+        result = outcome.result
+        record: dict[str, Any] = {
+            "name": outcome.spec.name,
+            "kind": outcome.spec.kind,
+            "rebuilt": outcome.rebuilt,
+            "manifest": outcome.entry.to_json() if outcome.entry else None,
+            "left_out": [
+                {"name": o.name, "version": o.version, "layer": o.layer, "size": o.size}
+                for o in (result.left_out if result else [])
+            ],
+            "build": None,
+        }
+        if result is not None:
+            record["build"] = build_json(result) if result.archive else dry_run_json(result)
+        if outcome.spec.name in verified:
+            record["verify"] = verify_json(verified[outcome.spec.name])
+        artifacts.append(record)
+    return {
+        "version": JSON_VERSION,
+        "command": "build",
+        "ok": built.ok and all(v.ok for v in verified.values()),
+        "manifest": str(built.manifest.path),
+        "artifacts": artifacts,
     }

@@ -4,6 +4,7 @@ diff and gate, and errors."""
 from __future__ import annotations
 
 import json
+import os
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,9 @@ from lpack.render.console import SEVERITY_STYLES, bar, delta, human_bytes, line
 if TYPE_CHECKING:
     from lpack.build import BuildResult
     from lpack.inspect.verify import VerifyResult
+    from lpack.project import ProjectBuild
     from lpack.resolve.locking import LockResult
+    from lpack.settings import ArtifactSpec, Project
 
 
 def _slim_line(result: BuildResult) -> str:
@@ -354,3 +357,69 @@ def print_gate(console: Console, result: GateResult) -> None:
     for failure in result.failures:
         console.print(f"gate: FAIL {failure}", highlight=False, markup=False, soft_wrap=True)
     console.print("gate: passed" if result.ok else "gate: failed", highlight=False)
+
+
+def _left_out_line(console: Console, result: BuildResult) -> None:
+    if not result.left_out:
+        return
+    total = sum(o.size for o in result.left_out)
+    layers = ", ".join(sorted({o.layer for o in result.left_out}))
+    names = ", ".join(o.name for o in result.left_out[:6]) + (
+        f" and {len(result.left_out) - 6} more" if len(result.left_out) > 6 else ""
+    )
+    line(
+        console,
+        "layers",
+        escape(
+            f"{len(result.left_out)} distributions left to {layers}: "
+            f"{names} ({human_bytes(total)} not shipped twice)"
+        ),
+    )
+
+
+def print_project_build(
+    console: Console, built: ProjectBuild, verified: dict[str, VerifyResult]
+) -> None:
+    for outcome in built.outcomes:
+        spec = outcome.spec
+        uses = f", layers: {', '.join(spec.layers)}" if spec.layers else ""
+        console.rule(escape(f"{spec.name} ({spec.kind}{uses})"), align="left", style="dim")
+        if outcome.result is None:
+            entry = outcome.entry
+            assert entry is not None
+            line(
+                console,
+                "unchanged",
+                escape(
+                    f"{built.manifest.zip_path(entry)}  {entry.zipped_size:,} B zipped · "
+                    f"{entry.unzipped_size:,} B unzipped · sha256 {entry.sha256}"
+                ),
+            )
+        elif outcome.result.archive is None:
+            print_dry_run(console, outcome.result)
+        else:
+            print_build(console, outcome.result)
+            _left_out_line(console, outcome.result)
+        if spec.name in verified:
+            print_verify(console, verified[spec.name])
+    rebuilt = sum(1 for o in built.outcomes if o.rebuilt)
+    unchanged = len(built.outcomes) - rebuilt
+    if any(o.entry for o in built.outcomes):
+        line(
+            console,
+            "manifest",
+            escape(
+                f"{built.manifest.path} ({len(built.outcomes)} "
+                f"artifacts: {rebuilt} rebuilt, {unchanged} unchanged)"
+            ),
+        )
+
+
+def print_artifacts(console: Console, project: Project, specs: list[ArtifactSpec]) -> None:
+    for spec in specs:
+        uses = f" layers: {', '.join(spec.layers)}" if spec.layers else ""
+        output = os.path.relpath(spec.output_path, project.root)
+        console.print(
+            escape(f"{spec.name:<20} {spec.kind:<8} {spec.runtime} {spec.arch:<7} {output}{uses}"),
+            highlight=False,
+        )

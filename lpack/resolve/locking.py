@@ -140,4 +140,4 @@ def _compile(
         # Annotations name the input as the user knows it, not our temp files.
         body = body.replace(os.path.relpath(src, spec.project_dir), req.path.name)
         body = body.replace(str(req.path), req.label).replace(f"{tmp_dir}/", "")
-        return body
+        return body.replace(os.path.relpath(tmp_dir, spec.project_dir) + "/", "")

@@ -26,7 +26,9 @@ def run_worker(
     """Run the pip-tools worker; return its final event and its stderr (pip's own words)."""
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
-    proc = subprocess.Popen(
+    final: dict[str, Any] = {}
+    err_chunks: list[str] = []
+    with subprocess.Popen(
         [sys.executable, "-m", WORKER_MODULE],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -34,31 +36,28 @@ def run_worker(
         text=True,
         cwd=cwd,
         env=env,
-    )
-    assert proc.stdin and proc.stdout and proc.stderr
-    stderr_pipe = proc.stderr
-    proc.stdin.write(json.dumps(request))
-    proc.stdin.close()
-    # stderr is drained on a thread so a chatty pip cannot block the pipe.
-    err_chunks: list[str] = []
-    drain = threading.Thread(target=lambda: err_chunks.append(stderr_pipe.read()), daemon=True)
-    drain.start()
-    final: dict[str, Any] = {}
-    for line in proc.stdout:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if event.get("event") in ("result", "error"):
-            final = event
-        elif on_event:
-            on_event(event)
-    proc.wait()
-    drain.join()
-    stderr = "".join(err_chunks)
+    ) as proc:  # the context closes every pipe, whatever happens
+        assert proc.stdin and proc.stdout and proc.stderr
+        stderr_pipe = proc.stderr
+        proc.stdin.write(json.dumps(request))
+        proc.stdin.close()
+        # stderr is drained on a thread so a chatty pip cannot block the pipe.
+        drain = threading.Thread(target=lambda: err_chunks.append(stderr_pipe.read()), daemon=True)
+        drain.start()
+        for line in proc.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("event") in ("result", "error"):
+                final = event
+            elif on_event:
+                on_event(event)
+        proc.wait()
+        drain.join()
     if not final:
         final = {"event": "error", "kind": "crash", "message": f"exit code {proc.returncode}"}
-    return final, stderr
+    return final, "".join(err_chunks)
 
 
 def pip_explanation(stderr: str) -> str:

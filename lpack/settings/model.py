@@ -3,7 +3,7 @@ list of artifacts. Each field declares its merge rule and its value parser."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -248,7 +248,7 @@ class Project:
     def layers_of(self, spec: ArtifactSpec) -> list[ArtifactSpec]:
         return [self.artifact(name) for name in spec.layers]
 
-    def select(self, names: list[str] | tuple[str, ...]) -> list[ArtifactSpec]:
+    def select(self, names: Sequence[str]) -> list[ArtifactSpec]:
         """The named artifacts and the layers they use (every artifact when none is named),
         layers first, each once."""
         chosen = [self.artifact(n) for n in names] if names else list(self.artifacts)

@@ -1,0 +1,229 @@
+"""The project build service: every function and layer a project declares, layers before the
+functions that use them, all locked first, independent ones built in parallel, unchanged ones
+skipped, and the result recorded in dist/lpack-manifest.json."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from lpack import __version__
+from lpack.assemble.sources import tree_stamp
+from lpack.build import BuildResult, LayerBuild, build, own_files
+from lpack.inspect.verify import VerifyResult, verify
+from lpack.manifest import MANIFEST_NAME, Manifest, ManifestEntry, read_manifest
+from lpack.resolve.cache import sha256_file
+from lpack.resolve.inputs import Constraints
+from lpack.resolve.locking import LockResult, lock
+from lpack.settings import ArtifactSpec, Project
+
+
+@dataclass
+class ArtifactOutcome:
+    spec: ArtifactSpec
+    entry: ManifestEntry | None  # None for a dry run
+    result: BuildResult | None  # None when the artifact was unchanged
+
+    @property
+    def rebuilt(self) -> bool:
+        return self.result is not None
+
+    @property
+    def ok(self) -> bool:
+        return self.result is None or self.result.ok
+
+
+@dataclass
+class ProjectBuild:
+    project: Project
+    manifest: Manifest
+    outcomes: list[ArtifactOutcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok for o in self.outcomes)
+
+
+def manifest_path(project: Project) -> Path:
+    return project.root / "dist" / MANIFEST_NAME
+
+
+def lock_project(
+    project: Project,
+    specs: Sequence[ArtifactSpec],
+    *,
+    refresh: bool = False,
+    locked: bool = False,
+    upgrade: bool = False,
+    upgrade_packages: Sequence[str] = (),
+) -> dict[str, LockResult]:
+    """Each artifact's lock, layers first: a function is locked with its layers' pins as
+    constraints, so their versions agree."""
+    locks: dict[str, LockResult] = {}
+    for spec in sorted(specs, key=lambda s: s.kind != "layer"):
+        constraints = [
+            Constraints(layer.name, tuple(locks[layer.name].lockfile.pins))
+            for layer in project.layers_of(spec)
+        ]
+        locks[spec.name] = lock(
+            spec,
+            refresh=refresh,
+            locked=locked,
+            upgrade=upgrade,
+            upgrade_packages=upgrade_packages,
+            constraints=constraints,
+        )
+    return locks
+
+
+def _inputs_digest(spec: ArtifactSpec, lock_result: LockResult, layer_digests: list[str]) -> str:
+    """Everything the artifact's zip is made from: when it is unchanged, so is the zip."""
+    settings = {k: v for k, v in spec.to_data().items() if k != "project_dir"}
+    parts = [
+        f"lpack={__version__}",
+        f"SOURCE_DATE_EPOCH={os.environ.get('SOURCE_DATE_EPOCH', '')}",
+        lock_result.lockfile.path.read_text(encoding="utf-8"),
+        json.dumps(settings, sort_keys=True),
+        tree_stamp(spec.source_dir, own_files(spec, lock_result)),
+        *layer_digests,
+    ]
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode())
+        h.update(b"\0")
+    return "sha256:" + h.hexdigest()
+
+
+def _unchanged(manifest: Manifest, spec: ArtifactSpec, digest: str) -> ManifestEntry | None:
+    """The manifest's entry when the artifact's inputs and its zip are what it records."""
+    entry = manifest.entries.get(spec.name)
+    if entry is None or entry.inputs != digest or manifest.zip_path(entry) != spec.output_path:
+        return None
+    if not spec.output_path.is_file() or spec.output_path.stat().st_size != entry.zipped_size:
+        return None
+    return entry if sha256_file(spec.output_path) == entry.sha256 else None
+
+
+def _entry(
+    manifest: Manifest, spec: ArtifactSpec, result: BuildResult, digest: str
+) -> ManifestEntry:
+    archive = result.archive
+    assert archive is not None
+    return ManifestEntry(
+        name=spec.name,
+        kind=spec.kind,
+        path=manifest.relative(archive.path),
+        runtime=spec.runtime,
+        arch=spec.arch,
+        layers=list(spec.layers),
+        zipped_size=archive.zipped_size,
+        unzipped_size=archive.unzipped_size,
+        sha256=archive.sha256,
+        sha256_base64=archive.sha256_base64,
+        rebuilt=True,
+        inputs=digest,
+        distributions={d.name: d.unzipped for d in result.sizes_by_distribution},
+    )
+
+
+def _layer_build(manifest: Manifest, entry: ManifestEntry, lock_result: LockResult) -> LayerBuild:
+    sizes = {str(canonicalize_name(name)): size for name, size in entry.distributions.items()}
+    return LayerBuild(
+        entry.name,
+        manifest.zip_path(entry),
+        entry.unzipped_size,
+        tuple(lock_result.lockfile.pins),
+        sizes,
+    )
+
+
+@dataclass
+class _Run:
+    project: Project
+    manifest: Manifest
+    locks: dict[str, LockResult]
+    dry_run: bool
+    on_done: Callable[[str], None]
+    digests: dict[str, str] = field(default_factory=dict)
+    layers: dict[str, LayerBuild] = field(default_factory=dict)
+    guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def one(self, spec: ArtifactSpec) -> ArtifactOutcome:
+        lock_result = self.locks[spec.name]
+        layer_digests = [self.digests[name] for name in spec.layers]
+        digest = _inputs_digest(spec, lock_result, layer_digests)
+        uses = [self.layers[name] for name in spec.layers]
+        unchanged = None if self.dry_run else _unchanged(self.manifest, spec, digest)
+        if unchanged is not None:
+            entry: ManifestEntry | None = replace(unchanged, rebuilt=False)
+            outcome = ArtifactOutcome(spec, entry, None)
+        else:
+            result = build(spec, lock_result=lock_result, layers=uses, dry_run=self.dry_run)
+            entry = None if self.dry_run else _entry(self.manifest, spec, result, digest)
+            outcome = ArtifactOutcome(spec, entry, result)
+        with self.guard:
+            self.digests[spec.name] = digest
+            if entry is not None:
+                self.manifest.entries[spec.name] = entry
+                if spec.kind == "layer":
+                    self.layers[spec.name] = _layer_build(self.manifest, entry, lock_result)
+            elif spec.kind == "layer":  # a dry run: what the layer's lock provides, sizes unknown
+                pins = tuple(lock_result.lockfile.pins)
+                self.layers[spec.name] = LayerBuild(spec.name, spec.output_path, 0, pins, {})
+        self.on_done(spec.name)
+        return outcome
+
+
+def build_project(
+    project: Project,
+    names: Sequence[str] = (),
+    *,
+    refresh_lock: bool = False,
+    locked: bool = False,
+    dry_run: bool = False,
+    on_done: Callable[[str], None] = lambda name: None,
+    workers: int | None = None,
+    manifest_file: Path | None = None,
+) -> ProjectBuild:
+    """Build the named artifacts (all when none) and the layers they use."""
+    specs = project.select(names)
+    locks = lock_project(project, specs, refresh=refresh_lock, locked=locked)
+    manifest = read_manifest(manifest_file or manifest_path(project))
+    run = _Run(project, manifest, locks, dry_run, on_done)
+    outcomes: dict[str, ArtifactOutcome] = {}
+    limit = workers or os.cpu_count() or 2
+    for wave in ([s for s in specs if s.kind == "layer"], [s for s in specs if s.kind != "layer"]):
+        if not wave:
+            continue
+        with ThreadPoolExecutor(max_workers=min(limit, len(wave))) as pool:
+            for outcome in pool.map(run.one, wave):
+                outcomes[outcome.spec.name] = outcome
+    if not dry_run:
+        known = {a.name for a in project.artifacts}
+        manifest.entries = {n: e for n, e in manifest.entries.items() if n in known}
+        manifest.write()
+    return ProjectBuild(project, manifest, [outcomes[s.name] for s in specs])
+
+
+def verify_project(built: ProjectBuild) -> dict[str, VerifyResult]:
+    """Import each function built (or unchanged) as Lambda would, with its layers."""
+    results = {}
+    for outcome in built.outcomes:
+        spec = outcome.spec
+        if spec.kind != "function" or outcome.entry is None:
+            continue
+        layers = [built.manifest.zip_path(built.manifest.entries[name]) for name in spec.layers]
+        zip_path = built.manifest.zip_path(outcome.entry)
+        handler = outcome.result.handler.handler if outcome.result else spec.handler
+        results[spec.name] = verify(
+            zip_path, spec.target, handler=handler, layers=layers, name=spec.name
+        )
+    return results
