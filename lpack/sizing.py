@@ -3,14 +3,23 @@ and the gate's verdict against a baseline."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lpack.errors import ConfigError
 from lpack.inspect.contents import read_contents
-from lpack.inspect.gate import GateResult, GateThresholds, gate, read_baseline
+from lpack.inspect.gate import (
+    Baseline,
+    GateResult,
+    GateThresholds,
+    gate,
+    read_baseline,
+    read_project_baseline,
+)
 from lpack.inspect.limits import check_limits
 from lpack.inspect.report import Report, load_report_json, make_report
-from lpack.settings import ArtifactSpec, load_artifact
+from lpack.settings import ArtifactSpec, load_artifact, load_project
 
 
 def is_project(path: Path) -> bool:
@@ -53,26 +62,96 @@ class GateRequest:
     cli: ArtifactSpec
 
 
-def gate_package(request: GateRequest) -> GateResult:
-    """The package against its baseline: limits and budgets it breaks, then its growth."""
-    report = report_of(request.path, request.project_dir, request.cli)
-    baseline = read_baseline(request.baseline, report)
-    spec = load_artifact(request.project_dir, request.cli)
-    limit_failures: list[str] = []
-    artifact = Path(report.artifact)
-    if (
-        report.artifact and artifact.exists()
-    ):  # a report file's zip may be gone: growth is all we know
-        contents = read_contents(artifact)
-        try:
-            checks = check_limits(
-                contents.zipped_size,
-                contents.unzipped_size,
-                spec.upload,
-                spec.max_zipped,
-                spec.max_unzipped,
+@dataclass(frozen=True)
+class ArtifactReport:
+    """One artifact's report and the limit checks it fails (a function with its layers)."""
+
+    name: str | None  # None for a project without artifact tables, a zip or a folder
+    report: Report
+    limit_failures: list[str]
+
+
+def reports_of(
+    path: Path, project_dir: Path, cli: ArtifactSpec, artifacts: Sequence[str] = ()
+) -> list[ArtifactReport]:
+    """A report per artifact when PATH is a project that declares functions and layers
+    (built first; `artifacts` narrows them), else the one report of report_of."""
+    if not (is_project(path) and load_project(path, cli).declared):
+        if artifacts:
+            raise ConfigError(
+                f"--artifact names an artifact of a project, and {path} declares none.",
+                hint="drop --artifact, or point at a project with [tool.lpack.functions].",
             )
+        report = report_of(path, project_dir, cli)
+        return [
+            ArtifactReport(None, report, _limit_failures(report, load_artifact(project_dir, cli)))
+        ]
+    from lpack.project import build_project
+    from lpack.resolve.inputs import find_requirements
+
+    project = load_project(path, cli)
+    built = build_project(project, artifacts)
+    entries = built.manifest.entries
+    results = []
+    for outcome in built.outcomes:
+        spec, entry = outcome.spec, outcome.entry
+        assert entry is not None
+        contents = read_contents(built.manifest.zip_path(entry))
+        try:
+            report = make_report(contents, spec.target, find_requirements(spec).label)
         finally:
             contents.close()
-        limit_failures = [c.message() for c in checks if c.exceeded]
-    return gate(report, baseline, request.thresholds, limit_failures)
+        layers = sum(entries[name].unzipped_size for name in spec.layers)
+        checks = check_limits(
+            entry.zipped_size,
+            entry.unzipped_size + layers,
+            spec.upload,
+            spec.max_zipped,
+            spec.max_unzipped,
+            layered=bool(spec.layers),
+        )
+        failures = [c.message() for c in checks if c.exceeded]
+        results.append(ArtifactReport(spec.name, report, failures))
+    return results
+
+
+def _limit_failures(report: Report, spec: ArtifactSpec) -> list[str]:
+    artifact = Path(report.artifact)
+    if not report.artifact or not artifact.exists():  # a report file's zip may be gone
+        return []
+    contents = read_contents(artifact)
+    try:
+        checks = check_limits(
+            contents.zipped_size,
+            contents.unzipped_size,
+            spec.upload,
+            spec.max_zipped,
+            spec.max_unzipped,
+        )
+    finally:
+        contents.close()
+    return [c.message() for c in checks if c.exceeded]
+
+
+def gate_artifacts(
+    request: GateRequest, artifacts: Sequence[str] = ()
+) -> list[tuple[str | None, GateResult]]:
+    """Each artifact against its entry of the baseline (a project's baseline holds them all)."""
+    reports = reports_of(request.path, request.project_dir, request.cli, artifacts)
+    if len(reports) == 1 and reports[0].name is None:
+        only = reports[0]
+        baseline = read_baseline(request.baseline, only.report)
+        return [(None, gate(only.report, baseline, request.thresholds, only.limit_failures))]
+    baselines = read_project_baseline(
+        request.baseline, {r.name: r.report for r in reports if r.name}
+    )
+    return [
+        (r.name, gate(r.report, baselines[r.name or ""], request.thresholds, r.limit_failures))
+        for r in reports
+    ]
+
+
+def baselines_of(reports: list[ArtifactReport]) -> dict[str, Baseline] | Baseline:
+    if len(reports) == 1 and reports[0].name is None:
+        return Baseline.of_report(reports[0].report)
+    return {r.name: Baseline.of_report(r.report) for r in reports if r.name}

@@ -294,3 +294,45 @@ def test_a_function_imports_with_its_layer_on_lambdas_path(tmp_path: Path, lpack
         "json",
     )
     assert alone.rc == 1  # without its layer, `import alpha` fails: the layer really provides it
+
+
+def test_report_gate_and_lint_work_per_artifact(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_split_project(tmp_path / "proj")
+    r = run_lpack("report", str(project), "--format", "json")
+    assert r.rc == 0, r.stderr
+    assert [a["name"] for a in r.json["artifacts"]] == ["shared", "ingest", "notify"]
+    r = run_lpack("report", str(project), "--artifact", "notify", "--format", "json")
+    assert [a["name"] for a in r.json["artifacts"]] == ["notify"]
+    assert {d["name"] for d in r.json["artifacts"][0]["distributions"]} >= {"gamma"}
+    r = run_lpack("report", str(project), "--format", "html")
+    assert r.rc == 2 and "--artifact" in r.stderr
+    baseline = tmp_path / "baseline.json"
+    r = run_lpack("gate", str(project), "--baseline", str(baseline), "--update-baseline")
+    assert r.rc == 0 and "in 3 artifacts" in r.stdout
+    assert set(json.loads(baseline.read_text())["artifacts"]) == {"shared", "ingest", "notify"}
+    r = run_lpack("gate", str(project), "--baseline", str(baseline), "--format", "json")
+    assert (
+        r.rc == 0
+        and r.json["ok"]
+        and [a["name"] for a in r.json["artifacts"]] == ["shared", "ingest", "notify"]
+    )
+    # The layer grows past the thresholds: its gate fails, and says which artifact it is.
+    (project / "layers/shared/requirements.in").write_text("alpha\ngamma\n")
+    r = run_lpack(
+        "gate",
+        str(project),
+        "--baseline",
+        str(baseline),
+        "--max-growth-bytes",
+        "10",
+        "--min-bytes",
+        "1",
+    )
+    assert r.rc == 1, r.stdout + r.stderr
+    assert (
+        "gate shared: FAIL unzipped size grew by" in r.stdout and "gate shared: failed" in r.stdout
+    )
+    assert "gate ingest: passed" in r.stdout and "gate notify: passed" in r.stdout
+    r = run_lpack("lint", "--project", str(project), "--format", "json")
+    assert r.rc == 0, r.stdout + r.stderr
+    assert r.json["findings"] == []

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from lpack.cli.options import (
+    artifact_option,
     budget_options,
     fail,
     format_option,
@@ -22,7 +23,11 @@ from lpack.cli.options import (
 )
 from lpack.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, LpackError
 from lpack.files import write_atomic
-from lpack.settings import load_artifact
+from lpack.settings import Project, load_artifact, load_project
+
+if TYPE_CHECKING:
+    from lpack.inspect.gate import GateResult
+    from lpack.inspect.registry import Finding
 
 _REPORT_FORMATS = ("text", "json", "markdown", "html")
 
@@ -106,15 +111,12 @@ def lint_command(
     from lpack.render.text import print_findings
 
     try:
-        spec = load_artifact(project_dir, spec_from_flags(flags))
-        if not paths:
-            if not spec.output_path.is_file():
-                raise ConfigError(
-                    f"No PATH given and the project's zip {spec.output_path} does not exist.",
-                    hint="run `lpack build` first, or pass the zip or folder to lint.",
-                )
-            paths = (spec.output_path,)
-        findings = lint_paths(list(paths), spec.target, LintOptions.for_artifact(spec))
+        project = load_project(project_dir, spec_from_flags(flags))
+        spec = project.function if not project.declared else project.artifacts[0]
+        if paths:
+            findings = lint_paths(list(paths), spec.target, LintOptions.for_artifact(spec))
+        else:
+            findings = _lint_built(project)
     except LpackError as exc:
         fail(exc, "json" if fmt in ("json", "sarif") else "text")
     if fmt == "json":
@@ -127,6 +129,26 @@ def lint_command(
         print_findings(make_console(), findings)
     errors = sum(1 for f in findings if f.severity == "error")
     sys.exit(EXIT_FINDINGS if errors and not exit_zero else EXIT_OK)
+
+
+def _lint_built(project: Project) -> list[Finding]:
+    """The project's built zips: each function with its layers, each layer alone."""
+    from lpack.inspect.lint import LintOptions, lint_paths
+
+    specs = project.artifacts if project.declared else (project.function,)
+    findings: dict[Finding, None] = {}  # a layer's findings once, however many use it
+    for spec in specs:
+        zips = [spec.output_path, *(layer.output_path for layer in project.layers_of(spec))]
+        for zip_path in zips:
+            if not zip_path.is_file():
+                raise ConfigError(
+                    f"No PATH given and the project's zip {zip_path} does not exist.",
+                    hint="run `lpack build` first, or pass the zip or folder to lint.",
+                )
+        findings.update(
+            dict.fromkeys(lint_paths(zips, spec.target, LintOptions.for_artifact(spec)))
+        )
+    return list(findings)
 
 
 def _write_output(text: str, output: Path | None) -> None:
@@ -143,6 +165,7 @@ def _write_output(text: str, output: Path | None) -> None:
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @project_option
 @target_options
+@artifact_option
 @click.option(
     "--depth",
     default=2,
@@ -158,26 +181,44 @@ def _write_output(text: str, output: Path | None) -> None:
     help="Write to this file instead of standard output.",
 )
 def report_command(
-    path: Path, project_dir: Path, depth: int, fmt: str, output: Path | None, **flags: Any
+    path: Path,
+    project_dir: Path,
+    artifacts: tuple[str, ...],
+    depth: int,
+    fmt: str,
+    output: Path | None,
+    **flags: Any,
 ) -> None:
-    """Where the bytes go in PATH (a zip, a folder, or a project, which is built first)."""
+    """Where the bytes go in PATH (a zip, a folder, or a project, which is built first; for
+    a project of functions and layers, one report per artifact)."""
     from lpack.render import json as render_json
     from lpack.render.console import make_console
     from lpack.render.html import render_html
     from lpack.render.markdown import report_markdown
     from lpack.render.text import print_report
-    from lpack.sizing import report_of
+    from lpack.sizing import reports_of
 
     try:
-        report = report_of(path, project_dir, spec_from_flags(flags))
-        if fmt == "json":
-            _write_output(render_json.dumps(report.to_json()) + "\n", output)
+        found = reports_of(path, project_dir, spec_from_flags(flags), artifacts)
+        if fmt == "html" and len(found) > 1:
+            raise ConfigError(
+                f"An HTML report shows one package; {path} has {len(found)} artifacts.",
+                hint="choose one with --artifact NAME.",
+            )
+        reports = [r.report for r in found]
+        if fmt == "json" and found[0].name is None:
+            _write_output(render_json.dumps(reports[0].to_json()) + "\n", output)
+        elif fmt == "json":
+            documents = [{"name": r.name, **r.report.to_json()} for r in found]
+            data = {"version": 1, "command": "report", "artifacts": documents}
+            _write_output(render_json.dumps(data) + "\n", output)
         elif fmt == "markdown":
-            _write_output(report_markdown(report), output)
+            _write_output("\n".join(report_markdown(r) for r in reports), output)
         elif fmt == "html":
-            _write_output(render_html(report), output)
+            _write_output(render_html(reports[0]), output)
         else:
-            print_report(make_console(), report, depth)
+            for report in reports:
+                print_report(make_console(), report, depth)
     except LpackError as exc:
         fail(exc, "json" if fmt == "json" else "text")
 
@@ -245,6 +286,7 @@ def diff_command(old: Path, new: Path, project_dir: Path, fmt: str, **flags: Any
 )
 @project_option
 @target_options
+@artifact_option
 @format_option(
     "text",
     "json",
@@ -261,46 +303,68 @@ def gate_command(
     max_growth_percent: float,
     min_bytes: int,
     project_dir: Path,
+    artifacts: tuple[str, ...],
     fmt: str | None,
     **flags: Any,
 ) -> None:
-    """Fail (exit 1) when PATH grew past the thresholds against --baseline, or broke a budget."""
+    """Fail (exit 1) when PATH grew past the thresholds against --baseline, or broke a limit
+    or budget (for a project of functions and layers: each artifact, one baseline for all)."""
     from lpack.inspect.gate import GateThresholds, write_baseline
+    from lpack.sizing import GateRequest, baselines_of, gate_artifacts, reports_of
+
+    fmt = fmt or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    thresholds = GateThresholds(max_growth_bytes, max_growth_percent, min_bytes)
+    request = GateRequest(path, baseline, thresholds, project_dir, spec_from_flags(flags))
+    try:
+        if update_baseline:
+            found = reports_of(path, project_dir, request.cli, artifacts)
+            written = baselines_of(found)
+            write_baseline(baseline, written)
+            total = sum(r.report.unzipped_size for r in found)
+            click.echo(
+                f"wrote baseline {baseline}: {total:,} B unzipped in {len(found)} "
+                f"{'artifacts' if len(found) > 1 else 'package'}, "
+                f"{sum(len(r.report.distributions) for r in found)} distributions"
+            )
+            return
+        results = gate_artifacts(request, artifacts)
+    except LpackError as exc:
+        fail(exc, "json" if fmt == "json" else "text")
+    ok = _show_gate(results, fmt, path, baseline)
+    sys.exit(EXIT_OK if ok else EXIT_FINDINGS)
+
+
+def _show_gate(
+    results: list[tuple[str | None, GateResult]], fmt: str, path: Path, baseline: Path
+) -> bool:
+    """Print the verdicts (and add them to GitHub's step summary); True when all passed."""
     from lpack.render import json as render_json
     from lpack.render.console import make_console
     from lpack.render.github import gate_github
     from lpack.render.markdown import gate_markdown
     from lpack.render.text import print_gate
-    from lpack.sizing import GateRequest, gate_package, report_of
 
-    fmt = fmt or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
-    cli = spec_from_flags(flags)
-    thresholds = GateThresholds(max_growth_bytes, max_growth_percent, min_bytes)
-    try:
-        if update_baseline:
-            written = write_baseline(baseline, report_of(path, project_dir, cli))
-            click.echo(
-                f"wrote baseline {baseline}: {written.unzipped_size:,} B unzipped, "
-                f"{len(written.distributions)} distributions"
-            )
-            return
-        result = gate_package(GateRequest(path, baseline, thresholds, project_dir, cli))
-    except LpackError as exc:
-        fail(exc, "json" if fmt == "json" else "text")
-    markdown = gate_markdown(result)
-    if fmt == "json":
-        print(render_json.dumps(result.to_json()))
+    ok = all(result.ok for _, result in results)
+    markdown = "\n".join(gate_markdown(r, name) for name, r in results)
+    if fmt == "json" and results[0][0] is None:
+        print(render_json.dumps(results[0][1].to_json()))
+    elif fmt == "json":
+        documents = [{"name": name, **result.to_json()} for name, result in results]
+        print(
+            render_json.dumps({"version": 1, "command": "gate", "ok": ok, "artifacts": documents})
+        )
     elif fmt == "markdown":
         sys.stdout.write(markdown + "\n")
     elif fmt == "github":
-        sys.stdout.write(gate_github(result, path, baseline))
+        sys.stdout.write("".join(gate_github(r, path, baseline, name) for name, r in results))
     else:
-        print_gate(make_console(), result)
+        for name, result in results:
+            print_gate(make_console(), result, name)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:  # GitHub shows this file on the run's page
         with open(summary, "a", encoding="utf-8") as fh:
             fh.write(markdown + "\n")
-    sys.exit(EXIT_OK if result.ok else EXIT_FINDINGS)
+    return ok
 
 
 COMMANDS = [verify_command, lint_command, report_command, diff_command, gate_command]

@@ -69,38 +69,78 @@ class Baseline:
         )
 
 
-def write_baseline(path: Path, report: Report) -> Baseline:
-    baseline = Baseline.of_report(report)
-    text = json.dumps(baseline.to_json(), indent=2, sort_keys=True) + "\n"
+def write_baseline(path: Path, baseline: Baseline | dict[str, Baseline]) -> None:
+    """One package's baseline, or a project's: one entry per artifact."""
+    if isinstance(baseline, Baseline):
+        data = baseline.to_json()
+    else:
+        artifacts = {name: b.to_json() for name, b in sorted(baseline.items())}
+        data = {"version": BASELINE_VERSION, "artifacts": artifacts}
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
     try:
         write_atomic(path, text.encode())
     except OSError as exc:
         raise ConfigError(f"Cannot write baseline {path}: {exc.strerror or exc}.") from exc
-    return baseline
 
 
-def read_baseline(path: Path, report: Report) -> Baseline:
-    how = f"create it with `lpack gate PATH --baseline {path} --update-baseline` and commit it"
+def _how(path: Path) -> str:
+    return f"create it with `lpack gate PATH --baseline {path} --update-baseline` and commit it"
+
+
+def _load(path: Path) -> Any:
     if not path.is_file():
-        raise ConfigError(f"Baseline {path} does not exist.", hint=how + ".")
+        raise ConfigError(f"Baseline {path} does not exist.", hint=_how(path) + ".")
     try:
-        baseline = Baseline.from_json(json.loads(path.read_text(encoding="utf-8")))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        baseline = None
-    if baseline is None:
-        raise ConfigError(
-            f"Baseline {path} is corrupt (not an lpack baseline, version {BASELINE_VERSION}).",
-            hint=f"restore it from git, or {how}.",
-        )
+        return None
+
+
+def _corrupt(path: Path) -> ConfigError:
+    return ConfigError(
+        f"Baseline {path} is corrupt (not an lpack baseline, version {BASELINE_VERSION}).",
+        hint=f"restore it from git, or {_how(path)}.",
+    )
+
+
+def _check_target(
+    path: Path, baseline: Baseline, report: Report, what: str = "the package"
+) -> None:
     target = report.target
     if target and target.runtime and baseline.target != target:
         made = baseline.target or TargetRef()
         raise ConfigError(
-            f"Baseline {path} was made for {made.describe()}, the package targets "
+            f"Baseline {path} was made for {made.describe()}, {what} targets "
             f"{target.describe()}: sizes are not comparable.",
-            hint=f"if the runtime change is intended, {how} (--update-baseline).",
+            hint=f"if the runtime change is intended, {_how(path)} (--update-baseline).",
         )
+
+
+def read_baseline(path: Path, report: Report) -> Baseline:
+    baseline = Baseline.from_json(_load(path))
+    if baseline is None:
+        raise _corrupt(path)
+    _check_target(path, baseline, report)
     return baseline
+
+
+def read_project_baseline(path: Path, reports: dict[str, Report]) -> dict[str, Baseline]:
+    """A project's baseline: an entry for each artifact gated."""
+    data = _load(path)
+    raw = data.get("artifacts") if isinstance(data, dict) and data.get("version") == 1 else None
+    if not isinstance(raw, dict):
+        raise _corrupt(path)
+    baselines = {}
+    for name, report in reports.items():
+        baseline = Baseline.from_json(raw.get(name))
+        if baseline is None:
+            raise ConfigError(
+                f"Baseline {path} has no entry for artifact {name}.",
+                hint=f"if {name} is new, {_how(path)} (--update-baseline).",
+            )
+        _check_target(path, baseline, report, f"artifact {name}")
+        baselines[name] = baseline
+    return baselines
 
 
 @dataclass

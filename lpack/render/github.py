@@ -32,12 +32,13 @@ def findings_github(findings: list[Finding]) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def gate_github(result: GateResult, path: Path, baseline: Path) -> str:
+def gate_github(result: GateResult, path: Path, baseline: Path, artifact: str | None = None) -> str:
     """An error annotation per failure and a notice with the growth."""
+    title = escape(f"lpack gate {artifact}" if artifact else "lpack gate", True)
     lines = [
-        f"::error file={escape(str(path), True)},title=lpack gate::{escape(failure)}"
+        f"::error file={escape(str(path), True)},title={title}::{escape(failure)}"
         for failure in result.failures
     ]
     delta = result.diff.unzipped_delta
-    lines.append(f"::notice title=lpack gate::unzipped {delta:+,} B against {baseline}")
+    lines.append(f"::notice title={title}::unzipped {delta:+,} B against {baseline}")
     return "\n".join(lines) + "\n"

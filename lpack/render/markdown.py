@@ -66,7 +66,7 @@ def diff_markdown(diff: Diff, title: str = "lpack diff") -> str:
     return "\n".join(out) + "\n"
 
 
-def gate_markdown(result: GateResult) -> str:
-    title = f"lpack gate: {'passed' if result.ok else 'FAILED'}"
+def gate_markdown(result: GateResult, artifact: str | None = None) -> str:
+    title = f"lpack gate{f' {artifact}' if artifact else ''}: {'passed' if result.ok else 'FAILED'}"
     failures = "".join(f"\n- **{failure}**" for failure in result.failures)
     return diff_markdown(result.diff, title) + failures

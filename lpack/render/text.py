@@ -352,11 +352,12 @@ def print_diff(console: Console, diff: Diff) -> None:
         console.print(f"  [yellow]warning[/] {escape(warning)}", highlight=False)
 
 
-def print_gate(console: Console, result: GateResult) -> None:
+def print_gate(console: Console, result: GateResult, artifact: str | None = None) -> None:
+    who = f"gate {artifact}" if artifact else "gate"
     print_diff(console, result.diff)
     for failure in result.failures:
-        console.print(f"gate: FAIL {failure}", highlight=False, markup=False, soft_wrap=True)
-    console.print("gate: passed" if result.ok else "gate: failed", highlight=False)
+        console.print(f"{who}: FAIL {failure}", highlight=False, markup=False, soft_wrap=True)
+    console.print(f"{who}: {'passed' if result.ok else 'failed'}", highlight=False, markup=False)
 
 
 def _left_out_line(console: Console, result: BuildResult) -> None:
