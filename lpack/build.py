@@ -29,7 +29,7 @@ from lpack.errors import ConfigError
 from lpack.facts import SOURCE_LABEL
 from lpack.inspect.handler import HandlerCheck, check_handler
 from lpack.inspect.limits import LIMIT_CODES, LimitCheck, check_limits
-from lpack.inspect.lint import Finding, LintOptions, lint_paths
+from lpack.inspect.lint import ACROSS_LAYERS, Finding, LintOptions, lint_paths
 from lpack.inspect.verify import VerifyResult, verify
 from lpack.resolve.fetch import FetchedWheel, fetch
 from lpack.resolve.inputs import REQUIREMENT_FILES, requirement_names
@@ -285,7 +285,10 @@ def _build(
         # layers), on what we just wrote; limits are reported once, by the limits section.
         options = LintOptions.for_artifact(spec, handler.handler, reported_elsewhere=LIMIT_CODES)
         paths = [archive.path, *(layer.archive for layer in layers)]
-        result.findings = lint_paths(paths, spec.target, options)
+        findings = lint_paths(paths, spec.target, options)
+        # A layer's own findings belong to the layer's build, not again to each function.
+        mine = str(archive.path)
+        result.findings = [f for f in findings if f.artifact == mine or f.code in ACROSS_LAYERS]
     return result
 
 

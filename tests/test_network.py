@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,56 @@ def test_lint_catches_real_foreign_wheels(tmp_path: Path, net_env: dict) -> None
     assert glibc and "GLIBC_2.28" in glibc[0]["message"]
     r = run_lpack("lint", str(crypto), "--runtime", "python3.12", "--format", "json")
     assert not [f for f in json.loads(r.stdout)["findings"] if f["code"] == "LP203"]
+
+
+@pytest.mark.skipif(not HOST_IS_311, reason="imports the python3.11 build with the host Python")
+def test_pandas_in_a_layer_and_a_small_function_using_it(tmp_path: Path, net_env: dict) -> None:
+    project = tmp_path / "split"
+    files = {
+        "pyproject.toml": (
+            '[tool.lpack]\nruntime = "python3.11"\nupload = "s3"\n\n'
+            '[tool.lpack.layers.pandas]\nrequirements = "layers/pandas/requirements.in"\n\n'
+            '[tool.lpack.functions.report]\nsource = "functions/report"\nhandler = "app.handler"\n'
+            'layers = ["pandas"]\n\n'
+            '[tool.lpack.functions.ping]\nsource = "functions/ping"\nhandler = "app.handler"\n'
+        ),
+        "layers/pandas/requirements.in": "pandas\n",
+        "functions/report/requirements.in": "pandas\ntabulate\n",
+        "functions/report/app.py": (
+            "import pandas, tabulate\n\ndef handler(event, context):\n"
+            "    frame = pandas.DataFrame({'a': [1, 2]})\n"
+            "    return {'sum': int(frame.a.sum()), 'table': tabulate.tabulate(frame.values)}\n"
+        ),
+        "functions/ping/app.py": "def handler(event, context):\n    return 'pong'\n",
+    }
+    for name, text in files.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+    r = run_lpack("build", str(project), "--verify", "--format", "json")
+    assert r.rc == 0, r.stdout[-3000:] + r.stderr
+    artifacts = {a["name"]: a for a in r.json["artifacts"]}
+    report = artifacts["report"]
+    assert report["verify"]["ok"], report["verify"]
+    assert {"pandas", "numpy"} <= {i["module"] for i in report["verify"]["imports"] if i["ok"]}
+    assert {o["name"] for o in report["left_out"]} >= {"pandas", "numpy"}
+    with zipfile.ZipFile(project / "dist" / "report.zip") as zf:
+        assert not any(n.startswith(("pandas/", "numpy/")) for n in zf.namelist())
+    with zipfile.ZipFile(project / "dist" / "pandas.zip") as zf:
+        assert "python/pandas/__init__.py" in zf.namelist()
+    layer, function = artifacts["pandas"]["manifest"], report["manifest"]
+    assert function["unzipped_size"] < 1_000_000 < 50_000_000 < layer["unzipped_size"]
+    # Only the function that changed is rebuilt.
+    (project / "functions/ping/app.py").write_text("def handler(event, context):\n    return 1\n")
+    start = time.perf_counter()
+    r = run_lpack("build", str(project), "--format", "json")
+    elapsed = time.perf_counter() - start
+    assert r.rc == 0, r.stderr
+    assert {a["name"]: a["rebuilt"] for a in r.json["artifacts"]} == {
+        "pandas": False,
+        "report": False,
+        "ping": True,
+    }
+    print(
+        f"layer {layer['zipped_size']:,} B zipped, function {function['zipped_size']:,} B; "
+        f"rebuild after one change {elapsed:.2f} s"
+    )

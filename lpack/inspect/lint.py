@@ -13,7 +13,11 @@ from lpack.inspect.registry import Context, Finding, LintOptions, counts, regist
 from lpack.settings import RuleSelection
 from lpack.target import Target
 
+# Rules about a function and its layers together; a layer's other findings are its own.
+ACROSS_LAYERS = ("LP102", "LP103", "LP208", "LP304")
+
 __all__ = [
+    "ACROSS_LAYERS",
     "Finding",
     "LintOptions",
     "counts",
