@@ -89,7 +89,11 @@ def _violations(importers: str, forbidden: tuple[str, ...], typing_too: bool = T
 
 
 def test_inspect_works_on_any_zip_so_never_imports_the_builders() -> None:
-    assert _violations("lpack.inspect", ("lpack.assemble", "lpack.resolve", "lpack.build")) == []
+    forbidden = ("lpack.assemble", "lpack.resolve", "lpack.build", "lpack.project")
+    assert _violations("lpack.inspect", forbidden) == []
+
+
+SERVICES = ("lpack.build", "lpack.project", "lpack.sizing", "lpack.precommit", "lpack.manifest")
 
 
 @pytest.mark.parametrize(
@@ -97,10 +101,10 @@ def test_inspect_works_on_any_zip_so_never_imports_the_builders() -> None:
     [
         (
             "lpack.resolve",
-            ("lpack.assemble", "lpack.inspect", "lpack.render", "lpack.cli", "lpack.build"),
+            ("lpack.assemble", "lpack.inspect", "lpack.render", "lpack.cli", *SERVICES),
         ),
-        ("lpack.assemble", ("lpack.inspect", "lpack.render", "lpack.cli", "lpack.build")),
-        ("lpack.inspect", ("lpack.render", "lpack.cli", "lpack.sizing", "lpack.precommit")),
+        ("lpack.assemble", ("lpack.inspect", "lpack.render", "lpack.cli", *SERVICES)),
+        ("lpack.inspect", ("lpack.render", "lpack.cli", *SERVICES)),
         (
             "lpack.settings",
             (
@@ -109,7 +113,7 @@ def test_inspect_works_on_any_zip_so_never_imports_the_builders() -> None:
                 "lpack.inspect",
                 "lpack.render",
                 "lpack.cli",
-                "lpack.build",
+                *SERVICES,
             ),
         ),
     ],
@@ -120,7 +124,7 @@ def test_layers_import_only_downwards(layer: str, forbidden: tuple[str, ...]) ->
 
 def test_render_formats_documents_without_running_the_pipeline() -> None:
     # The build's and lock's result types are named for the type checker only.
-    forbidden = ("lpack.resolve", "lpack.assemble", "lpack.build", "lpack.cli")
+    forbidden = ("lpack.resolve", "lpack.assemble", "lpack.build", "lpack.project", "lpack.cli")
     assert _violations("lpack.render", forbidden, typing_too=False) == []
 
 
