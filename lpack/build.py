@@ -140,6 +140,7 @@ def own_files(spec: ArtifactSpec, lock_result: LockResult) -> set[Path]:
         project / "pyproject.toml",
         lock_result.requirements.path,
         *(project / name for name in REQUIREMENT_FILES),
+        *(spec.requirements_dir / name for name in REQUIREMENT_FILES),
     }
     return {p.resolve() for p in paths}
 
@@ -292,8 +293,9 @@ def _build(
     return result
 
 
-def verify_build(result: BuildResult) -> VerifyResult:
-    """Verify what build wrote; what the runtime provides (LP808) stands in for its SDK."""
+def verify_build(result: BuildResult, layers: Sequence[Path] = ()) -> VerifyResult:
+    """Verify what build wrote, with its layers; what the runtime provides (LP808) stands in
+    for its SDK."""
     assert result.archive is not None
     with tempfile.TemporaryDirectory(prefix="lpack-sdk-") as tmp:
         sdk = None
@@ -304,6 +306,7 @@ def verify_build(result: BuildResult) -> VerifyResult:
             result.archive.path,
             spec.target,
             handler=result.handler.handler,
+            layers=list(layers),
             name=spec.name,
             runtime_sdk=sdk,
         )

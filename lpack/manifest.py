@@ -30,6 +30,7 @@ class ManifestEntry:
     sha256: str
     sha256_base64: str
     rebuilt: bool
+    ok: bool  # within its limits, and lint found no error: else the next build redoes it
     inputs: str  # digest of everything the zip is made from
     distributions: dict[str, int] = field(default_factory=dict)  # name -> unzipped bytes
 
@@ -46,6 +47,7 @@ class ManifestEntry:
             "sha256": self.sha256,
             "sha256_base64": self.sha256_base64,
             "rebuilt": self.rebuilt,
+            "ok": self.ok,
             "inputs": self.inputs,
             "distributions": dict(sorted(self.distributions.items())),
         }
@@ -64,6 +66,7 @@ class ManifestEntry:
             sha256=str(data["sha256"]),
             sha256_base64=str(data["sha256_base64"]),
             rebuilt=bool(data.get("rebuilt", False)),
+            ok=data.get("ok") is True,
             inputs=str(data.get("inputs", "")),
             distributions={str(k): int(v) for k, v in data.get("distributions", {}).items()},
         )

@@ -4,10 +4,12 @@ skipped, and the result recorded in dist/lpack-manifest.json."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 import threading
+import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -17,12 +19,12 @@ from packaging.utils import canonicalize_name
 
 from lpack import __version__
 from lpack.assemble.sources import tree_stamp
-from lpack.build import BuildResult, LayerBuild, build, own_files
+from lpack.build import BuildResult, LayerBuild, build, own_files, verify_build
 from lpack.inspect.verify import VerifyResult, verify
 from lpack.manifest import MANIFEST_NAME, Manifest, ManifestEntry, read_manifest
 from lpack.resolve.cache import sha256_file
 from lpack.resolve.inputs import Constraints
-from lpack.resolve.locking import LockResult, lock
+from lpack.resolve.locking import LockResult, lock, write_lock
 from lpack.settings import ArtifactSpec, Project
 
 
@@ -80,8 +82,10 @@ def lock_project(
             upgrade=upgrade,
             upgrade_packages=upgrade_packages,
             constraints=constraints,
+            write=False,
         )
-    return locks
+    # Only once every lock resolved: a conflict in one function leaves every lock as it was.
+    return {name: write_lock(result) for name, result in locks.items()}
 
 
 def _inputs_digest(spec: ArtifactSpec, lock_result: LockResult, layer_digests: list[str]) -> str:
@@ -103,13 +107,35 @@ def _inputs_digest(spec: ArtifactSpec, lock_result: LockResult, layer_digests: l
 
 
 def _unchanged(manifest: Manifest, spec: ArtifactSpec, digest: str) -> ManifestEntry | None:
-    """The manifest's entry when the artifact's inputs and its zip are what it records."""
+    """The artifact's entry, as this build would write it, when its inputs and its zip are
+    what the manifest records and its last build passed (a failure is built, and reported,
+    again)."""
     entry = manifest.entries.get(spec.name)
-    if entry is None or entry.inputs != digest or manifest.zip_path(entry) != spec.output_path:
+    path = spec.output_path
+    if entry is None or not entry.ok or entry.inputs != digest or manifest.zip_path(entry) != path:
         return None
-    if not spec.output_path.is_file() or spec.output_path.stat().st_size != entry.zipped_size:
+    if not path.is_file() or path.stat().st_size != entry.zipped_size:
         return None
-    return entry if sha256_file(spec.output_path) == entry.sha256 else None
+    sha256 = sha256_file(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            unzipped = sum(i.file_size for i in zf.infolist())
+    except (OSError, zipfile.BadZipFile):
+        return None
+    if sha256 != entry.sha256 or unzipped != entry.unzipped_size:
+        return None
+    # What the spec and the zip tell is derived again, never copied: a hand-edited manifest
+    # field does not survive the next build.
+    sha256_base64 = base64.b64encode(bytes.fromhex(sha256)).decode()
+    return replace(
+        entry,
+        kind=spec.kind,
+        runtime=spec.runtime,
+        arch=spec.arch,
+        layers=list(spec.layers),
+        sha256_base64=sha256_base64,
+        rebuilt=False,
+    )
 
 
 def _entry(
@@ -129,6 +155,7 @@ def _entry(
         sha256=archive.sha256,
         sha256_base64=archive.sha256_base64,
         rebuilt=True,
+        ok=result.ok,
         inputs=digest,
         distributions={d.name: d.unzipped for d in result.sizes_by_distribution},
     )
@@ -163,7 +190,7 @@ class _Run:
         uses = [self.layers[name] for name in spec.layers]
         unchanged = None if self.dry_run else _unchanged(self.manifest, spec, digest)
         if unchanged is not None:
-            entry: ManifestEntry | None = replace(unchanged, rebuilt=False)
+            entry: ManifestEntry | None = unchanged
             outcome = ArtifactOutcome(spec, entry, None)
         else:
             result = build(spec, lock_result=lock_result, layers=uses, dry_run=self.dry_run)
@@ -208,7 +235,11 @@ def build_project(
                 outcomes[outcome.spec.name] = outcome
     if not dry_run:
         known = {a.name for a in project.artifacts}
-        manifest.entries = {n: e for n, e in manifest.entries.items() if n in known}
+        manifest.entries = {
+            name: entry if name in outcomes else replace(entry, rebuilt=False)
+            for name, entry in manifest.entries.items()
+            if name in known
+        }
         manifest.write()
     return ProjectBuild(project, manifest, [outcomes[s.name] for s in specs])
 
@@ -221,9 +252,11 @@ def verify_project(built: ProjectBuild) -> dict[str, VerifyResult]:
         if spec.kind != "function" or outcome.entry is None:
             continue
         layers = [built.manifest.zip_path(built.manifest.entries[name]) for name in spec.layers]
-        zip_path = built.manifest.zip_path(outcome.entry)
-        handler = outcome.result.handler.handler if outcome.result else spec.handler
-        results[spec.name] = verify(
-            zip_path, spec.target, handler=handler, layers=layers, name=spec.name
-        )
+        if outcome.result is not None:
+            results[spec.name] = verify_build(outcome.result, layers)
+        else:  # unchanged: a module the runtime provides counts as provided
+            zip_path = built.manifest.zip_path(outcome.entry)
+            results[spec.name] = verify(
+                zip_path, spec.target, handler=spec.handler, layers=layers, name=spec.name
+            )
     return results

@@ -44,7 +44,7 @@ def report_of(path: Path, project_dir: Path, cli: ArtifactSpec) -> Report:
         assert result.archive is not None
         package, label = result.archive.path, result.lock.requirements.label
     else:
-        spec = load_artifact(project_dir, cli)
+        spec = load_artifact(project_dir, cli, path)
         package, label = path, "your requirements"
     contents = read_contents(package)
     try:
@@ -83,9 +83,8 @@ def reports_of(
                 hint="drop --artifact, or point at a project with [tool.lpack.functions].",
             )
         report = report_of(path, project_dir, cli)
-        return [
-            ArtifactReport(None, report, _limit_failures(report, load_artifact(project_dir, cli)))
-        ]
+        spec = load_artifact(project_dir, cli, Path(report.artifact) if report.artifact else None)
+        return [ArtifactReport(None, report, _limit_failures(report, spec))]
     from lpack.project import build_project
     from lpack.resolve.inputs import find_requirements
 
@@ -95,6 +94,8 @@ def reports_of(
     results = []
     for outcome in built.outcomes:
         spec, entry = outcome.spec, outcome.entry
+        if artifacts and spec.name not in artifacts:
+            continue  # a layer built because a named function uses it
         assert entry is not None
         contents = read_contents(built.manifest.zip_path(entry))
         try:

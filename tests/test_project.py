@@ -215,8 +215,12 @@ def test_combined_budget_counts_the_layers_to_the_byte(tmp_path: Path, lpack_env
             "Layer shared is built for",
         ),
         (
-            '[tool.lpack.functions.many]\nsource = "functions/notify"\n'
-            'layers = ["shared", "shared", "shared", "shared", "shared", "shared"]\n',
+            "".join(
+                f'[tool.lpack.layers.l{i}]\nrequirements = "layers/shared/requirements.in"\n'
+                for i in range(6)
+            )
+            + '[tool.lpack.functions.many]\nsource = "functions/notify"\n'
+            + f"layers = {[f'l{i}' for i in range(6)]}\n".replace("'", '"'),
             "uses 6 layers; Lambda allows at most 5",
         ),
         (
@@ -336,3 +340,158 @@ def test_report_gate_and_lint_work_per_artifact(tmp_path: Path, lpack_env: dict)
     r = run_lpack("lint", "--project", str(project), "--format", "json")
     assert r.rc == 0, r.stdout + r.stderr
     assert r.json["findings"] == []
+
+
+def test_a_failed_artifact_is_built_and_reported_again(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_split_project(tmp_path / "proj")
+    with open(project / "pyproject.toml", "a") as fh:
+        fh.write("max-unzipped = 10\n")  # notify's budget: it cannot pass
+    for _ in range(2):
+        r = run_lpack("build", str(project), "--format", "json")
+        assert r.rc == 1 and not r.json["ok"]
+        assert (
+            by_name(r.json)["notify"]["rebuilt"] and not by_name(r.json)["notify"]["manifest"]["ok"]
+        )
+    assert not by_name(r.json)["ingest"]["rebuilt"]  # what passed stays unchanged
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_still_seen(tmp_path: Path, lpack_env: dict) -> None:
+    import os
+
+    project = make_split_project(tmp_path / "proj")
+    build(project)
+    app = project / "functions/notify/app.py"
+    before = app.stat()
+    app.write_text(app.read_text().replace("return 2", "return 3"))  # same size
+    os.utime(app, ns=(before.st_atime_ns, before.st_mtime_ns))  # as cp -p or rsync -a leave it
+    assert by_name(build(project))["notify"]["rebuilt"]
+    with zipfile.ZipFile(project / "dist" / "notify.zip") as zf:
+        assert b"return 3" in zf.read("app.py")
+
+
+def test_lpacks_own_files_never_ship(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_split_project(tmp_path / "proj")
+    (project / "functions/notify/requirements.txt").write_text("gamma==1.0\n")
+    build(project)
+    # Another target's lock beside the requirements, and a lock of another artifact.
+    (project / "functions/notify/lpack-notify-python3.9-arm64.lock").write_text("# old\n")
+    (project / "functions/notify/lpack.lock").write_text("# a single project's\n")
+    data = build(project, "notify")
+    assert by_name(data)["notify"]["rebuilt"]
+    shipped = names(project / "dist" / "notify.zip")
+    assert not [n for n in shipped if n.endswith(".lock") or n.startswith("requirements")]
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (('source = "functions/notify"\n', ""), "has no `source`"),
+        (('source = "functions/notify"\n', 'source = "functions/nope"\n'), "does not exist"),
+        (('source = "functions/notify"\n', 'source = "functions/notify/app.py"\n'), "it is a file"),
+        (('layers = ["shared"]\n', 'layers = ["shared", "shared"]\n'), "names a layer twice"),
+        (('requirements = "layers/shared/requirements.in"\n', ""), "the layer would be empty"),
+    ],
+)
+def test_incomplete_tables_are_refused(
+    tmp_path: Path, lpack_env: dict, edit: tuple[str, str], message: str
+) -> None:
+    project = make_split_project(tmp_path / "proj")
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    old, new = edit
+    # The last occurrence: notify's source is the last `source` line of the file.
+    index = text.rindex(old)
+    pyproject.write_text(text[:index] + new + text[index + len(old) :])
+    r = run_lpack("build", str(project))
+    assert r.rc == 2 and message in r.stderr, r.stderr
+    assert not (project / "dist").exists() and not list(project.rglob("*.lock"))
+
+
+def test_a_conflict_leaves_every_lock_unwritten(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_split_project(tmp_path / "proj", runtime="python3.12")
+    (project / "layers/shared/requirements.in").write_text("beta\n")
+    (project / "functions/ingest/requirements.in").write_text("needs-old-beta\n")
+    r = run_lpack("build", str(project))
+    assert r.rc == 2 and not list(project.rglob("*.lock")) and not (project / "dist").exists()
+
+
+def test_verify_of_a_project_counts_the_runtimes_sdk_as_provided(
+    tmp_path: Path, lpack_env: dict
+) -> None:
+    if isolated_python(sys.version_info[:2]) is None:
+        pytest.skip("needs an isolated Python")
+    project = make_split_project(tmp_path / "proj")
+    (project / "functions/notify/requirements.in").write_text("boto3\n")
+    (project / "functions/notify/app.py").write_text(
+        "import boto3\n\ndef handler(event, context):\n    return 2\n"
+    )
+    with open(project / "pyproject.toml", "a") as fh:
+        fh.write('[tool.lpack.functions.notify.slim]\nenable = ["LP808"]\n')
+    data = build(project, "notify", "--verify")
+    assert by_name(data)["notify"]["verify"]["ok"], by_name(data)["notify"]["verify"]
+    assert not any(n.startswith("boto3/") for n in names(project / "dist" / "notify.zip"))
+
+
+def test_single_artifact_commands_read_a_zip_with_its_own_settings(
+    tmp_path: Path, lpack_env: dict
+) -> None:
+    project = make_split_project(tmp_path / "proj")
+    text = (project / "pyproject.toml").read_text()
+    (project / "pyproject.toml").write_text(
+        text.replace('layers = ["shared"]\n', 'layers = ["shared"]\nmax-unzipped = 10\n')
+    )  # a budget ingest cannot meet
+    r = run_lpack("build", str(project))
+    assert r.rc == 1
+    notify = str(project / "dist" / "notify.zip")
+    baseline = tmp_path / "b.json"
+    r = run_lpack(
+        "gate", notify, "--project", str(project), "--baseline", str(baseline), "--update-baseline"
+    )
+    assert r.rc == 0, r.stderr
+    r = run_lpack("gate", notify, "--project", str(project), "--baseline", str(baseline))
+    assert r.rc == 0 and "budget" not in r.stdout, r.stdout  # notify's settings, not ingest's
+    r = run_lpack("report", str(project), "--artifact", "ingest", "--format", "json")
+    assert [a["name"] for a in r.json["artifacts"]] == ["ingest"]  # its layer is not reported
+    r = run_lpack("report", str(project), "--artifact", "ingest", "--format", "html")
+    assert r.rc == 0 and "<html" in r.stdout
+
+
+def test_updating_one_artifacts_baseline_keeps_the_others(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_split_project(tmp_path / "proj")
+    baseline = tmp_path / "b.json"
+    assert run_lpack("gate", str(project), "--baseline", str(baseline), "--update-baseline").rc == 0
+    r = run_lpack(
+        "gate",
+        str(project),
+        "--baseline",
+        str(baseline),
+        "--update-baseline",
+        "--artifact",
+        "notify",
+    )
+    assert r.rc == 0
+    assert set(json.loads(baseline.read_text())["artifacts"]) == {"shared", "ingest", "notify"}
+    assert run_lpack("gate", str(project), "--baseline", str(baseline)).rc == 0
+
+
+def test_the_manifest_is_derived_not_copied(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_split_project(tmp_path / "proj")
+    build(project)
+    path = project / "dist" / "lpack-manifest.json"
+    manifest = json.loads(path.read_text())
+    for entry in manifest["artifacts"]:
+        entry["runtime"], entry["sha256_base64"] = "python3.9", "AAAA"
+    path.write_text(json.dumps(manifest))
+    build(project, "notify")
+    again = {e["name"]: e for e in json.loads(path.read_text())["artifacts"]}
+    assert again["notify"]["runtime"] == HOST and again["notify"]["sha256_base64"] != "AAAA"
+    assert not again["shared"]["rebuilt"] and not again["notify"]["rebuilt"]
+
+
+def test_names_are_found_from_a_subfolder(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_split_project(tmp_path / "proj")
+    r = run_lpack("build", "notify", "--format", "json", cwd=project / "functions")
+    assert r.rc == 0, r.stderr
+    assert [a["name"] for a in r.json["artifacts"]] == ["notify"]
+    assert (project / "dist" / "notify.zip").is_file()
+    assert not (project / "functions" / "notify" / "dist").exists()

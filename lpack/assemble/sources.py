@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 
@@ -36,6 +37,8 @@ ALWAYS_EXCLUDED_DIRS = frozenset(
 )
 ALWAYS_EXCLUDED_FILES = frozenset({".DS_Store", "Thumbs.db"})
 ALWAYS_EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+# lpack's own locks, for any artifact and target: "lpack.lock", "lpack-NAME-RUNTIME-ARCH.lock".
+LPACK_LOCKS = re.compile(r"^lpack(-[^/]+)?\.lock$")
 
 
 def source_files(
@@ -53,6 +56,8 @@ def source_files(
         for name in sorted(files):
             full = root_path / name
             if name in ALWAYS_EXCLUDED_FILES or name.endswith(ALWAYS_EXCLUDED_SUFFIXES):
+                continue
+            if LPACK_LOCKS.match(name):
                 continue
             if full in skip_paths:
                 continue
@@ -106,8 +111,9 @@ def _shippable(full: Path, rel: str, source_dir: Path, warnings: list[str]) -> b
 
 
 def tree_stamp(folder: Path | None, skip: AbstractSet[Path] = frozenset()) -> str:
-    """A digest of the folder's file names, sizes and modification times (what `make` trusts):
-    it changes whenever a file that could ship is added, removed or edited."""
+    """A digest of the folder's file names, sizes, and modification and change times: it
+    changes whenever a file that could ship is added, removed or edited (ctime too, because
+    `cp -p`, `rsync -a` or `tar x` can restore an edited file's size and mtime)."""
     h = hashlib.sha256()
     if folder is None:
         return h.hexdigest()
@@ -124,5 +130,8 @@ def tree_stamp(folder: Path | None, skip: AbstractSet[Path] = frozenset()) -> st
                 st = os.lstat(full)
             except OSError:
                 continue
-            h.update(f"{full.relative_to(folder)}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+            stamp = (
+                f"{full.relative_to(folder)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0"
+            )
+            h.update(stamp.encode())
     return h.hexdigest()

@@ -95,6 +95,8 @@ def build(
             _print_list(project, names, fmt, console)
             sys.exit(EXIT_OK)
         options = BuildFlags(refresh_lock, locked, dry_run, verify_after)
+        for name in names:
+            project.artifact(name)  # an unknown name is an error, whatever the project
         if project.declared:
             failed = _build_project(project, names, options, fmt, console)
         else:
@@ -227,6 +229,8 @@ def lock_command(
         project_dir, names = split_project_args(args)
         project = load_project(project_dir, spec_from_flags(flags))
         specs = project.select(names) if project.declared else [project.function]
+        for name in names:
+            project.artifact(name)
         locks = lock_project(
             project, specs, refresh=True, upgrade=upgrade, upgrade_packages=upgrade_package
         )

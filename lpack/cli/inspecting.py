@@ -68,7 +68,7 @@ def verify_command(
     from lpack.render.text import print_verify
 
     try:
-        spec = load_artifact(project_dir, spec_from_flags(flags))
+        spec = load_artifact(project_dir, spec_from_flags(flags), artifact)
         result = verify(
             artifact,
             spec.target,
@@ -112,7 +112,7 @@ def lint_command(
 
     try:
         project = load_project(project_dir, spec_from_flags(flags))
-        spec = project.function if not project.declared else project.artifacts[0]
+        spec = project.spec_for(paths[0] if paths else None)
         if paths:
             findings = lint_paths(list(paths), spec.target, LintOptions.for_artifact(spec))
         else:

@@ -52,24 +52,34 @@ def project_and_names(f: F) -> F:
 
 
 def split_project_args(args: tuple[str, ...]) -> tuple[Path, list[str]]:
-    """A first argument that is a folder, and not the name of an artifact of the project
-    here, is the project folder; everything else names artifacts."""
+    """The project folder and the artifact names. A first argument that names an artifact of
+    the project around the current folder (found upwards, as git finds its repository)
+    starts the names; else a first argument that is a folder is the project."""
     if not args:
         return Path("."), []
-    first = Path(args[0])
-    if first.is_dir() and not _names_an_artifact(args[0]):
-        return first, list(args[1:])
+    home = _project_declaring(args[0])
+    if home is not None:
+        return home, list(args)
+    if Path(args[0]).is_dir():
+        return Path(args[0]), list(args[1:])
     return Path("."), list(args)
 
 
-def _names_an_artifact(name: str) -> bool:
+def _project_declaring(name: str) -> Path | None:
+    """The nearest project folder, from here upwards, if it declares an artifact `name`."""
     from lpack.settings import load_project
 
-    try:
-        project = load_project(Path("."))
-    except LpackError:
-        return False
-    return project.declared and any(a.name == name for a in project.artifacts)
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "[tool.lpack" in pyproject.read_text(errors="replace"):
+            try:
+                project = load_project(folder)
+            except LpackError:
+                return None
+            found = project.declared and any(a.name == name for a in project.artifacts)
+            return folder if found else None
+    return None
 
 
 def artifact_option(f: F) -> F:

@@ -70,12 +70,17 @@ class Baseline:
 
 
 def write_baseline(path: Path, baseline: Baseline | dict[str, Baseline]) -> None:
-    """One package's baseline, or a project's: one entry per artifact."""
+    """One package's baseline, or a project's: one entry per artifact. Artifacts the file
+    already holds and this update does not name keep their entries."""
     if isinstance(baseline, Baseline):
         data = baseline.to_json()
     else:
-        artifacts = {name: b.to_json() for name, b in sorted(baseline.items())}
-        data = {"version": BASELINE_VERSION, "artifacts": artifacts}
+        existing = _load(path) if path.is_file() else None
+        artifacts = {}
+        if isinstance(existing, dict) and isinstance(existing.get("artifacts"), dict):
+            artifacts = dict(existing["artifacts"])
+        artifacts.update({name: b.to_json() for name, b in baseline.items()})
+        data = {"version": BASELINE_VERSION, "artifacts": dict(sorted(artifacts.items()))}
     text = json.dumps(data, indent=2, sort_keys=True) + "\n"
     try:
         write_atomic(path, text.encode())

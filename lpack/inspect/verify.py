@@ -404,6 +404,8 @@ def _read_events(result: VerifyResult, stdout: str, with_sdk: bool) -> None:
         elif kind == "invoke":
             result.invoke = event
         elif kind == "handler" and not event["ok"]:
+            if not with_sdk and _provided_by_runtime(event):
+                continue  # it needs the runtime's SDK, which Lambda provides
             result.imports.append(
                 ModuleResult(
                     f"handler {event['handler']}",

@@ -169,8 +169,9 @@ def print_build(console: Console, result: BuildResult) -> None:
         sizes = result.sizes_by_distribution
         heaviest = ", ".join(f"{d.name} {human_bytes(d.unzipped)}" for d in sizes[:5])
         for check in result.exceeded:
+            what = "the function with its layers is" if check.layered else "the package is"
             console.print(
-                f"[red bold]error[/] the package is {check.over_by:,} B over {check.label} "
+                f"[red bold]error[/] {what} {check.over_by:,} B over {check.label} "
                 f"({check.actual:,} B of {check.limit:,} B). Heaviest: {heaviest}."
             )
 

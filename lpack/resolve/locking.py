@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lpack.errors import LockError, StaleLockError
@@ -24,6 +24,7 @@ class LockResult:
     lockfile: Lockfile
     reused: bool
     requirements: RequirementsInput
+    unwritten: str | None = None  # the lock's text, when the caller writes it (write_lock)
 
 
 def lock(
@@ -34,11 +35,14 @@ def lock(
     upgrade_packages: Iterable[str] = (),
     locked: bool = False,
     constraints: Sequence[Constraints] = (),
+    write: bool = True,
 ) -> LockResult:
     """Reuse the lock when inputs and target are unchanged, else resolve with pip-tools.
 
     locked: never write the lock; a stale one is a StaleLockError (CI, pre-commit).
-    constraints: the pins of the layers a function uses; its versions must agree."""
+    constraints: the pins of the layers a function uses; its versions must agree.
+    write: False leaves writing a new lock to the caller (a project writes every lock only
+    once all of them resolved)."""
     target = spec.target
     req = find_requirements(spec)
     digest = lock_digest(spec, req, constraints)
@@ -74,14 +78,23 @@ def lock(
         ) from exc
     text = lock_header(target, req.label, digest) + body
     lockfile = parse_lock(text, path, target)  # refuse to write a lock fetch cannot use
+    result = LockResult(lockfile, reused=False, requirements=req, unwritten=text)
+    return write_lock(result) if write else result
+
+
+def write_lock(result: LockResult) -> LockResult:
+    """Write a lock that lock(write=False) resolved; the written result."""
+    if result.unwritten is None:
+        return result
+    path = result.lockfile.path
     try:
-        write_atomic(path, text.encode())
+        write_atomic(path, result.unwritten.encode())
     except OSError as exc:
         raise LockError(
             f"Cannot write lock file {path}: {exc.strerror}.",
             hint="make its folder writable or set `lock` to another path.",
         ) from exc
-    return LockResult(lockfile, reused=False, requirements=req)
+    return replace(result, unwritten=None)
 
 
 def _input_file(tmp_dir: Path, req: RequirementsInput, constraints: Sequence[Constraints]) -> Path:

@@ -58,8 +58,8 @@ def load_project(project_dir: Path, cli: ArtifactSpec | None = None) -> Project:
             f"{path}: [tool.lpack] must be a table.",
             hint="write it as a [tool.lpack] section with key = value lines.",
         )
-    shared = {k: v for k, v in table.items() if k not in _TABLES}
-    base = ArtifactSpec().merged(ArtifactSpec.from_table(shared, Where("[tool.lpack]", str(path))))
+    common = {k: v for k, v in table.items() if k not in _TABLES}
+    base = ArtifactSpec().merged(ArtifactSpec.from_table(common, Where("[tool.lpack]", str(path))))
     cli = cli or ArtifactSpec()
     if not any(key in table for key in _TABLES):
         spec = base.merged(cli)
@@ -72,7 +72,15 @@ def load_project(project_dir: Path, cli: ArtifactSpec | None = None) -> Project:
         for key, kind in _TABLES.items()
         for name, own in _tables(table.get(key, {}), key, path).items()
     ]
-    project = Project(root, tuple(artifacts))
+    if not artifacts:
+        raise ConfigError(
+            f"{path} has [tool.lpack.functions] or [tool.lpack.layers] tables but no artifact "
+            "in them.",
+            hint="declare each as its own table: [tool.lpack.functions.NAME] with `source` and "
+            "`handler`.",
+        )
+    shared = replace(base.merged(cli), project_dir=root, name=_project_name(pyproject) or root.name)
+    project = Project(root, tuple(artifacts), shared)
     check_project(project)
     return project
 
@@ -112,9 +120,35 @@ def _declared(
     spec = base.merged(ArtifactSpec.from_table(own, Where(table_name, str(path)))).merged(cli)
     if kind == "layer" and "source" not in spec.given:
         spec = replace(spec, source=None)  # a layer ships dependencies unless given code
+    elif "source" not in spec.given:  # the project folder would ship every other artifact
+        raise ConfigError(
+            f"{table_name} in {path} has no `source`, so the function's code is unknown.",
+            hint=f'set source = "functions/{name}" (the folder with its code), in its table or '
+            "for every function in [tool.lpack].",
+        )
+    if kind == "layer" and spec.source is None and not spec.requirements:
+        raise ConfigError(
+            f"{table_name} in {path} has neither `requirements` nor `source`: the layer would "
+            "be empty.",
+            hint="set `requirements` (the packages it provides) or `source` (code it shares).",
+        )
+    if len(set(spec.layers)) != len(spec.layers):
+        raise ConfigError(
+            f"{table_name} in {path} names a layer twice in `layers`: {list(spec.layers)}.",
+            hint="list each layer once.",
+        )
     spec = replace(spec, kind=kind, name=name, project_dir=root, declared=True)
+    source = spec.source_dir
+    if source is not None and not source.is_dir():
+        raise ConfigError(
+            f"The source folder {source} of {name} ({table_name} in {path}) does not exist"
+            + (" (it is a file)." if source.exists() else "."),
+            hint="point `source` at the folder that holds the code.",
+        )
     if "lock" not in spec.given:
         folder = (root / spec.requirements).parent if spec.requirements else spec.requirements_dir
+        if not folder.resolve().is_relative_to(root):  # lpack writes nothing outside the project
+            folder = root
         lock = folder / f"lpack-{name}-{spec.runtime}-{spec.arch}.lock"
         spec = replace(spec, lock=os.path.relpath(lock, root))
     spec.target  # noqa: B018 - validates the runtime/arch pair early
@@ -173,9 +207,12 @@ def _check_layers(project: Project, spec: ArtifactSpec) -> None:
             )
 
 
-def load_artifact(project_dir: Path, cli: ArtifactSpec | None = None) -> ArtifactSpec:
-    """The project's function: what every single-artifact command works on."""
-    return load_project(project_dir, cli).function
+def load_artifact(
+    project_dir: Path, cli: ArtifactSpec | None = None, path: Path | None = None
+) -> ArtifactSpec:
+    """The settings a single-package command works with: the project's function, or the
+    artifact that writes `path` (see Project.spec_for)."""
+    return load_project(project_dir, cli).spec_for(path)
 
 
 def cli_spec(values: Mapping[str, Any]) -> ArtifactSpec:

@@ -27,8 +27,9 @@ class Where:
     def __str__(self) -> str:
         return self.origin if self.origin == CLI_ORIGIN else f"{self.table} of {self.origin}"
 
-    def nested(self, table: str) -> Where:
-        return Where(table, self.origin)
+    def nested(self, key: str) -> Where:
+        """The subtable `key` of this table: [tool.lpack.functions.api] -> [...api.slim]."""
+        return Where(f"[{self.table.strip('[]')}.{key}]", self.origin)
 
 
 Parser = Callable[[Any, str, Where], Any]  # (value, key, where) -> checked value

@@ -37,9 +37,8 @@ def _per_distribution(value: Any, key: str, where: Where) -> dict[str, Distribut
     for dist, rules in values.table(value, key, where, "distribution = {...}").items():
         if not isinstance(rules, Mapping):
             raise ConfigError(f"`slim.per-distribution.{dist}` must be a table.")
-        table_name = f"[tool.lpack.slim.per-distribution.{dist}]"
         result[str(canonicalize_name(dist))] = DistributionSlim.from_table(
-            rules, where.nested(table_name)
+            rules, where.nested(f"per-distribution.{dist}")
         )
     return result
 
@@ -84,7 +83,7 @@ def _slim(value: Any, key: str, where: Where) -> SlimSettings:
         return SlimSettings.partial(enabled=value)
     if not isinstance(value, Mapping):
         raise ConfigError(f"`slim` in {where} must be a table or true/false, not {value!r}.")
-    return SlimSettings.from_table(value, where.nested("[tool.lpack.slim]"))
+    return SlimSettings.from_table(value, where.nested("slim"))
 
 
 @dataclass(frozen=True)
@@ -155,7 +154,7 @@ class LintSettings(Section):
 def _lint(value: Any, key: str, where: Where) -> LintSettings:
     if not isinstance(value, Mapping):
         raise ConfigError(f"`lint` in {where} must be a table, not {value!r}.")
-    return LintSettings.from_table(value, where.nested("[tool.lpack.lint]"))
+    return LintSettings.from_table(value, where.nested("lint"))
 
 
 @dataclass(frozen=True)
@@ -218,6 +217,8 @@ class Project:
 
     root: Path
     artifacts: tuple[ArtifactSpec, ...]
+    # The settings every artifact starts from: what a zip that is none of them is read with.
+    shared: ArtifactSpec | None = None
 
     @property
     def declared(self) -> bool:
@@ -234,6 +235,17 @@ class Project:
                 hint="name the layer's zip explicitly, or declare a [tool.lpack.functions.NAME].",
             )
         return found
+
+    def spec_for(self, path: Path | None) -> ArtifactSpec:
+        """The settings to read a package with: the artifact that writes this zip, else the
+        project's function (or, when it declares several, their shared settings)."""
+        if path is not None:
+            for spec in self.artifacts:
+                if spec.output_path == path.resolve():
+                    return spec
+        if self.declared and self.shared is not None:
+            return self.shared
+        return self.function
 
     def artifact(self, name: str) -> ArtifactSpec:
         for spec in self.artifacts:
