@@ -9,7 +9,7 @@ compilation) is adding to it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -51,21 +51,19 @@ class SlimResult:
     warnings: list[str] = field(default_factory=list)
     runtime_entries: list[Entry] = field(default_factory=list)  # left to the runtime (LP808)
 
-    def saved_by_category(self) -> dict[str, int]:
+    def _saved(self, key: Callable[[Removal | Stripped], str]) -> dict[str, int]:
         saved: dict[str, int] = defaultdict(int)
         for r in self.removals:
-            saved[r.code] += r.size
+            saved[key(r)] += r.size
         for s in self.stripped:
-            saved[s.code] += s.before - s.after
+            saved[key(s)] += s.before - s.after
         return dict(sorted(saved.items(), key=lambda kv: -kv[1]))
 
+    def saved_by_category(self) -> dict[str, int]:
+        return self._saved(lambda change: change.code)
+
     def saved_by_distribution(self) -> dict[str, int]:
-        saved: dict[str, int] = defaultdict(int)
-        for r in self.removals:
-            saved[r.dist] += r.size
-        for s in self.stripped:
-            saved[s.dist] += s.before - s.after
-        return dict(sorted(saved.items(), key=lambda kv: -kv[1]))
+        return self._saved(lambda change: change.dist)
 
     def files_by_category(self) -> dict[str, int]:
         files: dict[str, int] = defaultdict(int)
