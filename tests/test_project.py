@@ -495,3 +495,25 @@ def test_names_are_found_from_a_subfolder(tmp_path: Path, lpack_env: dict) -> No
     assert [a["name"] for a in r.json["artifacts"]] == ["notify"]
     assert (project / "dist" / "notify.zip").is_file()
     assert not (project / "functions" / "notify" / "dist").exists()
+
+
+def test_one_artifact_flags_are_refused_for_a_project_of_many(
+    tmp_path: Path, lpack_env: dict
+) -> None:
+    project = make_split_project(tmp_path / "proj")
+    r = run_lpack("build", str(project), "notify", "-o", "x.zip")
+    assert (
+        r.rc == 2
+        and "--output describes one artifact" in r.stderr
+        and "(ingest, notify, shared)" in r.stderr
+    )
+    assert not (project / "dist").exists()
+
+
+def test_a_stale_lock_names_the_artifact_and_its_layers(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_split_project(tmp_path / "proj")
+    build(project)
+    (project / "layers/shared/requirements.in").write_text("alpha\ngamma\n")
+    r = run_lpack("build", str(project), "--locked")
+    assert r.rc == 2
+    assert "The lock of layer shared" in r.stderr and "is not current" in r.stderr

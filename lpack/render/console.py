@@ -31,6 +31,11 @@ def bar(value: int, total: int, width: int = 20) -> str:
     return "█" * filled + "·" * (width - filled)
 
 
+def count(n: int, noun: str) -> str:
+    """ "1 distribution", "2 distributions"."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def delta(n: int | None) -> str:
     return "n/a" if n is None else f"{n:+,} B"
 

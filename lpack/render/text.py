@@ -20,7 +20,7 @@ from lpack.inspect.gate import GateResult
 from lpack.inspect.limits import upload_note
 from lpack.inspect.registry import Finding, counts
 from lpack.inspect.report import NamedSizes, Report, TreeNode
-from lpack.render.console import SEVERITY_STYLES, bar, delta, human_bytes, line
+from lpack.render.console import SEVERITY_STYLES, bar, count, delta, human_bytes, line
 
 if TYPE_CHECKING:
     from lpack.build import BuildResult
@@ -373,7 +373,7 @@ def _left_out_line(console: Console, result: BuildResult) -> None:
         console,
         "layers",
         escape(
-            f"{len(result.left_out)} distributions left to {layers}: "
+            f"{count(len(result.left_out), 'distribution')} left to {layers}: "
             f"{names} ({human_bytes(total)} not shipped twice)"
         ),
     )
@@ -411,8 +411,8 @@ def print_project_build(
             console,
             "manifest",
             escape(
-                f"{built.manifest.path} ({len(built.outcomes)} "
-                f"artifacts: {rebuilt} rebuilt, {unchanged} unchanged)"
+                f"{built.manifest.path} ({count(len(built.outcomes), 'artifact')}: "
+                f"{rebuilt} rebuilt, {unchanged} unchanged)"
             ),
         )
 

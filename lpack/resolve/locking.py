@@ -58,9 +58,11 @@ def lock(
         if existing is not None and existing.is_current(target, digest):
             return LockResult(existing, reused=True, requirements=req)
     if locked:
+        what = f"The lock of {spec.kind} {spec.name}, {path}," if spec.declared else str(path)
+        layers = f", the pins of its layers ({', '.join(c.name for c in constraints)})"
         raise StaleLockError(
-            f"{path} is not current for {req.label} and {target.runtime} {target.arch} "
-            "(--locked forbids updating it).",
+            f"{what} is not current for {req.label}{layers if constraints else ''} and "
+            f"{target.runtime} {target.arch} (--locked forbids updating it).",
             hint="run `lpack lock` and commit the result.",
         )
     try:

@@ -67,6 +67,7 @@ def load_project(project_dir: Path, cli: ArtifactSpec | None = None) -> Project:
         spec = replace(spec, project_dir=root, name=name)
         spec.target  # noqa: B018 - validates the runtime/arch pair early
         return Project(root, (spec,))
+    _check_one_artifact_flags(cli, table, path)
     artifacts = [
         _declared(root, base, cli, kind, name, own, path)
         for key, kind in _TABLES.items()
@@ -83,6 +84,29 @@ def load_project(project_dir: Path, cli: ArtifactSpec | None = None) -> Project:
     project = Project(root, tuple(artifacts), shared)
     check_project(project)
     return project
+
+
+# Command-line values that describe one artifact: with several, they would apply to every one.
+_ONE_ARTIFACT_FLAGS = {
+    "output": "--output",
+    "lock": "--lock",
+    "source": "--source",
+    "handler": "--handler",
+    "requirements": "--requirements",
+}
+
+
+def _check_one_artifact_flags(cli: ArtifactSpec, table: Mapping[str, Any], path: Path) -> None:
+    declared = [name for key in _TABLES for name in _tables(table.get(key, {}), key, path)]
+    given = [flag for field, flag in _ONE_ARTIFACT_FLAGS.items() if field in cli.given]
+    if given and len(declared) > 1:
+        raise ConfigError(
+            f"{' and '.join(given)} {'describes' if len(given) == 1 else 'describe'} one "
+            f"artifact, and {path} declares "
+            f"{len(declared)} ({', '.join(declared)}): the value would apply to every one.",
+            hint="set it in the artifact's own [tool.lpack.functions.NAME] or "
+            "[tool.lpack.layers.NAME] table instead.",
+        )
 
 
 def _tables(value: Any, key: str, path: Path) -> dict[str, Mapping[str, Any]]:
