@@ -76,7 +76,8 @@ def reports_of(
 ) -> list[ArtifactReport]:
     """A report per artifact when PATH is a project that declares functions and layers
     (built first; `artifacts` narrows them), else the one report of report_of."""
-    if not (is_project(path) and load_project(path, cli).declared):
+    project = load_project(path, cli) if is_project(path) else None
+    if project is None or not project.declared:
         if artifacts:
             raise ConfigError(
                 f"--artifact names an artifact of a project, and {path} declares none.",
@@ -88,7 +89,6 @@ def reports_of(
     from lpack.project import build_project
     from lpack.resolve.inputs import find_requirements
 
-    project = load_project(path, cli)
     built = build_project(project, artifacts)
     entries = built.manifest.entries
     results = []
