@@ -210,6 +210,9 @@ def parse(data: bytes) -> ElfFile:
 SHT_DYNAMIC = 6
 SHT_GNU_VERNEED = 0x6FFFFFFE
 DT_NEEDED = 1
+DT_SONAME = 14
+DT_RPATH = 15
+DT_RUNPATH = 29
 
 
 def _cstring(table: bytes, offset: int) -> str:
@@ -254,10 +257,20 @@ def needed_versions(elf: ElfFile) -> dict[str, set[str]]:
     return result
 
 
-def needed_libraries(elf: ElfFile) -> list[str]:
-    """DT_NEEDED entries of the dynamic section."""
+@dataclass(frozen=True)
+class Dynamic:
+    """What the dynamic section tells the loader: the libraries to find and where to look."""
+
+    needed: tuple[str, ...] = ()
+    soname: str = ""
+    rpath: tuple[str, ...] = ()  # DT_RPATH, searched before LD_LIBRARY_PATH
+    runpath: tuple[str, ...] = ()  # DT_RUNPATH, searched after it (and RPATH is then ignored)
+
+
+def dynamic(elf: ElfFile) -> Dynamic:
+    """The DT_NEEDED, DT_SONAME, DT_RPATH and DT_RUNPATH entries of the dynamic section."""
     e = elf.endian
-    result = []
+    found: dict[int, list[str]] = {DT_NEEDED: [], DT_SONAME: [], DT_RPATH: [], DT_RUNPATH: []}
     for section in elf.sections:
         if section.type != SHT_DYNAMIC or section.link >= len(elf.sections):
             continue
@@ -269,9 +282,23 @@ def needed_libraries(elf: ElfFile) -> list[str]:
             tag, value = struct.unpack_from(fmt, data, offset)
             if tag == 0:
                 break
-            if tag == DT_NEEDED:
-                result.append(_cstring(strings, value))
-    return result
+            if tag in found:
+                found[tag].append(_cstring(strings, value))
+
+    def folders(tag: int) -> tuple[str, ...]:
+        return tuple(p for text in found[tag] for p in text.split(":") if p)
+
+    return Dynamic(
+        needed=tuple(found[DT_NEEDED]),
+        soname=next(iter(found[DT_SONAME]), ""),
+        rpath=folders(DT_RPATH),
+        runpath=folders(DT_RUNPATH),
+    )
+
+
+def needed_libraries(elf: ElfFile) -> list[str]:
+    """DT_NEEDED entries of the dynamic section."""
+    return list(dynamic(elf).needed)
 
 
 def version_tuple(symbol_version: str) -> tuple[int, ...] | None:

@@ -343,3 +343,76 @@ def test_which_stubs_describe_a_shipped_module() -> None:
     assert _stub_has_module("pkg/__init__.pyi", known, stems)
     assert not _stub_has_module("pkg/orphan.pyi", known, stems)  # data: read at run time
     assert not _stub_has_module("mypy/typeshed/stdlib/os/__init__.pyi", known, stems)
+
+
+def test_files_shipped_code_reads_stay_and_still_load(
+    tmp_path: Path, lpack_env: dict, world_tmp: Path
+) -> None:
+    project = make_project(
+        tmp_path / "fn",
+        "stubby\n",
+        files={
+            "app.py": "import stubby\nfrom stubby import reader\n"
+            "def lambda_handler(event, context):\n"
+            "    return [stubby.answer, reader.header(), reader.schema()]\n"
+        },
+        tool='handler = "app.lambda_handler"',
+    )
+    full = names(build(project, "--no-slim"))
+    data = build(project)
+    slim = names(data)
+    assert full - slim >= {
+        "stubby/_impl.pyi",
+        "stubby/include/other.h",
+        "stubby/docs/guide.rst",
+    }
+    kept = {k["path"]: k["why"] for k in data["slim"]["kept_read"]}
+    assert set(kept) == {"stubby/__init__.pyi", "stubby/include/api.h", "stubby/docs/schema.json"}
+    assert set(kept) <= slim
+    assert "attach_stub in stubby/__init__.py" in kept["stubby/__init__.pyi"]
+    assert "stubby/reader.py" in kept["stubby/include/api.h"]
+    task = extract_readonly(Path(data["output"]["path"]), world_tmp / "task")
+    proc = run_isolated(task, "import app; print(app.lambda_handler({}, None))")
+    assert proc.returncode == 0, proc.stderr
+    assert "[42, 'int api(void);\\n', b'{\"type\": \"object\"}']" in proc.stdout
+    # Without the scan the lazy loader fails, as it would on Lambda: the test can fail.
+    dropped = make_project(
+        tmp_path / "dropped",
+        "stubby\n",
+        files={"app.py": "import stubby\nprint(stubby.answer)\ndef lambda_handler(e, c): pass\n"},
+        tool='handler = "app.lambda_handler"\n[tool.lpack.slim]\ndrop = ["stubby/__init__.pyi"]',
+    )
+    broken = build(dropped)
+    task = extract_readonly(Path(broken["output"]["path"]), world_tmp / "broken")
+    proc = run_isolated(task, "import app")
+    assert proc.returncode != 0 and "non-existent stub" in proc.stderr
+
+
+def test_read_scan_names_suffixes_and_attach_stub() -> None:
+    from lpack.assemble.entries import Entry, Generated
+    from lpack.assemble.layout import FUNCTION_LAYOUT
+    from lpack.assemble.readscan import read_at_runtime
+
+    def entry(path: str, text: str) -> Entry:
+        return Entry(path, 0o644, "pkg", Generated(text.encode()))
+
+    sources = {
+        "pkg/__init__.py": "from lazy_loader import attach_stub\nx = attach_stub(__name__, __file__)",
+        "pkg/sub/loader.py": "import glob, os\nglob.glob(os.path.dirname(__file__) + '/*.pyi')",
+        "pkg/other.py": "NAME = 'nothing/here.h'\nSUFFIX = '.h'  # read from nowhere: not a pattern",
+        "pkg/__init__.pyi": "",
+        "pkg/sub/a.pyi": "",
+        "pkg/sub/deep/b.pyi": "",
+        "pkg/c.pyi": "",
+        "pkg/include/x.h": "",
+        "pkg/nothing/here.h": "",
+    }
+    entries = {p: entry(p, t) for p, t in sources.items()}
+    candidates = {p: "pkg" for p in sources if not p.endswith(".py")}
+    kept = read_at_runtime(entries, candidates, FUNCTION_LAYOUT)
+    assert set(kept) == {
+        "pkg/__init__.pyi",
+        "pkg/sub/a.pyi",
+        "pkg/sub/deep/b.pyi",
+        "pkg/nothing/here.h",
+    }

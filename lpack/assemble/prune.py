@@ -18,6 +18,7 @@ from packaging.utils import canonicalize_name
 from lpack.assemble.entries import Entry
 from lpack.assemble.importscan import Protected, in_folder_named, module_stem, protected_paths
 from lpack.assemble.layout import Distribution, Plan
+from lpack.assemble.readscan import read_at_runtime
 from lpack.assemble.stages import USER_DROP, Removal, SlimResult, StageContext
 from lpack.catalog import Category, slim_categories
 from lpack.files import matches_any
@@ -142,6 +143,8 @@ class Prune:
         )
         whole = self._whole_distributions(plan, context)
         hits = _GlobHits.for_settings(context)
+        removals: dict[str, str] = {}
+        user_dropped: set[str] = set()
         for path in sorted(plan.entries):
             entry = plan.entries[path]
             if entry.dist is None:
@@ -150,20 +153,41 @@ class Prune:
             kept_by = hits.count("keep", [g for g in rules.keep if matches_any(path, [g])])
             dropped_by = hits.count("drop", [g for g in rules.drop if matches_any(path, [g])])
             if entry.dist in whole:
-                code = whole[entry.dist]
-                _leave_to_runtime(entry, code, kept_by, result)
-            else:
-                found = self._file_code(path, entry, rules, package)
-                if found is None and dropped_by:
-                    found = USER_DROP
-                if found is None or kept_by:
-                    continue
-                code = found
-            result.removals.append(Removal(path, entry.dist, code, entry.size))
-            del plan.entries[path]
+                removals[path] = whole[entry.dist]
+                _leave_to_runtime(entry, removals[path], kept_by, result)
+                continue
+            found = self._file_code(path, entry, rules, package)
+            if dropped_by:
+                user_dropped.add(path)
+                found = found or USER_DROP
+            if found is not None and not kept_by:
+                removals[path] = found
+        guessed = {p: c for p, c in removals.items() if p not in user_dropped}
+        result.kept_read = self._read_at_runtime(plan, guessed, whole)
+        for path, code in removals.items():
+            if path in result.kept_read:
+                continue
+            entry = plan.entries.pop(path)
+            result.removals.append(Removal(path, entry.dist or "", code, entry.size))
         remaining = {e.dist for e in plan.entries.values() if e.dist is not None}
         plan.distributions = [d for d in plan.distributions if d.key in remaining]
         result.warnings += hits.unmatched()
+
+    @staticmethod
+    def _read_at_runtime(
+        plan: Plan, removals: dict[str, str], whole: dict[str, str]
+    ) -> dict[str, str]:
+        """A file category's guess yields to a file that shipped code reads; the user's drop
+        globs and dist-info metadata (read by installers, not the package) do not."""
+        known = slim_categories()
+        candidates = {
+            path: plan.entries[path].dist or ""
+            for path, code in removals.items()
+            if code in known
+            and known[code].scope == "files"
+            and plan.entries[path].dist not in whole
+        }
+        return read_at_runtime(plan.entries, candidates, plan.layout)
 
     @staticmethod
     def _file_code(path: str, entry: Entry, rules: SlimRules, package: _Package) -> str | None:

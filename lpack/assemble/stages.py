@@ -47,6 +47,7 @@ class SlimResult:
     removals: list[Removal] = field(default_factory=list)
     stripped: list[Stripped] = field(default_factory=list)
     kept_imported: list[str] = field(default_factory=list)  # test/doc modules code imports
+    kept_read: dict[str, str] = field(default_factory=dict)  # path -> why shipped code reads it
     untouched_binaries: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     runtime_entries: list[Entry] = field(default_factory=list)  # left to the runtime (LP808)

@@ -50,6 +50,8 @@ class BinaryFacts:
     elf_class: int = 0
     needed_versions: dict[str, set[str]] = field(default_factory=dict)
     needed_libraries: list[str] = field(default_factory=list)
+    soname: str = ""
+    search_paths: tuple[str, ...] = ()  # DT_RPATH and DT_RUNPATH folders, as written
     has_debug_info: bool = False
     has_symtab: bool = False
     error: str = ""  # set when the file claims a format but cannot be parsed
@@ -188,7 +190,7 @@ def _binary_facts(data: bytes, name: str) -> BinaryFacts | None:
             return BinaryFacts("elf", error=str(exc))
         try:
             versions = elf.needed_versions(parsed)
-            libraries = elf.needed_libraries(parsed)
+            dynamic = elf.dynamic(parsed)
         except Exception as exc:  # a hostile file must not stop the lint
             return BinaryFacts("elf", machine=parsed.machine_name, error=f"unreadable: {exc}")
         return BinaryFacts(
@@ -196,7 +198,9 @@ def _binary_facts(data: bytes, name: str) -> BinaryFacts | None:
             machine=parsed.machine_name,
             elf_class=64 if parsed.is64 else 32,
             needed_versions=versions,
-            needed_libraries=libraries,
+            needed_libraries=list(dynamic.needed),
+            soname=dynamic.soname,
+            search_paths=dynamic.rpath + dynamic.runpath,
             has_debug_info=parsed.has_debug_info,
             has_symtab=parsed.has_symtab,
         )

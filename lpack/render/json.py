@@ -46,6 +46,7 @@ def slim_json(result: BuildResult) -> dict[str, Any]:
             {"name": name, "bytes": saved} for name, saved in slim.saved_by_distribution().items()
         ],
         "kept_imported": slim.kept_imported,
+        "kept_read": [{"path": p, "why": why} for p, why in sorted(slim.kept_read.items())],
         "untouched_binaries": slim.untouched_binaries,
     }
 

@@ -68,6 +68,10 @@ def print_dry_run(console: Console, result: BuildResult) -> None:
         console.print(
             f"\n[bold]kept[/] test/docs modules that shipped code imports: {kept}", highlight=False
         )
+    if slim.kept_read:
+        console.print("\n[bold]kept[/] files that shipped code reads at run time:", highlight=False)
+        for path, why in sorted(slim.kept_read.items()):
+            console.print(f"  - {escape(path)}: {escape(why)}", highlight=False)
     for note in slim.untouched_binaries:
         console.print(f"  [yellow]left untouched[/] {escape(note)}", highlight=False)
     for warning in slim.warnings:
@@ -97,6 +101,10 @@ def _print_inputs(console: Console, result: BuildResult) -> None:
     by_dist = list(result.slim.saved_by_distribution().items())[:5]
     if by_dist:
         say("", escape(" · ".join(f"{name} −{human_bytes(n)}" for name, n in by_dist)))
+    kept = result.slim.kept_imported + sorted(result.slim.kept_read)
+    if kept:
+        shown = ", ".join(kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
+        say("", escape(f"kept, as shipped code loads them: {shown} (lpack build --dry-run: why)"))
     say("handler", escape(result.handler.note))
 
 

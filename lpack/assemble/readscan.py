@@ -1,0 +1,103 @@
+"""Which files a slim category would remove that shipped code reads at run time: those stay.
+
+Some files are never imported but are still read: the stub that `lazy_loader.attach_stub`
+parses to learn what to load lazily, a header or JSON file opened beside `__file__`, data read
+with `importlib.resources` or `pkgutil.get_data`. The scan is textual, like the import scan:
+it looks at the string literals of the modules that ship, and where it errs it keeps more,
+never less. A folder listed at run time without naming a file or suffix cannot be seen: keep
+it with a keep glob.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Mapping
+
+from lpack.assemble.entries import Entry
+from lpack.assemble.layout import InstallLayout
+
+# lazy_loader.attach_stub(__name__, __file__) reads the .pyi beside the calling module.
+_ATTACH_STUB = re.compile(rb"\battach_stub\s*\(")
+# A short one-line string literal: what names a file. Prefixes (r, b, f, u) are allowed.
+_LITERAL = re.compile(rb"""(?<![\w"'])[rRbBuUfF]{0,2}(["'])([^"'\\\n]{1,240})\1""")
+# The module reads files relative to itself, so a bare suffix ("*.pyi") is a file pattern.
+_READS_BESIDE = re.compile(
+    rb"__file__|importlib[._]resources|\bresources\.files\b|\bget_data\s*\(|__path__"
+)
+# ".pyi", "*.pyi", "/*.pyi", "**/*.pyi": a pattern of files, not one file.
+_SUFFIX_PATTERN = re.compile(r"^(?:[*\w./-]*/)?\*(\.\w+)$|^(\.\w+)$")
+
+
+def read_at_runtime(
+    entries: Mapping[str, Entry], candidates: Mapping[str, str], layout: InstallLayout
+) -> dict[str, str]:
+    """candidates: path -> distribution of the files a category would remove.
+
+    Returns path -> why it stays, for the candidates that a shipped module of the same
+    distribution reads.
+    """
+    by_dist: dict[str, list[str]] = defaultdict(list)
+    for path, dist in candidates.items():
+        by_dist[dist].append(path)
+    readers: dict[str, list[str]] = defaultdict(list)
+    for path, entry in entries.items():
+        if entry.dist in by_dist and path.endswith(".py") and path not in candidates:
+            readers[entry.dist].append(path)
+    kept: dict[str, str] = {}
+    for dist, paths in by_dist.items():
+        names: dict[str, list[str]] = defaultdict(list)
+        for path in paths:
+            names[path.rsplit("/", 1)[-1]].append(path)
+        for reader in sorted(readers[dist]):
+            _scan(reader, entries[reader].read(), names, layout, kept)
+    return kept
+
+
+def _scan(
+    reader: str,
+    source: bytes,
+    names: Mapping[str, list[str]],
+    layout: InstallLayout,
+    kept: dict[str, str],
+) -> None:
+    folder = reader.rpartition("/")[0]
+    if _ATTACH_STUB.search(source):
+        stub = f"{reader[:-3]}.pyi"
+        if stub in names.get(stub.rsplit("/", 1)[-1], ()):
+            kept.setdefault(stub, f"lazy_loader.attach_stub in {reader} reads it")
+    scope = _package_folder(reader, layout)
+    reads_beside = None
+    for match in _LITERAL.finditer(source):
+        text = match.group(2).decode("utf-8", "replace").strip().replace("\\", "/")
+        text = text[2:] if text.startswith("./") else text
+        suffix = _SUFFIX_PATTERN.match(text)
+        if suffix:
+            if reads_beside is None:
+                reads_beside = _READS_BESIDE.search(source) is not None
+            if reads_beside:
+                _keep_suffix(suffix.group(1) or suffix.group(2), folder, names, reader, kept)
+            continue
+        for path in names.get(text.rsplit("/", 1)[-1], ()):
+            if path.startswith(scope) and (path == text or path.endswith(f"/{text}")):
+                kept.setdefault(path, f"{reader} names it ({text!r})")
+
+
+def _keep_suffix(
+    suffix: str, folder: str, names: Mapping[str, list[str]], reader: str, kept: dict[str, str]
+) -> None:
+    prefix = f"{folder}/" if folder else ""
+    for name, paths in names.items():
+        if name.endswith(suffix):
+            for path in paths:
+                if path.startswith(prefix):
+                    kept.setdefault(path, f"{reader} reads *{suffix} files beside it")
+
+
+def _package_folder(path: str, layout: InstallLayout) -> str:
+    """The top-level package folder a module sits in ("pkg/"), as a stored-path prefix; a
+    top-level module's scope is its whole import root."""
+    rel = layout.relative(path)
+    root = path[: len(path) - len(rel)]
+    top, sep, _ = rel.partition("/")
+    return f"{root}{top}/" if sep else root
