@@ -143,3 +143,79 @@ def _host_library(name: str) -> Path | None:
         if line.strip().startswith(name + " ") and "x86-64" in line:
             return Path(line.rsplit("=> ", 1)[1])
     return None
+
+
+X11_EXTENSION = r"""
+#include <Python.h>
+static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "_x11", NULL, -1, NULL};
+PyMODINIT_FUNC PyInit__x11(void) { return PyModule_Create(&mod); }
+"""
+
+
+@needs_gcc
+def test_verify_with_only_runtime_libraries_fails_where_lambda_would(
+    tmp_path: Path, lpack_env: dict, world_tmp: Path
+) -> None:
+    """An extension needing libX11 imports on this machine (it has libX11) and fails when only
+    the runtime's libraries are visible, as on Lambda; a bundled library still loads."""
+    from lpack.inspect.libsandbox import unavailable_reason
+
+    if (reason := unavailable_reason()) is not None:
+        pytest.skip(reason)
+    if _host_library("libX11.so.6") is None:
+        pytest.skip("this machine has no libX11.so.6 to hide")
+    (tmp_path / "x.c").write_text(X11_EXTENSION)
+    ext = tmp_path / f"_x11{EXT}"
+    include = sysconfig.get_paths()["include"]
+    subprocess.run(
+        ["gcc", "-shared", "-fPIC", f"-I{include}", str(tmp_path / "x.c"), "-o", str(ext)]
+        + ["-Wl,--no-as-needed", "-l:libX11.so.6"],
+        check=True,
+    )
+    package = _zip_with_elf(
+        tmp_path / "x11.zip",
+        {"thing/__init__.py": b"from thing import _x11\n", f"thing/_x11{EXT}": ext.read_bytes()},
+    )
+    assert lint(package)[1][0]["message"].count("libX11.so.6") >= 2
+
+    def verify(*flags: str) -> dict:
+        r = run_lpack("verify", str(package), "--runtime", HOST, "--format", "json", *flags)
+        assert r.rc in (0, 1), r.stderr
+        return r.json
+
+    assert verify()["ok"] is True  # this machine has libX11: a plain verify cannot tell
+    hidden = verify("--runtime-libraries-only")
+    assert hidden["ok"] is False
+    failed = {i["module"]: i["detail"] for i in hidden["imports"] if not i["ok"]}
+    assert "libX11.so.6" in failed["thing"]
+    libraries = hidden["libraries"]
+    assert "libc.so.6" in libraries["runtime"] and "libX11.so.6" not in libraries["runtime"]
+    assert "libX11.so.6" not in libraries["interpreter"]
+    # A package needing only what it bundles and what the runtime has still loads.
+    project = make_project(tmp_path / "fn", "bundleslib\nnativepkg\n")
+    rc, data = build(project)
+    assert rc == 0
+    clean = run_lpack(
+        "verify",
+        data["output"]["path"],
+        "--runtime",
+        HOST,
+        "--format",
+        "json",
+        "--runtime-libraries-only",
+    )
+    assert clean.rc == 0 and clean.json["ok"], clean.stdout
+
+
+def test_verify_says_when_it_cannot_hide_libraries(tmp_path: Path) -> None:
+    package = write_zip(tmp_path / "fn.zip", {"app.py": b"X = 1\n"})
+    r = run_lpack(
+        "verify",
+        str(package),
+        "--runtime",
+        HOST,
+        "--runtime-libraries-only",
+        env={"PATH": str(tmp_path)},  # no unshare on PATH
+    )
+    assert r.rc == 2 and "Cannot show the import only the runtime's shared libraries" in r.stderr
+    assert "unshare" in r.stderr and "LP209" in r.stderr

@@ -51,6 +51,12 @@ _REPORT_FORMATS = ("text", "json", "markdown", "html")
     help="Layer zip to put on sys.path after the function (repeatable).",
 )
 @click.option("--skip", multiple=True, metavar="MODULE", help="Do not import this module.")
+@click.option(
+    "--runtime-libraries-only",
+    is_flag=True,
+    help="Hide this machine's shared libraries that the Lambda runtime lacks (needs a private "
+    "mount namespace: Linux, as root or with user namespaces).",
+)
 @format_option("text", "json")
 def verify_command(
     artifact: Path,
@@ -58,6 +64,7 @@ def verify_command(
     event_file: Path | None,
     layers: tuple[Path, ...],
     skip: tuple[str, ...],
+    runtime_libraries_only: bool,
     fmt: str,
     **flags: Any,
 ) -> None:
@@ -77,6 +84,7 @@ def verify_command(
             layers=list(layers),
             skip=list(skip),
             name=spec.name,
+            runtime_libraries_only=runtime_libraries_only,
         )
     except LpackError as exc:
         fail(exc, fmt)

@@ -24,6 +24,7 @@ from typing import Any
 
 from lpack.errors import ConfigError, LpackError
 from lpack.facts import facts
+from lpack.inspect.libsandbox import LibraryView, stage, unavailable_reason
 from lpack.target import Target
 
 NOBODY = 65534
@@ -48,6 +49,7 @@ class VerifyResult:
     metadata: list[ModuleResult] = field(default_factory=list)
     invoke: dict[str, Any] | None = None
     stderr: str = ""
+    libraries: LibraryView | None = None  # set when only the runtime's libraries were visible
     completed: bool = False  # the harness reached its end (no crash, no os._exit)
 
     @property
@@ -276,14 +278,22 @@ def verify(
     skip: list[str] | None = None,
     name: str = "function",
     runtime_sdk: Path | None = None,
+    runtime_libraries_only: bool = False,
 ) -> VerifyResult:
     """Import the package (with its layers) as Lambda would; call the handler with the event.
 
-    runtime_sdk: a zip standing in for the SDK the runtime provides (/var/runtime)."""
+    runtime_sdk: a zip standing in for the SDK the runtime provides (/var/runtime).
+    runtime_libraries_only: hide the host's shared libraries that the runtime lacks."""
     if not artifact.is_file():
         raise ConfigError(f"Artifact {artifact} does not exist.", hint="build it first.")
     if event_file is not None:
         _check_event(event_file)
+    if runtime_libraries_only and (reason := unavailable_reason()):
+        raise ConfigError(
+            f"Cannot show the import only the runtime's shared libraries: {reason}.",
+            hint="run verify without --runtime-libraries-only (lint rule LP209 still checks "
+            "every library need), or on Linux with user namespaces enabled.",
+        )
     drop = os.geteuid() == 0 if hasattr(os, "geteuid") else False
     python = find_python(target, drop)
     work = Path(tempfile.mkdtemp(prefix="lpack-verify-", dir=_verify_root()))
@@ -301,10 +311,14 @@ def verify(
             str(sandbox.event) if sandbox.event else None,
         ]
         env = lambda_environment(target, sandbox.task, name, handler)
+        argv = [str(python), "-I", "-S", "-c", _harness_source(), json.dumps(payload)]
         unprivileged: dict[str, Any] = {"user": NOBODY, "group": NOBODY, "extra_groups": []}
+        view = stage(target, python, work) if runtime_libraries_only else None
+        if view is not None:  # the namespace drops to nobody itself, after mounting
+            argv, unprivileged = view.command(argv, drop), {}
         try:
             proc = subprocess.run(
-                [str(python), "-I", "-S", "-c", _harness_source(), json.dumps(payload)],
+                argv,
                 capture_output=True,
                 text=True,
                 cwd=sandbox.task,
@@ -315,6 +329,7 @@ def verify(
         except subprocess.TimeoutExpired as exc:
             raise LpackError(f"Verifying {artifact} timed out after 600 s.") from exc
         result = VerifyResult(artifact, python, "nobody" if drop else "current user")
+        result.libraries = view
         result.stderr = proc.stderr
         _read_events(result, proc.stdout, runtime_sdk is not None)
         if not result.completed:

@@ -200,6 +200,14 @@ def verify_json(result: VerifyResult) -> dict[str, Any]:
         ],
         "metadata": [{"name": r.module, "ok": r.ok, "detail": r.detail} for r in result.metadata],
         "invoke": result.invoke,
+        "libraries": None
+        if result.libraries is None
+        else {
+            "runtime": result.libraries.runtime,
+            "interpreter": result.libraries.interpreter,
+            "covered": result.libraries.covered,
+            "uncovered": result.libraries.uncovered,
+        },
     }
 
 

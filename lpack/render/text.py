@@ -210,6 +210,16 @@ def print_verify(console: Console, result: VerifyResult) -> None:
             "read-only, Lambda's sys.path and environment"
         ),
     )
+    view = result.libraries
+    if view is not None:
+        extra = f" + {len(view.interpreter)} the interpreter needs" if view.interpreter else ""
+        say(
+            "",
+            escape(
+                f"shared libraries: only {len(view.runtime)} the runtime provides{extra}; "
+                f"covered {', '.join(view.covered)}"
+            ),
+        )
     for item in result.imports:
         if item.ok:
             say("", f"[green]ok[/]    import {escape(item.module)}")
