@@ -30,6 +30,7 @@ from lpack.facts import SOURCE_LABEL
 from lpack.inspect.handler import HandlerCheck, check_handler
 from lpack.inspect.limits import LIMIT_CODES, LimitCheck, check_limits
 from lpack.inspect.lint import ACROSS_LAYERS, Finding, LintOptions, lint_paths
+from lpack.inspect.remedy import remedy, weights_of
 from lpack.inspect.verify import VerifyResult, verify
 from lpack.resolve.fetch import FetchedWheel, fetch
 from lpack.resolve.inputs import REQUIREMENT_FILES, requirement_names
@@ -83,6 +84,7 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     left_out: list[LeftOut] = field(default_factory=list)  # provided by the function's layers
+    remedy: str | None = None  # what to do when the package is over Lambda's limits
 
     @property
     def lint_errors(self) -> list[Finding]:
@@ -280,6 +282,10 @@ def _build(
         spec.max_zipped,
         spec.max_unzipped,
         layered=bool(layers),
+    )
+    written = (e for e in archive.entries if not e.path.endswith("/"))
+    result.remedy = remedy(
+        weights_of(written), archive.zipped_size, with_layers, spec.upload, len(layers)
     )
     with _timed(timings, "lint"):
         # The same checks `lpack lint` runs on anybody's zip (the function first, then its

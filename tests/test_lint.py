@@ -504,3 +504,43 @@ def test_malformed_wheel_tag_and_comma_lists_and_bidi_names(tmp_path: Path) -> N
     rc, data = lint(str(path), "--runtime", HOST, "--ignore", "LP301,LP306")
     assert "internal error" not in json.dumps(data)
     assert [f["code"] for f in data["findings"]] == ["LP405"]
+
+
+def test_over_limit_findings_name_the_remedy_with_sizes(tmp_path: Path) -> None:
+    """Only the zipped limit exceeded: S3 upload, or the heaviest distributions in a layer,
+    with the sizes that split gives; the figures come from the zip itself."""
+    rng = __import__("random").Random(7)
+    big = {"big/data.bin": rng.randbytes(30 * 1024 * 1024)}
+    other = {"other/data.bin": rng.randbytes(25 * 1024 * 1024)}
+    members = {
+        **big,
+        **other,
+        **dist_info("big", "1.0", list(big)),
+        **dist_info("other", "1.0", list(other)),
+        "app.py": b"def handler(e, c): pass\n",
+    }
+    package = write_zip(tmp_path / "fn.zip", members, stored=True)
+    rc, data = lint(str(package), "--runtime", "python3.12")
+    (finding,) = fired(data, "LP101")
+    message = finding["message"]
+    assert rc == 1 and 'Remedy: set upload = "s3"' in message
+    assert "unzips to 55.0 MiB with its layers" in message
+    # Moving big (30 MiB) leaves other (25 MiB) and the source: about 25.0 MiB.
+    assert "or move big into a layer" in message
+    assert "the function zip becomes about 25.0 MiB and the layer zip about 30.0 MiB" in message
+
+
+def test_remedy_when_no_split_helps() -> None:
+    from lpack.inspect.remedy import Weight, remedy
+
+    mib = 1024 * 1024
+    # One distribution alone is over the zipped limit: a layer zip could not hold it.
+    alone = [Weight("torch", 60 * mib, 200 * mib), Weight("(your source)", mib, mib)]
+    text = remedy(alone, 61 * mib, 201 * mib, "direct")
+    assert text is not None and 's3"' in text and "into a layer" not in text
+    # Over 250 MiB unzipped: layers count too, so only a container image or cutting helps.
+    heavy = [Weight("a", 40 * mib, 180 * mib), Weight("b", 5 * mib, 90 * mib)]
+    text = remedy(heavy, 45 * mib, 270 * mib, "direct")
+    assert text is not None and "container image" in text and "a 180.0 MiB" in text
+    assert remedy(heavy, 45 * mib, 200 * mib, "direct") is None
+    assert remedy(heavy, 60 * mib, 200 * mib, "s3") is None

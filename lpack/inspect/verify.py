@@ -312,22 +312,8 @@ def verify(
         ]
         env = lambda_environment(target, sandbox.task, name, handler)
         argv = [str(python), "-I", "-S", "-c", _harness_source(), json.dumps(payload)]
-        unprivileged: dict[str, Any] = {"user": NOBODY, "group": NOBODY, "extra_groups": []}
         view = stage(target, python, work) if runtime_libraries_only else None
-        if view is not None:  # the namespace drops to nobody itself, after mounting
-            argv, unprivileged = view.command(argv, drop), {}
-        try:
-            proc = subprocess.run(
-                argv,
-                capture_output=True,
-                text=True,
-                cwd=sandbox.task,
-                timeout=600,
-                env=env,
-                **(unprivileged if drop else {}),
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise LpackError(f"Verifying {artifact} timed out after 600 s.") from exc
+        proc = _run_harness(argv, sandbox.task, env, drop, view, artifact)
         result = VerifyResult(artifact, python, "nobody" if drop else "current user")
         result.libraries = view
         result.stderr = proc.stderr
@@ -340,6 +326,31 @@ def verify(
             for d in dirs:
                 os.chmod(os.path.join(folder, d), 0o755)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_harness(
+    argv: list[str],
+    task: Path,
+    env: dict[str, str],
+    drop: bool,
+    view: LibraryView | None,
+    artifact: Path,
+) -> subprocess.CompletedProcess[str]:
+    unprivileged: dict[str, Any] = {"user": NOBODY, "group": NOBODY, "extra_groups": []}
+    if view is not None:  # the namespace drops to nobody itself, after mounting
+        argv, unprivileged = view.command(argv, drop), {}
+    try:
+        return subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            cwd=task,
+            timeout=600,
+            env=env,
+            **(unprivileged if drop else {}),
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise LpackError(f"Verifying {artifact} timed out after 600 s.") from exc
 
 
 def _check_event(event_file: Path) -> None:

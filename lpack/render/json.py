@@ -137,6 +137,7 @@ def build_json(result: BuildResult, verified: VerifyResult | None = None) -> dic
         "output": _output_json(result),
         "upload": spec.upload,
         "limits": [_limit_json(c) for c in result.limits],
+        "remedy": result.remedy,
         "distributions": [
             {
                 "name": d.name,

@@ -130,6 +130,8 @@ def _print_output(console: Console, result: BuildResult) -> None:
             f"{check.name:<8} {check.actual:>13,} B [{style}]{check.share:6.1%}[/] of "
             f"{check.label}  [{style}]{status}[/]",
         )
+    if result.remedy:
+        say("remedy", escape(result.remedy))
 
 
 def _largest_table(result: BuildResult) -> Table:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from lpack.facts import mib
 from lpack.inspect.limits import LimitCheck, check_limits, mib_text, zipped_limit
 from lpack.inspect.registry import Context, Finding, check, files, finding
+from lpack.inspect.remedy import remedy, weights_of
 
 
 def _function_checks(ctx: Context) -> list[LimitCheck]:
@@ -33,14 +34,22 @@ def zipped_limit_exceeded(ctx: Context) -> Iterator[Finding]:
         if contents.zipped_size is not None:
             limit = zipped_limit(contents.zipped_size)
             if limit.exceeded:
-                yield finding("LP101", contents, None, limit.message())
+                total = sum(c.unzipped_size for c in ctx.packages)
+                if contents is not ctx.packages[0]:
+                    total = contents.unzipped_size  # a layer: its own zip, its own remedy
+                fix = remedy(
+                    weights_of(contents.files), limit.actual, total, "direct", len(ctx.packages) - 1
+                )
+                yield finding("LP101", contents, None, f"{limit.message()}. Remedy: {fix}.")
 
 
 @check("LP102")
 def unzipped_limit_exceeded(ctx: Context) -> Iterator[Finding]:
     for limit in _function_checks(ctx):
         if limit.code == "LP102" and limit.exceeded:
-            yield finding("LP102", ctx.packages[0], None, limit.message())
+            every = weights_of(item for c in ctx.packages for item in c.files)
+            fix = remedy(every, None, limit.actual, ctx.options.upload)
+            yield finding("LP102", ctx.packages[0], None, f"{limit.message()}. Remedy: {fix}.")
 
 
 @check("LP103")
