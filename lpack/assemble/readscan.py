@@ -39,7 +39,8 @@ def read_at_runtime(
     """
     by_dist: dict[str, list[str]] = defaultdict(list)
     for path, dist in candidates.items():
-        by_dist[dist].append(path)
+        if not path.endswith((".py", ".pyc")):  # modules are imported: the import scan's job
+            by_dist[dist].append(path)
     readers: dict[str, list[str]] = defaultdict(list)
     for path, entry in entries.items():
         if entry.dist in by_dist and path.endswith(".py") and path not in candidates:
@@ -50,8 +51,16 @@ def read_at_runtime(
         for path in paths:
             names[path.rsplit("/", 1)[-1]].append(path)
         for reader in sorted(readers[dist]):
-            _scan(reader, entries[reader].read(), names, layout, kept)
+            _scan(reader, _code_only(entries[reader].read()), names, layout, kept)
     return kept
+
+
+# Doctest lines and comments name files that only a reader of the docs opens.
+_NOT_CODE = re.compile(rb"^[ \t]*(?:>>>|\.\.\.[ \t]|#).*$", re.M)
+
+
+def _code_only(source: bytes) -> bytes:
+    return _NOT_CODE.sub(b"", source)
 
 
 def _scan(
@@ -66,7 +75,10 @@ def _scan(
         stub = f"{reader[:-3]}.pyi"
         if stub in names.get(stub.rsplit("/", 1)[-1], ()):
             kept.setdefault(stub, f"lazy_loader.attach_stub in {reader} reads it")
-    scope = _package_folder(reader, layout)
+    # A bare file name is looked for below the reader's own folder; a path with folders
+    # in it anywhere in the reader's top-level package.
+    below = f"{folder}/" if folder else ""
+    package = _package_folder(reader, layout)
     reads_beside = None
     for match in _LITERAL.finditer(source):
         text = match.group(2).decode("utf-8", "replace").strip().replace("\\", "/")
@@ -78,6 +90,7 @@ def _scan(
             if reads_beside:
                 _keep_suffix(suffix.group(1) or suffix.group(2), folder, names, reader, kept)
             continue
+        scope = package if "/" in text else below
         for path in names.get(text.rsplit("/", 1)[-1], ()):
             if path.startswith(scope) and (path == text or path.endswith(f"/{text}")):
                 kept.setdefault(path, f"{reader} names it ({text!r})")
