@@ -59,11 +59,30 @@ def build(package: str, runtime: str, arch: str, work: Path, timeout: float) -> 
     project = work / runtime / package
     make_project(project, package)
     env = dict(os.environ, LPACK_CACHE_DIR=str(work / "cache"), NO_COLOR="1")
-    cmd = [str(LPACK), "build", str(project), "--runtime", runtime, "--arch", arch,
-           "--format", "json"]
-    row = {"package": package, "runtime": runtime, "rc": None, "zipped": None,
-           "unzipped": None, "kept_read": [], "lp209": [], "remedy": False,
-           "over": False, "error": "", "zip": None}
+    cmd = [
+        str(LPACK),
+        "build",
+        str(project),
+        "--runtime",
+        runtime,
+        "--arch",
+        arch,
+        "--format",
+        "json",
+    ]
+    row = {
+        "package": package,
+        "runtime": runtime,
+        "rc": None,
+        "zipped": None,
+        "unzipped": None,
+        "kept_read": [],
+        "lp209": [],
+        "remedy": False,
+        "over": False,
+        "error": "",
+        "zip": None,
+    }
     start = time.monotonic()
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -91,8 +110,13 @@ def build(package: str, runtime: str, arch: str, work: Path, timeout: float) -> 
     for f in (data.get("lint") or {}).get("findings") or []:
         if f.get("code") == "LP209":
             m = NEEDS.search(f.get("message", ""))
-            row["lp209"].append({"path": f.get("path"), "lib": m.group(1) if m else "?",
-                                 "message": f.get("message", "")})
+            row["lp209"].append(
+                {
+                    "path": f.get("path"),
+                    "lib": m.group(1) if m else "?",
+                    "message": f.get("message", ""),
+                }
+            )
     row["remedy"] = bool(data.get("remedy"))
     row["over"] = any(c.get("exceeded") for c in data.get("limits") or [])
     return row
@@ -103,8 +127,7 @@ def fmt_size(n: int | None) -> str:
 
 
 def print_table(rows: list[dict], file=sys.stdout) -> None:
-    head = ("package", "runtime", "rc", "zipped", "unzipped", "kept_read", "LP209 libs",
-            "remedy")
+    head = ("package", "runtime", "rc", "zipped", "unzipped", "kept_read", "LP209 libs", "remedy")
     lines = [head]
     for r in rows:
         kept = str(len(r["kept_read"]))
@@ -114,9 +137,18 @@ def print_table(rows: list[dict], file=sys.stdout) -> None:
         lp = f"{len(r['lp209'])}: {','.join(libs)}" if libs else "0"
         if r["error"]:
             lp = "ERROR " + r["error"]
-        lines.append((r["package"], r["runtime"], str(r["rc"]), fmt_size(r["zipped"]),
-                      fmt_size(r["unzipped"]), kept, lp,
-                      "yes" if r["remedy"] else ("no (over)" if r["over"] else "-")))
+        lines.append(
+            (
+                r["package"],
+                r["runtime"],
+                str(r["rc"]),
+                fmt_size(r["zipped"]),
+                fmt_size(r["unzipped"]),
+                kept,
+                lp,
+                "yes" if r["remedy"] else ("no (over)" if r["over"] else "-"),
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(6)]
     for line in lines:
         cells = [c.ljust(w) for c, w in zip(line[:6], widths)]
@@ -127,15 +159,26 @@ def print_totals(rows: list[dict], file=sys.stdout) -> None:
     for runtime in dict.fromkeys(r["runtime"] for r in rows):
         rs = [r for r in rows if r["runtime"] == runtime]
         built = [r for r in rs if not r["error"]]
-        print(f"\n{runtime}: {len(rs)} packages, {len(built)} built, "
-              f"{len(rs) - len(built)} failed", file=file)
-        print(f"  kept_read > 0: {sum(bool(r['kept_read']) for r in built)} "
-              f"{[r['package'] for r in built if r['kept_read']]}", file=file)
-        print(f"  LP209:         {sum(bool(r['lp209']) for r in built)} "
-              f"{[r['package'] for r in built if r['lp209']]}", file=file)
-        print(f"  over limits:   {sum(r['over'] for r in built)} "
-              f"{[r['package'] for r in built if r['over']]} "
-              f"(remedy given: {sum(r['remedy'] for r in built if r['over'])})", file=file)
+        print(
+            f"\n{runtime}: {len(rs)} packages, {len(built)} built, {len(rs) - len(built)} failed",
+            file=file,
+        )
+        print(
+            f"  kept_read > 0: {sum(bool(r['kept_read']) for r in built)} "
+            f"{[r['package'] for r in built if r['kept_read']]}",
+            file=file,
+        )
+        print(
+            f"  LP209:         {sum(bool(r['lp209']) for r in built)} "
+            f"{[r['package'] for r in built if r['lp209']]}",
+            file=file,
+        )
+        print(
+            f"  over limits:   {sum(r['over'] for r in built)} "
+            f"{[r['package'] for r in built if r['over']]} "
+            f"(remedy given: {sum(r['remedy'] for r in built if r['over'])})",
+            file=file,
+        )
         for r in rs:
             if r["error"]:
                 print(f"  failed: {r['package']} (rc {r['rc']}): {r['error']}", file=file)
@@ -161,8 +204,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def one(job: tuple[str, str]) -> dict:
         row = build(job[0], job[1], args.arch, work, args.timeout)
-        print(f"  {job[1]} {job[0]}: rc={row['rc']} in {row['seconds']}s {row['error']}",
-              file=sys.stderr, flush=True)
+        print(
+            f"  {job[1]} {job[0]}: rc={row['rc']} in {row['seconds']}s {row['error']}",
+            file=sys.stderr,
+            flush=True,
+        )
         with lock:
             rows.append(row)
             if args.details:
