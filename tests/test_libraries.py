@@ -219,3 +219,20 @@ def test_verify_says_when_it_cannot_hide_libraries(tmp_path: Path) -> None:
     )
     assert r.rc == 2 and "Cannot show the import only the runtime's shared libraries" in r.stderr
     assert "unshare" in r.stderr and "LP209" in r.stderr
+
+
+def test_damaged_runtime_library_data_is_a_rules_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lpack import runtime_libs
+    from lpack.errors import RulesError
+
+    good = runtime_libs.load_rules_toml("runtime-libs.toml")
+    damaged = {**good, "os": {"al2": good["os"]["al2"]}}  # al2023 lost
+    monkeypatch.setattr(runtime_libs, "load_rules_toml", lambda name: damaged)
+    runtime_libs._table.cache_clear()
+    runtime_libs.provided_libraries.cache_clear()
+    try:
+        with pytest.raises(RulesError, match=r"\[os.al2023\] needs `libraries`"):
+            runtime_libs.provided_libraries(Target.from_names("python3.12", "x86_64"))
+    finally:
+        runtime_libs._table.cache_clear()
+        runtime_libs.provided_libraries.cache_clear()
