@@ -33,6 +33,7 @@ from lpack.inspect.lint import ACROSS_LAYERS, Finding, LintOptions, lint_paths
 from lpack.inspect.remedy import remedy, weights_of
 from lpack.inspect.verify import VerifyResult, verify
 from lpack.resolve.fetch import FetchedWheel, fetch
+from lpack.resolve.foreign import LOCK_NAMES
 from lpack.resolve.inputs import REQUIREMENT_FILES, requirement_names
 from lpack.resolve.lockfile import Pin
 from lpack.resolve.locking import LockResult, lock
@@ -141,7 +142,7 @@ def own_files(spec: ArtifactSpec, lock_result: LockResult) -> set[Path]:
         project / "dist",  # where builds go by default, even when this one writes elsewhere
         project / "pyproject.toml",
         lock_result.requirements.path,
-        *(project / name for name in REQUIREMENT_FILES),
+        *(project / name for name in (*REQUIREMENT_FILES, *LOCK_NAMES)),
         *(spec.requirements_dir / name for name in REQUIREMENT_FILES),
     }
     return {p.resolve() for p in paths}
@@ -198,9 +199,13 @@ def _lock(spec: ArtifactSpec, progress: Progress, refresh: bool, locked: bool) -
     lock_result = lock(spec, refresh=refresh, locked=locked)
     pins = len(lock_result.lockfile.pins)
     reused = ", reused" if lock_result.reused else ""
-    progress.done(
-        "lock", f"{lock_result.requirements.label} → {spec.lock_path.name} ({pins} pins{reused})"
-    )
+    summary = f"{lock_result.requirements.label} → {spec.lock_path.name} ({pins} pins{reused})"
+    if lock_result.defers_to:
+        summary = (
+            f"{lock_result.requirements.label}, read for {spec.target.runtime} {spec.target.arch} "
+            f"({pins} packages; `{lock_result.defers_to}` keeps it)"
+        )
+    progress.done("lock", summary)
     return lock_result
 
 

@@ -119,13 +119,21 @@ def requirement_options(f: F) -> F:
         click.option(
             "--requirements",
             "-r",
-            help="Requirements input (requirements.in, requirements.txt or pyproject.toml).",
+            help="Requirements input (requirements.in, requirements.txt, pyproject.toml) or a "
+            "lock another tool wrote (uv.lock, poetry.lock, pylock.toml).",
         ),
         click.option(
             "--extra",
             "extras",
             multiple=True,
             help="Optional-dependency group of pyproject.toml to include.",
+        ),
+        click.option(
+            "--group",
+            "groups",
+            multiple=True,
+            help="Dependency group to ship (PEP 735, uv, Poetry; repeatable; dev groups "
+            "ship only when named).",
         ),
         click.option("--lock", "lock_file", help="Lock file path (default lpack.lock)."),
         click.option(
@@ -227,6 +235,7 @@ def spec_from_flags(flags: Mapping[str, Any]) -> ArtifactSpec:
         "arch": flags.get("arch"),
         "requirements": flags.get("requirements"),
         "extras": flags.get("extras"),
+        "groups": flags.get("groups"),
         "lock": flags.get("lock_file"),
         "allow-sdist": flags.get("allow_sdist"),
         "source": flags.get("source"),

@@ -166,6 +166,7 @@ def lock_json(result: LockResult) -> dict[str, Any]:
         "input": result.requirements.label,
         "target": result.lockfile.header.get("target", ""),
         "reused": result.reused,
+        "defers_to": result.defers_to,
         "pins": [
             {"name": p.name, "version": p.version, "hashes": len(p.hashes)}
             for p in result.lockfile.pins

@@ -187,6 +187,15 @@ def print_build(console: Console, result: BuildResult) -> None:
 
 
 def print_lock(console: Console, result: LockResult) -> None:
+    if result.defers_to:
+        console.print(
+            f"  [bold]lock[/] {escape(str(result.lockfile.path))} is the project's lock: lpack "
+            f"reads it ({len(result.lockfile.pins)} packages for "
+            f"{escape(result.lockfile.header.get('target-key', '?'))}) and writes no lpack.lock; "
+            f"refresh it with `{escape(result.defers_to)}`",
+            highlight=False,
+        )
+        return
     state = "is current (inputs unchanged)" if result.reused else "written"
     console.print(
         f"  [bold]lock[/] {escape(str(result.lockfile.path))} {state}: "

@@ -280,9 +280,11 @@ def run_fetch(request: dict[str, Any], target: Target, skips: SkipLog) -> None:
     skips.attach(finder)
     retries = int(request.get("retries", 3))
 
-    def fetch_one(pin: dict[str, Any]) -> dict[str, Any]:
-        name, version = pin["name"], pin["version"]
-        allowed = set(pin["hashes"])
+    def choose(pin: dict[str, Any]) -> tuple[str, str] | dict[str, Any]:
+        """(filename, url) of the pin's file for the target, or a "missing" result."""
+        name, version, allowed = pin["name"], pin["version"], set(pin["hashes"])
+        if pin.get("url"):  # a foreign lock recorded where its file is
+            return pin.get("filename") or pin["url"].rsplit("/", 1)[-1], pin["url"]
         candidates = [c for c in finder.find_all_candidates(name) if str(c.version) == version]
         choices = []
         for cand in candidates:
@@ -297,15 +299,20 @@ def run_fetch(request: dict[str, Any], target: Target, skips: SkipLog) -> None:
                 rank = 1 << 30  # an sdist: only when no wheel fits (and it was allowed)
             choices.append((rank, link.filename, link))
         if not choices:
-            return {
-                "name": name,
-                "version": version,
-                "status": "missing",
-                "files": sorted(c.link.filename for c in candidates),
-            }
+            files = sorted(c.link.filename for c in candidates)
+            return {"name": name, "version": version, "status": "missing", "files": files}
         choices.sort(key=lambda item: (item[0], item[1]))
         _, filename, link = choices[0]
-        tmp, digest = _download(session, link.url_without_fragment, cache, allowed, retries)
+        return filename, link.url_without_fragment
+
+    def fetch_one(pin: dict[str, Any]) -> dict[str, Any]:
+        name, version = pin["name"], pin["version"]
+        allowed = set(pin["hashes"])
+        chosen = choose(pin)
+        if isinstance(chosen, dict):
+            return chosen
+        filename, url = chosen
+        tmp, digest = _download(session, url, cache, allowed, retries)
         path = cache.store(tmp, digest, filename)
         emit("fetched", name=name, filename=filename, size=path.stat().st_size)
         return {

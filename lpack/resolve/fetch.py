@@ -58,7 +58,7 @@ def fetch(
     results = _cached(lockfile.pins, target, cache, on_event)
     missing = [pin for pin in lockfile.pins if pin.key not in results]
     if missing:
-        results.update(_download(missing, spec, cache, on_event))
+        results.update(_download(missing, spec, cache, on_event, lockfile.indexes))
     allowed_sdists = {canonicalize_name(n) for n in spec.allow_sdist}
     wheels = []
     for pin in lockfile.pins:
@@ -102,18 +102,32 @@ def _cached(
 
 
 def _download(
-    pins: list[Pin], spec: ArtifactSpec, cache: WheelCache, on_event: EventHandler | None
+    pins: list[Pin],
+    spec: ArtifactSpec,
+    cache: WheelCache,
+    on_event: EventHandler | None,
+    indexes: list[str],
 ) -> dict[str, FetchedWheel]:
-    """Ask the worker to choose and download each pin's file for the target."""
+    """Ask the worker to choose and download each pin's file for the target (a foreign
+    lock's pin names its file, and its URL when the lock records one)."""
     target = spec.target
     request = {
         "mode": "fetch",
         "runtime": target.runtime,
         "arch": target.arch,
         "allow_sdist": list(spec.allow_sdist),
-        "pip_args": [],
+        "pip_args": [arg for url in indexes for arg in ("--extra-index-url", url)],
         "cache_root": str(cache.root),
-        "pins": [{"name": p.name, "version": p.version, "hashes": list(p.hashes)} for p in pins],
+        "pins": [
+            {
+                "name": p.name,
+                "version": p.version,
+                "hashes": list(p.hashes),
+                "url": p.url,
+                "filename": p.filename,
+            }
+            for p in pins
+        ],
     }
     final, stderr = run_worker(request, on_event=on_event, cwd=spec.project_dir)
     if final["event"] == "error":

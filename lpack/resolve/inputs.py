@@ -97,6 +97,34 @@ def _from_pyproject(spec: ArtifactSpec, path: Path | None = None) -> Requirement
     return RequirementsInput(label=label, path=path, text="\n".join(deps) + "\n")
 
 
+def find_foreign_lock(spec: ArtifactSpec) -> Path | None:
+    """A lock another tool wrote that is the artifact's input: named by `requirements`, or
+    found beside it when no requirements file is (a requirements file wins)."""
+    from lpack.resolve.foreign import LOCK_NAMES, is_foreign_lock
+
+    if spec.requirements:
+        path = (spec.project_dir / spec.requirements).resolve()
+        if not is_foreign_lock(path):
+            return None
+        if not path.is_file():
+            raise ConfigError(
+                f"Lock file {path} does not exist.", hint="fix `requirements` or --requirements."
+            )
+        return path
+    folder = spec.requirements_dir
+    if any((folder / name).is_file() for name in REQUIREMENT_FILES):
+        return None
+    found = [folder / n for n in LOCK_NAMES if (folder / n).is_file()]
+    found += sorted(folder.glob("pylock.*.toml"))
+    if len(found) > 1:
+        raise ConfigError(
+            f"{folder} holds several locks ({', '.join(p.name for p in found)}), and lpack "
+            "cannot tell which one the project keeps.",
+            hint="name one with `requirements` in [tool.lpack] or -r.",
+        )
+    return found[0] if found else None
+
+
 def find_requirements(spec: ArtifactSpec) -> RequirementsInput:
     """The configured input, or the first of requirements.in, requirements.txt, pyproject."""
     if spec.requirements:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -27,6 +27,9 @@ class Pin:
     version: str
     hashes: tuple[str, ...]
     marker: str | None = None
+    # A foreign lock names the one file to install, and where it is when it records that.
+    url: str | None = None
+    filename: str | None = None
 
     @property
     def key(self) -> str:
@@ -38,6 +41,7 @@ class Lockfile:
     path: Path
     header: dict[str, str]
     pins: list[Pin]
+    indexes: list[str] = field(default_factory=list)  # extra indexes a foreign lock names
 
     def is_current(self, target: Target, digest: str) -> bool:
         return (

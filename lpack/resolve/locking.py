@@ -13,7 +13,14 @@ from lpack.errors import LockError, StaleLockError
 from lpack.files import write_atomic
 from lpack.resolve.cache import default_cache_dir
 from lpack.resolve.diagnose import lock_error
-from lpack.resolve.inputs import Constraints, RequirementsInput, find_requirements, lock_digest
+from lpack.resolve.foreign import as_lockfile, read_foreign
+from lpack.resolve.inputs import (
+    Constraints,
+    RequirementsInput,
+    find_foreign_lock,
+    find_requirements,
+    lock_digest,
+)
 from lpack.resolve.lockfile import Lockfile, lock_header, parse_lock, read_lock
 from lpack.resolve.worker import run_worker
 from lpack.settings import ArtifactSpec
@@ -25,6 +32,7 @@ class LockResult:
     reused: bool
     requirements: RequirementsInput
     unwritten: str | None = None  # the lock's text, when the caller writes it (write_lock)
+    defers_to: str | None = None  # a foreign lock's own tool ("uv lock"): lpack writes none
 
 
 def lock(
@@ -44,6 +52,9 @@ def lock(
     write: False leaves writing a new lock to the caller (a project writes every lock only
     once all of them resolved)."""
     target = spec.target
+    foreign = find_foreign_lock(spec)
+    if foreign is not None:
+        return _read_foreign(spec, foreign, upgrade or bool(list(upgrade_packages)), constraints)
     req = find_requirements(spec)
     digest = lock_digest(spec, req, constraints)
     path = spec.lock_path
@@ -82,6 +93,33 @@ def lock(
     lockfile = parse_lock(text, path, target)  # refuse to write a lock fetch cannot use
     result = LockResult(lockfile, reused=False, requirements=req, unwritten=text)
     return write_lock(result) if write else result
+
+
+def _read_foreign(
+    spec: ArtifactSpec, path: Path, upgrading: bool, constraints: Sequence[Constraints]
+) -> LockResult:
+    """A lock another tool keeps: read for the target, never resolved or written here."""
+    foreign = read_foreign(path, spec)
+    if upgrading:
+        raise LockError(
+            f"{path.name} is {foreign.refresh.split()[0]}'s lock: lpack reads it and never "
+            "re-resolves it, so it cannot upgrade it.",
+            hint=f"upgrade with the tool that keeps it (`{foreign.refresh} --upgrade` or "
+            f"`--upgrade-package NAME`), then build.",
+        )
+    lockfile = as_lockfile(foreign, spec)
+    versions = {p.key: p.version for p in lockfile.pins}
+    for layer in constraints:
+        for pin in layer.pins:
+            if versions.get(pin.key, pin.version) != pin.version:
+                raise LockError(
+                    f"{path} pins {pin.name} {versions[pin.key]}, and layer {layer.name} "
+                    f"provides {pin.version}: the function would import the layer's.",
+                    hint="make the two agree (lock the same version in both).",
+                )
+    roots = "".join(f"{name}\n" for name in foreign.roots)
+    req = RequirementsInput(label=path.name, path=path, text=roots)
+    return LockResult(lockfile, reused=True, requirements=req, defers_to=foreign.refresh)
 
 
 def write_lock(result: LockResult) -> LockResult:

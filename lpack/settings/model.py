@@ -174,6 +174,8 @@ class ArtifactSpec(Section):
     handler: str | None = setting(None, parse=values.text)
     requirements: str | None = setting(None, parse=values.text)
     extras: tuple[str, ...] = setting((), parse=values.strings)
+    # Dependency groups (PEP 735, uv, Poetry) to ship; None: the tool's defaults minus dev.
+    groups: tuple[str, ...] | None = setting(None, parse=values.strings)
     lock: str = setting("lpack.lock", parse=values.text)
     output: str = setting("", parse=values.text)
     include: tuple[str, ...] = setting((), parse=values.strings)
