@@ -137,6 +137,7 @@ def own_files(spec: ArtifactSpec, lock_result: LockResult) -> set[Path]:
     project = spec.project_dir
     paths = {
         spec.lock_path,
+        lock_result.lockfile.path,
         spec.output_path,
         spec.output_path.parent,
         project / "dist",  # where builds go by default, even when this one writes elsewhere
@@ -199,7 +200,8 @@ def _lock(spec: ArtifactSpec, progress: Progress, refresh: bool, locked: bool) -
     lock_result = lock(spec, refresh=refresh, locked=locked)
     pins = len(lock_result.lockfile.pins)
     reused = ", reused" if lock_result.reused else ""
-    summary = f"{lock_result.requirements.label} → {spec.lock_path.name} ({pins} pins{reused})"
+    written = lock_result.lockfile.path.name
+    summary = f"{lock_result.requirements.label} → {written} ({pins} pins{reused})"
     if lock_result.defers_to:
         summary = (
             f"{lock_result.requirements.label}, read for {spec.target.runtime} {spec.target.arch} "

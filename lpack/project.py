@@ -20,11 +20,12 @@ from packaging.utils import canonicalize_name
 from lpack import __version__
 from lpack.assemble.sources import tree_stamp
 from lpack.build import BuildResult, LayerBuild, build, own_files, verify_build
+from lpack.errors import LockError
 from lpack.inspect.verify import VerifyResult, verify
 from lpack.manifest import MANIFEST_NAME, Manifest, ManifestEntry, read_manifest
 from lpack.resolve.cache import sha256_file
 from lpack.resolve.inputs import Constraints
-from lpack.resolve.locking import LockResult, lock, write_lock
+from lpack.resolve.locking import LockResult, lock, pinned_names, write_lock
 from lpack.settings import ArtifactSpec, Project
 
 
@@ -70,22 +71,39 @@ def lock_project(
     """Each artifact's lock, layers first: a function is locked with its layers' pins as
     constraints, so their versions agree."""
     locks: dict[str, LockResult] = {}
+    pinned = {spec.name: pinned_names(spec) for spec in specs} if upgrade_packages else {}
+    if project.declared and upgrade_packages:
+        _check_upgrade_names(upgrade_packages, pinned, project)
     for spec in sorted(specs, key=lambda s: s.kind != "layer"):
         constraints = [
             Constraints(layer.name, tuple(locks[layer.name].lockfile.pins))
             for layer in project.layers_of(spec)
         ]
+        # In a project, each lock upgrades the named packages it pins.
+        mine = [n for n in upgrade_packages if canonicalize_name(n) in pinned.get(spec.name, ())]
         locks[spec.name] = lock(
             spec,
             refresh=refresh,
             locked=locked,
             upgrade=upgrade,
-            upgrade_packages=upgrade_packages,
+            upgrade_packages=mine if project.declared else upgrade_packages,
             constraints=constraints,
             write=False,
         )
     # Only once every lock resolved: a conflict in one function leaves every lock as it was.
     return {name: write_lock(result) for name, result in locks.items()}
+
+
+def _check_upgrade_names(
+    names: Sequence[str], pinned: dict[str, set[str]], project: Project
+) -> None:
+    every = set().union(*pinned.values()) if pinned else set()
+    unknown = [n for n in names if canonicalize_name(n) not in every]
+    if unknown:
+        raise LockError(
+            f"--upgrade-package {unknown[0]}: no lock of {project.root} pins {unknown[0]}.",
+            hint="name a package one of the locks pins, or add it to a requirements file.",
+        )
 
 
 def _inputs_digest(spec: ArtifactSpec, lock_result: LockResult, layer_digests: list[str]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,10 @@ from lpack.resolve.lockfile import read_lock
 HOST = f"python3.{sys.version_info[1]}"
 
 
-def pins(project: Path) -> dict[str, str]:
-    return {p.name: p.version for p in read_lock(project / "lpack.lock").pins}
+def pins(project: Path, target: str | None = None) -> dict[str, str]:
+    """The pins of the project's lock, or of the lock kept for another target."""
+    name = f"lpack.{target}.lock" if target else "lpack.lock"
+    return {p.name: p.version for p in read_lock(project / name).pins}
 
 
 def test_markers_and_requires_python_follow_the_target(tmp_path: Path, lpack_env: dict) -> None:
@@ -25,8 +28,11 @@ def test_markers_and_requires_python_follow_the_target(tmp_path: Path, lpack_env
     assert pins(project) == {"alpha": "1.0", "beta": "1.0", "gamma": "1.0", "delta": "1.0"}
     r = run_lpack("lock", str(project), "--runtime", "python3.12", "--arch", "x86_64")
     assert r.rc == 0, r.stderr
-    # beta 2.0 needs Python >= 3.12: chosen for 3.12 whatever the host runs.
-    assert pins(project) == {"alpha": "1.0", "beta": "2.0"}
+    # beta 2.0 needs Python >= 3.12: chosen for 3.12 whatever the host runs (in a lock of its
+    # own: the python3.9 arm64 one stays).
+    other = read_lock(project / "lpack.python3.12-x86_64.lock").pins
+    assert {p.name: p.version for p in other} == {"alpha": "1.0", "beta": "2.0"}
+    assert pins(project)["delta"] == "1.0"
 
 
 def test_pin_excluded_by_requires_python_names_it(tmp_path: Path, lpack_env: dict) -> None:
@@ -42,7 +48,7 @@ def test_newest_without_fitting_wheel_falls_back(tmp_path: Path, lpack_env: dict
     assert run_lpack("lock", str(project), "--runtime", "python3.11").rc == 0
     assert pins(project) == {"newglibc": "1.0"}  # 2.0 is manylinux_2_28 only: too new for AL2
     assert run_lpack("lock", str(project), "--runtime", "python3.12").rc == 0
-    assert pins(project) == {"newglibc": "2.0"}
+    assert pins(project, "python3.12-x86_64") == {"newglibc": "2.0"}
 
 
 def test_manylinux_2_24_only_wheel_is_seen_for_al2(tmp_path: Path, lpack_env: dict) -> None:
@@ -303,3 +309,55 @@ def test_lock_output_with_brackets_in_path(tmp_path: Path, lpack_env: dict) -> N
     r = run_lpack("lock", str(project), "--runtime", HOST)
     assert r.rc == 0, r.stderr
     assert "a[/x]b" in r.stdout and "pyproject.toml [project]" in r.stdout
+
+
+def test_each_target_keeps_its_own_lock(tmp_path: Path, lpack_env: dict) -> None:
+    """Locking for arm64 after x86_64 never overwrites the x86_64 lock; --locked holds for both."""
+    project = make_project(tmp_path / "fn", "alpha\n")
+    for arch in ("x86_64", "arm64"):
+        r = run_lpack("lock", str(project), "--runtime", "python3.11", "--arch", arch)
+        assert r.rc == 0, r.stderr
+    first = read_lock(project / "lpack.lock")
+    second = read_lock(project / "lpack.python3.11-arm64.lock")
+    assert first.header["target-key"] == "python3.11-x86_64"
+    assert second.header["target-key"] == "python3.11-arm64"
+    assert "delta" in {p.key for p in second.pins} and "delta" not in {p.key for p in first.pins}
+    for arch in ("x86_64", "arm64"):
+        r = run_lpack(
+            "build",
+            str(project),
+            "--runtime",
+            "python3.11",
+            "--arch",
+            arch,
+            "--locked",
+            "--format",
+            "json",
+        )
+        assert r.rc == 0, r.stderr
+        assert r.json["lock"]["path"].endswith(
+            "lpack.lock" if arch == "x86_64" else "lpack.python3.11-arm64.lock"
+        )
+        with zipfile.ZipFile(r.json["output"]["path"]) as zf:
+            assert not any(n.endswith(".lock") for n in zf.namelist())
+
+
+def test_lock_explains_older_versions_and_lists_upgrades(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "newglibc\n")
+    r = run_lpack("lock", str(project), "--runtime", "python3.11", "--format", "json")
+    assert r.rc == 0, r.stderr
+    assert r.json["notes"] == [
+        "newglibc 2.0 skipped: needs manylinux_2_28, python3.11 has glibc 2.26 (locked 1.0)"
+    ]
+    text = run_lpack("lock", str(project), "--runtime", "python3.11")
+    assert "newglibc 2.0 skipped: needs manylinux_2_28" in text.stdout
+    # An upgrade lists what changed; a name the lock does not pin is an error.
+    (project / "requirements.in").write_text("newglibc\nneeds-old-beta\n")
+    r = run_lpack("lock", str(project), "--runtime", "python3.11", "--format", "json")
+    assert r.rc == 0 and r.json["changes"] == [
+        {"name": "beta", "old": None, "new": "1.0"},
+        {"name": "needs-old-beta", "old": None, "new": "1.0"},
+    ]
+    r = run_lpack("lock", str(project), "--runtime", "python3.11", "-P", "numpy")
+    assert r.rc == 2
+    assert "--upgrade-package numpy: numpy is not in" in r.stderr and "newglibc" in r.stderr

@@ -38,7 +38,7 @@ ALWAYS_EXCLUDED_DIRS = frozenset(
 ALWAYS_EXCLUDED_FILES = frozenset({".DS_Store", "Thumbs.db"})
 ALWAYS_EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 # lpack's own locks, for any artifact and target: "lpack.lock", "lpack-NAME-RUNTIME-ARCH.lock".
-LPACK_LOCKS = re.compile(r"^lpack(-[^/]+)?\.lock$")
+LPACK_LOCKS = re.compile(r"^lpack([-.][^/]+)?\.lock$")  # lpack.lock, per-target and per-artifact
 
 
 def source_files(

@@ -119,7 +119,7 @@ def build_json(result: BuildResult, verified: VerifyResult | None = None) -> dic
         "ok": result.ok,
         "target": target_json(spec.target),
         "lock": {
-            "path": str(spec.lock_path),
+            "path": str(lock.lockfile.path),
             "input": lock.requirements.label,
             "pins": len(lock.lockfile.pins),
             "reused": lock.reused,
@@ -167,6 +167,8 @@ def lock_json(result: LockResult) -> dict[str, Any]:
         "target": result.lockfile.header.get("target", ""),
         "reused": result.reused,
         "defers_to": result.defers_to,
+        "changes": [{"name": n, "old": o, "new": w} for n, o, w in result.changes],
+        "notes": list(result.notes),
         "pins": [
             {"name": p.name, "version": p.version, "hashes": len(p.hashes)}
             for p in result.lockfile.pins

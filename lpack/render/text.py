@@ -87,7 +87,7 @@ def _print_inputs(console: Console, result: BuildResult) -> None:
     say(
         "lock",
         escape(
-            f"{lock.requirements.label} → {result.spec.lock_path.name} "
+            f"{lock.requirements.label} → {lock.lockfile.path.name} "
             f"({len(lock.lockfile.pins)} pins, {state}) "
             f"{result.timings.get('lock', 0):.1f} s"
         ),
@@ -202,6 +202,11 @@ def print_lock(console: Console, result: LockResult) -> None:
         f"{len(result.lockfile.pins)} pins for {escape(result.lockfile.header.get('target', '?'))} "
         f"from {escape(result.requirements.label)}"
     )
+    for name, old, new in result.changes:
+        change = f"{old} → {new}" if old and new else (f"added {new}" if new else f"removed {old}")
+        console.print(f"       {escape(name)} {escape(change)}", highlight=False)
+    for note in result.notes:
+        console.print(f"       [yellow]{escape(note)}[/]", highlight=False)
 
 
 def print_error(console: Console, error: LpackError) -> None:

@@ -343,6 +343,14 @@ def _skip_summary(skips: SkipLog, name: str | None) -> dict[str, Any]:
     }
 
 
+def _skipped_files(skips: SkipLog) -> dict[str, list[list[str]]]:
+    """Every file passed over, by project: why a lock holds an older release."""
+    return {
+        project: [[f, kind, rp] for f, kind, _, rp in entries]
+        for project, entries in skips.by_project.items()
+    }
+
+
 def _conflict_lines(exc: BaseException) -> list[str]:
     """pip's "The conflict is caused by" lines, rebuilt from ResolutionImpossible."""
     cause = exc.__cause__
@@ -388,14 +396,14 @@ def main() -> int:
     try:
         if request["mode"] == "compile":
             run_compile(request, target, skips)
-            emit("result")
+            emit("result", skipped=_skipped_files(skips))
         elif request["mode"] == "fetch":
             run_fetch(request, target, skips)
         else:
             raise ValueError(f"unknown mode {request['mode']!r}")
     except SystemExit as exc:  # pip-compile reports its own errors then exits
         if exc.code in (0, None):
-            emit("result")
+            emit("result", skipped=_skipped_files(skips))
             return 0
         emit("error", kind="pip-compile", message=f"pip-compile exited with {exc.code}")
         return 1

@@ -9,10 +9,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from lpack.errors import LockError, StaleLockError
 from lpack.files import write_atomic
 from lpack.resolve.cache import default_cache_dir
 from lpack.resolve.diagnose import lock_error
+from lpack.resolve.explain import changes, skipped_newer
 from lpack.resolve.foreign import as_lockfile, read_foreign
 from lpack.resolve.inputs import (
     Constraints,
@@ -21,9 +24,10 @@ from lpack.resolve.inputs import (
     find_requirements,
     lock_digest,
 )
-from lpack.resolve.lockfile import Lockfile, lock_header, parse_lock, read_lock
+from lpack.resolve.lockfile import Lockfile, Pin, lock_header, parse_lock, read_lock
 from lpack.resolve.worker import run_worker
 from lpack.settings import ArtifactSpec
+from lpack.target import Target
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,8 @@ class LockResult:
     requirements: RequirementsInput
     unwritten: str | None = None  # the lock's text, when the caller writes it (write_lock)
     defers_to: str | None = None  # a foreign lock's own tool ("uv lock"): lpack writes none
+    changes: tuple[tuple[str, str | None, str | None], ...] = ()  # (name, old, new) versions
+    notes: tuple[str, ...] = ()  # newer releases the target cannot use, and why
 
 
 def lock(
@@ -57,27 +63,21 @@ def lock(
         return _read_foreign(spec, foreign, upgrade or bool(list(upgrade_packages)), constraints)
     req = find_requirements(spec)
     digest = lock_digest(spec, req, constraints)
-    path = spec.lock_path
+    path = target_lock_path(spec)
     upgrade_packages = list(upgrade_packages)
-    if path.is_file() and not (refresh or upgrade or upgrade_packages):
-        try:
-            existing = read_lock(path, target)
-        except LockError:
-            if locked:
-                raise
-            existing = None  # a damaged lock is derived data: resolve again
-        if existing is not None and existing.is_current(target, digest):
+    if not (refresh or upgrade or upgrade_packages):
+        existing = _current(path, target, digest, locked)
+        if existing is not None:
             return LockResult(existing, reused=True, requirements=req)
     if locked:
-        what = f"The lock of {spec.kind} {spec.name}, {path}," if spec.declared else str(path)
-        layers = f", the pins of its layers ({', '.join(c.name for c in constraints)})"
-        raise StaleLockError(
-            f"{what} is not current for {req.label}{layers if constraints else ''} and "
-            f"{target.runtime} {target.arch} (--locked forbids updating it).",
-            hint="run `lpack lock` and commit the result.",
-        )
+        raise _stale(spec, path, req, constraints)
+    before = _previous_pins(path, target)
+    _check_upgrade_names(upgrade_packages, before, path)
+    skipped: dict[str, list[list[str]]] = {}
     try:
-        body = "" if req.is_empty else _compile(spec, req, upgrade, upgrade_packages, constraints)
+        body = ""
+        if not req.is_empty:
+            body, skipped = _compile(spec, path, req, upgrade, upgrade_packages, constraints)
     except LockError as exc:
         if not constraints:
             raise
@@ -91,8 +91,67 @@ def lock(
         ) from exc
     text = lock_header(target, req.label, digest) + body
     lockfile = parse_lock(text, path, target)  # refuse to write a lock fetch cannot use
-    result = LockResult(lockfile, reused=False, requirements=req, unwritten=text)
+    result = LockResult(
+        lockfile,
+        reused=False,
+        requirements=req,
+        unwritten=text,
+        changes=tuple(changes(before, lockfile.pins)) if before else (),
+        notes=tuple(skipped_newer(lockfile.pins, skipped, target)),
+    )
     return write_lock(result) if write else result
+
+
+def _current(path: Path, target: Target, digest: str, locked: bool) -> Lockfile | None:
+    """The lock at path while it is current for the target and inputs."""
+    if not path.is_file():
+        return None
+    try:
+        existing = read_lock(path, target)
+    except LockError:
+        if locked:
+            raise
+        return None  # a damaged lock is derived data: resolve again
+    return existing if existing.is_current(target, digest) else None
+
+
+def _stale(
+    spec: ArtifactSpec, path: Path, req: RequirementsInput, constraints: Sequence[Constraints]
+) -> StaleLockError:
+    target = spec.target
+    what = f"The lock of {spec.kind} {spec.name}, {path}," if spec.declared else str(path)
+    layers = f", the pins of its layers ({', '.join(c.name for c in constraints)})"
+    return StaleLockError(
+        f"{what} is not current for {req.label}{layers if constraints else ''} and "
+        f"{target.runtime} {target.arch} (--locked forbids updating it).",
+        hint="run `lpack lock` and commit the result.",
+    )
+
+
+def _previous_pins(path: Path, target: Target) -> list[Pin]:
+    """The pins of the lock being replaced, when it was made for this target."""
+    try:
+        previous = read_lock(path, target)
+    except LockError:
+        return []
+    return previous.pins if previous.header.get("target-key") in (None, target.key) else []
+
+
+def pinned_names(spec: ArtifactSpec) -> set[str]:
+    """Canonical names the spec's current lock pins (empty without one)."""
+    return {p.key for p in _previous_pins(target_lock_path(spec), spec.target)}
+
+
+def _check_upgrade_names(names: list[str], pins: list[Pin], path: Path) -> None:
+    known = {p.key for p in pins}
+    unknown = [n for n in names if canonicalize_name(n) not in known]
+    if unknown:
+        listed = ", ".join(sorted(p.name for p in pins)[:12]) or "nothing yet"
+        raise LockError(
+            f"--upgrade-package {unknown[0]}: {unknown[0]} is not in {path} (it pins {listed}).",
+            hint="name a package the lock pins, or add it to the requirements and run "
+            "`lpack lock`.",
+        )
 
 
 def _read_foreign(
@@ -120,6 +179,29 @@ def _read_foreign(
     roots = "".join(f"{name}\n" for name in foreign.roots)
     req = RequirementsInput(label=path.name, path=path, text=roots)
     return LockResult(lockfile, reused=True, requirements=req, defers_to=foreign.refresh)
+
+
+def target_lock_path(spec: ArtifactSpec) -> Path:
+    """Where the lock for the spec's target lives: the configured path, unless --runtime or
+    --arch chose a target whose lock that file is not; then a file named for this target
+    beside it, so that switching targets on the command line never overwrites a lock and
+    `--locked` holds for each. (A project whose own settings change target moves its lock.)"""
+    path = spec.lock_path
+    key = spec.target.key
+    if not spec.target_from_cli or not path.is_file() or _target_key(path) in (None, key):
+        return path
+    return path.with_name(f"{path.stem}.{key}{path.suffix}")
+
+
+def _target_key(path: Path) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for _, line in zip(range(20), fh, strict=False):
+                if line.startswith("# target-key:"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
 
 
 def write_lock(result: LockResult) -> LockResult:
@@ -158,23 +240,24 @@ def _input_file(tmp_dir: Path, req: RequirementsInput, constraints: Sequence[Con
 
 def _compile(
     spec: ArtifactSpec,
+    lock_path: Path,
     req: RequirementsInput,
     upgrade: bool,
     upgrade_packages: list[str],
     constraints: Sequence[Constraints],
-) -> str:
+) -> tuple[str, dict[str, list[list[str]]]]:
     target = spec.target
     with tempfile.TemporaryDirectory(prefix="lpack-lock-") as tmp:
         tmp_dir = Path(tmp)
         src = _input_file(tmp_dir, req, constraints)
         output = tmp_dir / "lock.txt"
         try:
-            previous = read_lock(spec.lock_path)
+            previous = read_lock(lock_path)
         except LockError:
             previous = None  # missing or damaged: nothing worth keeping
         # Pins are kept unless upgraded, but only pins made for this same target.
         if previous is not None and previous.header.get("target-key") in (None, target.key):
-            shutil.copyfile(spec.lock_path, output)
+            shutil.copyfile(lock_path, output)
         request = {
             "mode": "compile",
             "runtime": target.runtime,
@@ -193,4 +276,5 @@ def _compile(
         # Annotations name the input as the user knows it, not our temp files.
         body = body.replace(os.path.relpath(src, spec.project_dir), req.path.name)
         body = body.replace(str(req.path), req.label).replace(f"{tmp_dir}/", "")
-        return body.replace(os.path.relpath(tmp_dir, spec.project_dir) + "/", "")
+        body = body.replace(os.path.relpath(tmp_dir, spec.project_dir) + "/", "")
+        return body, final.get("skipped", {})

@@ -64,7 +64,8 @@ def load_project(project_dir: Path, cli: ArtifactSpec | None = None) -> Project:
     if not any(key in table for key in _TABLES):
         spec = base.merged(cli)
         name = spec.name or _project_name(pyproject) or root.name or "function"
-        spec = replace(spec, project_dir=root, name=name)
+        from_cli = bool({"runtime", "arch"} & cli.given)
+        spec = replace(spec, project_dir=root, name=name, target_from_cli=from_cli)
         spec.target  # noqa: B018 - validates the runtime/arch pair early
         return Project(root, (spec,))
     _check_one_artifact_flags(cli, table, path)

@@ -167,6 +167,8 @@ class ArtifactSpec(Section):
     # Declared in a [tool.lpack.functions.NAME] or [tool.lpack.layers.NAME] table: its
     # requirements are found beside its source, and it may have none.
     declared: bool = setting(False)
+    # The command line chose the runtime or arch: a lock for another target stays untouched.
+    target_from_cli: bool = setting(False)
     runtime: str = setting(DEFAULT_RUNTIME, parse=values.runtime)
     arch: str = setting(DEFAULT_ARCH, parse=values.arch)
     source: str | None = setting(".", parse=values.text)  # None: no files of its own (a layer)
