@@ -64,7 +64,11 @@ def provided_libraries(target: Target) -> frozenset[str]:
 
 def library_remedy(name: str) -> str:
     """What to do when a package needs this library and nothing provides it."""
-    specific: str | None = _table().get("remedy", {}).get(name)
+    remedies: dict[str, str] = _table().get("remedy", {})
+    base = name.split(".so", 1)[0]  # libgomp.so.1.0.0 is libgomp.so.1's file name
+    specific = remedies.get(name) or next(
+        (text for key, text in remedies.items() if key.split(".so", 1)[0] == base), None
+    )
     return specific or (
         f"ship a build of {name} for the target in a layer's lib/ folder (Lambda searches "
         "/opt/lib) or in the function's lib/ folder, or use a wheel that bundles it "

@@ -64,3 +64,24 @@ def test_build_lock_and_error_documents_validate(
 def test_schema_rejects_a_wrong_document(validator: jsonschema.Draft202012Validator) -> None:
     with pytest.raises(jsonschema.ValidationError):
         validator.validate({"version": 2, "command": "build"})
+
+
+def test_an_internal_error_still_prints_one_json_document(tmp_path: Path) -> None:
+    """A bug in lpack exits 2 with a short message; with --format json, stdout stays JSON."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import lpack.inspect.contents as c\n"
+        "def boom(path):\n    raise RuntimeError('boom')\n"
+        "c.read_contents = boom\n"
+        "import lpack.inspect.lint as l\n"
+        "l.read_contents = boom\n"
+        f"sys.argv = ['lpack', 'lint', {str(tmp_path)!r}, '--format', 'json']\n"
+        "from lpack.cli import main\nmain()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 2 and "internal error: RuntimeError: boom" in proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["ok"] is False and "RuntimeError: boom" in data["error"]["message"]

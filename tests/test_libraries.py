@@ -134,6 +134,7 @@ def test_runtime_lists_follow_the_os_and_arch() -> None:
     for absent in ("libGL.so.1", "libX11.so.6", "libodbc.so.2", "libgomp.so.1", "libexpat.so.1"):
         assert absent not in al2 | al2023
     assert "unixODBC" in library_remedy("libodbc.so.2")
+    assert library_remedy("libgomp.so.1.0.0") == library_remedy("libgomp.so.1")
     assert "layer's lib/" in library_remedy("libunknown.so.9")
 
 
@@ -236,3 +237,32 @@ def test_damaged_runtime_library_data_is_a_rules_error(monkeypatch: pytest.Monke
     finally:
         runtime_libs._table.cache_clear()
         runtime_libs.provided_libraries.cache_clear()
+
+
+@needs_gcc
+def test_an_extension_imported_only_in_a_try_is_a_warning(tmp_path: Path, index: Index) -> None:
+    """numba's optional threading layers: `import numba` works without them, so the unmet
+    need is a warning; imported unguarded anywhere, it is an error."""
+    with zipfile.ZipFile(index.file("needslib-1.0")) as zf:
+        ext = zf.read(f"needslib/_linked{EXT}")
+    guarded = (
+        b"def layer():\n    try:\n        from thing import _linked as lib\n"
+        b"    except ImportError:\n        lib = None\n    return lib\n"
+    )
+    package = _zip_with_elf(
+        tmp_path / "guarded.zip",
+        {"thing/__init__.py": guarded, f"thing/_linked{EXT}": ext},
+    )
+    rc, (found,) = lint(package)
+    assert rc == 0 and found["severity"] == "warning"
+    assert "thing/__init__.py imports it only inside a try/except" in found["message"]
+    unguarded = _zip_with_elf(
+        tmp_path / "unguarded.zip",
+        {
+            "thing/__init__.py": guarded,
+            "thing/fast.py": b"from thing._linked import value\n",
+            f"thing/_linked{EXT}": ext,
+        },
+    )
+    rc, (found,) = lint(unguarded)
+    assert rc == 1 and found["severity"] == "error"

@@ -406,13 +406,22 @@ def test_read_scan_names_suffixes_and_attach_stub() -> None:
         "pkg/c.pyi": "",
         "pkg/include/x.h": "",
         "pkg/nothing/here.h": "",
+        # A reader of ".mat" files beside it does not read its tests' data, unless it names
+        # the folder.
+        "pkg/io/reader.py": "import os\nEXT = '.mat'\nHERE = os.path.dirname(__file__)\n"
+        "SCHEMA = 'tests/data/schema.json'",
+        "pkg/io/tests/data/sample.mat": "",
+        "pkg/io/tests/data/schema.json": "",
+        "pkg/io/formats/v7.mat": "",
     }
     entries = {p: entry(p, t) for p, t in sources.items()}
     candidates = {p: "pkg" for p in sources if not p.endswith(".py")}
-    kept = read_at_runtime(entries, candidates, FUNCTION_LAYOUT)
+    kept = read_at_runtime(entries, candidates, FUNCTION_LAYOUT, ("tests", "docs"))
     assert set(kept) == {
         "pkg/__init__.pyi",
         "pkg/sub/a.pyi",
         "pkg/sub/deep/b.pyi",
         "pkg/nothing/here.h",
+        "pkg/io/tests/data/schema.json",
+        "pkg/io/formats/v7.mat",
     }

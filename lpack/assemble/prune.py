@@ -163,7 +163,7 @@ class Prune:
             if found is not None and not kept_by:
                 removals[path] = found
         guessed = {p: c for p, c in removals.items() if p not in user_dropped}
-        result.kept_read = self._read_at_runtime(plan, guessed, whole)
+        result.kept_read = self._read_at_runtime(plan, guessed, whole, prunable_dirs)
         for path, code in removals.items():
             if path in result.kept_read:
                 continue
@@ -175,7 +175,7 @@ class Prune:
 
     @staticmethod
     def _read_at_runtime(
-        plan: Plan, removals: dict[str, str], whole: dict[str, str]
+        plan: Plan, removals: dict[str, str], whole: dict[str, str], suite_dirs: tuple[str, ...]
     ) -> dict[str, str]:
         """A file category's guess yields to a file that shipped code reads; the user's drop
         globs and dist-info metadata (read by installers, not the package) do not."""
@@ -187,7 +187,7 @@ class Prune:
             and known[code].scope == "files"
             and plan.entries[path].dist not in whole
         }
-        return read_at_runtime(plan.entries, candidates, plan.layout)
+        return read_at_runtime(plan.entries, candidates, plan.layout, suite_dirs)
 
     @staticmethod
     def _file_code(path: str, entry: Entry, rules: SlimRules, package: _Package) -> str | None:

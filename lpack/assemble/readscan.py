@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from lpack.assemble.entries import Entry
+from lpack.assemble.importscan import in_folder_named
 from lpack.assemble.layout import InstallLayout
 
 # lazy_loader.attach_stub(__name__, __file__) reads the .pyi beside the calling module.
@@ -30,12 +31,17 @@ _SUFFIX_PATTERN = re.compile(r"^(?:[*\w./-]*/)?\*(\.\w+)$|^(\.\w+)$")
 
 
 def read_at_runtime(
-    entries: Mapping[str, Entry], candidates: Mapping[str, str], layout: InstallLayout
+    entries: Mapping[str, Entry],
+    candidates: Mapping[str, str],
+    layout: InstallLayout,
+    suite_dirs: tuple[str, ...] = (),
 ) -> dict[str, str]:
     """candidates: path -> distribution of the files a category would remove.
 
     Returns path -> why it stays, for the candidates that a shipped module of the same
-    distribution reads.
+    distribution reads. suite_dirs: test and docs folder names; a file in one below the
+    reader counts only when the reader names its folder ("tests/data/x.json"): a bare
+    name or suffix there is a test's own data (scipy's io readers name ".mat").
     """
     by_dist: dict[str, list[str]] = defaultdict(list)
     for path, dist in candidates.items():
@@ -51,7 +57,8 @@ def read_at_runtime(
         for path in paths:
             names[path.rsplit("/", 1)[-1]].append(path)
         for reader in sorted(readers[dist]):
-            _scan(reader, _code_only(entries[reader].read()), names, layout, kept)
+            source = _code_only(entries[reader].read())
+            _scan(reader, source, names, layout, _Keep(kept, reader, suite_dirs))
     return kept
 
 
@@ -63,12 +70,25 @@ def _code_only(source: bytes) -> bytes:
     return _NOT_CODE.sub(b"", source)
 
 
+class _Keep:
+    """Records what one reader keeps, leaving test and docs folders below it alone unless
+    the reader names the folder."""
+
+    def __init__(self, kept: dict[str, str], reader: str, suite_dirs: tuple[str, ...]) -> None:
+        self.kept, self.suite_dirs = kept, suite_dirs
+        self.in_suite = in_folder_named(reader, suite_dirs)
+
+    def setdefault(self, path: str, why: str, named_folder: bool = False) -> None:
+        if named_folder or self.in_suite or not in_folder_named(path, self.suite_dirs):
+            self.kept.setdefault(path, why)
+
+
 def _scan(
     reader: str,
     source: bytes,
     names: Mapping[str, list[str]],
     layout: InstallLayout,
-    kept: dict[str, str],
+    kept: _Keep,
 ) -> None:
     folder = reader.rpartition("/")[0]
     if _ATTACH_STUB.search(source):
@@ -93,11 +113,11 @@ def _scan(
         scope = package if "/" in text else below
         for path in names.get(text.rsplit("/", 1)[-1], ()):
             if path.startswith(scope) and (path == text or path.endswith(f"/{text}")):
-                kept.setdefault(path, f"{reader} names it ({text!r})")
+                kept.setdefault(path, f"{reader} names it ({text!r})", "/" in text)
 
 
 def _keep_suffix(
-    suffix: str, folder: str, names: Mapping[str, list[str]], reader: str, kept: dict[str, str]
+    suffix: str, folder: str, names: Mapping[str, list[str]], reader: str, kept: _Keep
 ) -> None:
     prefix = f"{folder}/" if folder else ""
     for name, paths in names.items():

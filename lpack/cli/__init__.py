@@ -37,9 +37,23 @@ def main() -> None:
     except Exception as exc:  # a bug: still exit 2 with a short message, not a bare traceback
         if os.environ.get("LPACK_DEBUG"):
             raise
-        click.echo(
-            f"error: internal error: {type(exc).__name__}: {exc} "
-            "(set LPACK_DEBUG=1 for the traceback and report it)",
-            err=True,
+        message = (
+            f"internal error: {type(exc).__name__}: {exc} "
+            "(set LPACK_DEBUG=1 for the traceback and report it)"
         )
+        click.echo(f"error: {message}", err=True)
+        if _wants_json(sys.argv[1:]):  # machines read stdout: it stays one JSON document
+            from lpack.errors import LpackError
+            from lpack.render import json as render_json
+
+            print(render_json.dumps(render_json.error_json(LpackError(message))))
         sys.exit(EXIT_USAGE)
+
+
+def _wants_json(args: list[str]) -> bool:
+    for i, arg in enumerate(args):
+        if arg == "--format" and i + 1 < len(args):
+            return args[i + 1] == "json"
+        if arg == "--format=json":
+            return True
+    return False

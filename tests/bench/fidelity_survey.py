@@ -59,30 +59,20 @@ def build(package: str, runtime: str, arch: str, work: Path, timeout: float) -> 
     project = work / runtime / package
     make_project(project, package)
     env = dict(os.environ, LPACK_CACHE_DIR=str(work / "cache"), NO_COLOR="1")
-    cmd = [
-        str(LPACK),
-        "build",
-        str(project),
-        "--runtime",
-        runtime,
-        "--arch",
-        arch,
-        "--format",
-        "json",
-    ]
-    row = {
-        "package": package,
-        "runtime": runtime,
-        "rc": None,
-        "zipped": None,
-        "unzipped": None,
-        "kept_read": [],
-        "lp209": [],
-        "remedy": False,
-        "over": False,
-        "error": "",
-        "zip": None,
-    }
+    cmd = f"{LPACK} build {project} --runtime {runtime} --arch {arch} --format json".split()
+    row = dict(
+        package=package,
+        runtime=runtime,
+        rc=None,
+        zipped=None,
+        unzipped=None,
+        kept_read=[],
+        lp209=[],
+        remedy=False,
+        over=False,
+        error="",
+        zip=None,
+    )
     start = time.monotonic()
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -110,13 +100,8 @@ def build(package: str, runtime: str, arch: str, work: Path, timeout: float) -> 
     for f in (data.get("lint") or {}).get("findings") or []:
         if f.get("code") == "LP209":
             m = NEEDS.search(f.get("message", ""))
-            row["lp209"].append(
-                {
-                    "path": f.get("path"),
-                    "lib": m.group(1) if m else "?",
-                    "message": f.get("message", ""),
-                }
-            )
+            lib = m.group(1) if m else "?"
+            row["lp209"].append(dict(path=f.get("path"), lib=lib, message=f.get("message")))
     row["remedy"] = bool(data.get("remedy"))
     row["over"] = any(c.get("exceeded") for c in data.get("limits") or [])
     return row
@@ -137,21 +122,12 @@ def print_table(rows: list[dict], file=sys.stdout) -> None:
         lp = f"{len(r['lp209'])}: {','.join(libs)}" if libs else "0"
         if r["error"]:
             lp = "ERROR " + r["error"]
-        lines.append(
-            (
-                r["package"],
-                r["runtime"],
-                str(r["rc"]),
-                fmt_size(r["zipped"]),
-                fmt_size(r["unzipped"]),
-                kept,
-                lp,
-                "yes" if r["remedy"] else ("no (over)" if r["over"] else "-"),
-            )
-        )
+        remedy = "yes" if r["remedy"] else ("no (over)" if r["over"] else "-")
+        sizes = fmt_size(r["zipped"]), fmt_size(r["unzipped"])
+        lines.append((r["package"], r["runtime"], str(r["rc"]), *sizes, kept, lp, remedy))
     widths = [max(len(line[i]) for line in lines) for i in range(6)]
     for line in lines:
-        cells = [c.ljust(w) for c, w in zip(line[:6], widths)]
+        cells = [c.ljust(w) for c, w in zip(line[:6], widths, strict=True)]
         print("  ".join(cells + [line[6], line[7]]), file=file, flush=True)
 
 
@@ -159,26 +135,20 @@ def print_totals(rows: list[dict], file=sys.stdout) -> None:
     for runtime in dict.fromkeys(r["runtime"] for r in rows):
         rs = [r for r in rows if r["runtime"] == runtime]
         built = [r for r in rs if not r["error"]]
-        print(
-            f"\n{runtime}: {len(rs)} packages, {len(built)} built, {len(rs) - len(built)} failed",
-            file=file,
-        )
-        print(
-            f"  kept_read > 0: {sum(bool(r['kept_read']) for r in built)} "
-            f"{[r['package'] for r in built if r['kept_read']]}",
-            file=file,
-        )
-        print(
-            f"  LP209:         {sum(bool(r['lp209']) for r in built)} "
-            f"{[r['package'] for r in built if r['lp209']]}",
-            file=file,
-        )
-        print(
-            f"  over limits:   {sum(r['over'] for r in built)} "
-            f"{[r['package'] for r in built if r['over']]} "
-            f"(remedy given: {sum(r['remedy'] for r in built if r['over'])})",
-            file=file,
-        )
+        n_failed = len(rs) - len(built)
+        print(f"\n{runtime}: {len(rs)} packages, {len(built)} built, {n_failed} failed", file=file)
+        for label, key in (
+            ("kept_read > 0", "kept_read"),
+            ("LP209", "lp209"),
+            ("over limits", "over"),
+        ):
+            names = [r["package"] for r in built if r[key]]
+            extra = (
+                f" (remedy given: {sum(r['remedy'] for r in built if r['over'])})"
+                if key == "over"
+                else ""
+            )
+            print(f"  {label + ':':15}{len(names)} {names}{extra}", file=file)
         for r in rs:
             if r["error"]:
                 print(f"  failed: {r['package']} (rc {r['rc']}): {r['error']}", file=file)

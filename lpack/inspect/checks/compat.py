@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from lpack import elf
-from lpack.inspect.contents import Contents, Item
+from lpack.inspect.contents import Contents
 from lpack.inspect.registry import VERSIONED_ROOT, Context, Finding, check, dists, files, finding
-from lpack.runtime_libs import library_remedy, provided_libraries
 
 _PYC_TAG = re.compile(r"\.cpython-(\d)(\d+)(?:\.opt-\d)?\.pyc$")
 
@@ -173,88 +170,3 @@ def layer_python_mismatch(ctx: Context) -> Iterator[Finding]:
                 f"{ctx.target.runtime} looks in python/lib/python{want}/site-packages "
                 "and python/",
             )
-
-
-@dataclass
-class _Shipped:
-    """The libraries the function and its layers ship, as the loader would look for them."""
-
-    by_folder: dict[tuple[int, str], set[str]] = field(default_factory=dict)  # (package, dir)
-    sonames: set[str] = field(default_factory=set)  # of libraries some search reaches
-
-    @classmethod
-    def of(cls, ctx: Context) -> _Shipped:
-        shipped = cls()
-        holders: list[tuple[int, str, str]] = []
-        searched: set[tuple[int, str]] = set()
-        for index, contents in enumerate(ctx.packages):
-            for item in files(ctx, contents):
-                folder = item.path.rpartition("/")[0]
-                shipped.by_folder.setdefault((index, folder), set()).add(item.name)
-                if item.binary is not None and item.binary.format == "elf":
-                    searched.update(_search_folders(ctx, index, item))
-                    if item.binary.soname:
-                        holders.append((index, folder, item.binary.soname))
-        # A library one binary's search loads is then found by its soname for every other.
-        shipped.sonames = {soname for i, f, soname in holders if (i, f) in searched}
-        return shipped
-
-    def has(self, package: int, folder: str, name: str) -> bool:
-        return name in self.by_folder.get((package, folder), ())
-
-
-def _search_folders(ctx: Context, index: int, item: Item) -> list[tuple[int, str]]:
-    """Where the loader looks for this ELF's needs, as (package, folder) pairs: its own
-    RPATH/RUNPATH ($ORIGIN-relative, or absolute into /var/task or /opt), then Lambda's
-    library path (/var/task, /var/task/lib, /opt/lib)."""
-    assert item.binary is not None
-    origin = item.path.rpartition("/")[0]
-    # The function comes first, then its layers; a layer linted alone is only a layer.
-    function = [] if ctx.packages[0].is_layer else [0]
-    layers = [i for i in range(len(ctx.packages)) if i not in function]
-    found: list[tuple[int, str]] = []
-    for raw in item.binary.search_paths:
-        text = raw.replace("${ORIGIN}", "$ORIGIN")
-        if text.startswith("$ORIGIN"):
-            folder = posixpath.normpath(origin + "/" + text[len("$ORIGIN") :].lstrip("/"))
-            found.append((index, "" if folder == "." else folder.lstrip("/")))
-        elif text.startswith("/var/task"):
-            found += [(i, text[len("/var/task") :].strip("/")) for i in function]
-        elif text.startswith("/opt/"):
-            found += [(i, text[len("/opt/") :].strip("/")) for i in layers]
-    found += [(i, f) for i in function for f in ("", "lib")]
-    found += [(i, "lib") for i in layers]
-    return found
-
-
-@check("LP209")
-def unshipped_library(ctx: Context) -> Iterator[Finding]:
-    t = ctx.target
-    provided = provided_libraries(t)
-    shipped = _Shipped.of(ctx)
-    for index, contents in enumerate(ctx.packages):
-        for item in files(ctx, contents):
-            facts = item.binary
-            if facts is None or facts.format != "elf" or facts.machine != t.machine:
-                continue
-            missing = [
-                lib
-                for lib in dict.fromkeys(facts.needed_libraries)
-                if lib not in provided
-                and "/" not in lib
-                # already loaded under that name by another shipped library (auditwheel's
-                # hashed copies are found through the first extension's RUNPATH)
-                and lib not in shipped.sonames
-                and not any(shipped.has(i, f, lib) for i, f in _search_folders(ctx, index, item))
-            ]
-            owner = f"{item.dist}'s " if item.dist else ""
-            for lib in missing:
-                yield finding(
-                    "LP209",
-                    contents,
-                    item.path,
-                    f"{owner}{item.name} needs {lib}, which neither the package nor "
-                    f"{t.os_name}'s Lambda runtime ({t.runtime}, {t.arch}) provides; the import "
-                    f'fails on Lambda with "{lib}: cannot open shared object file". '
-                    f"Fix: {library_remedy(lib)}.",
-                )
