@@ -37,6 +37,7 @@ from lpack.resolve.foreign import LOCK_NAMES
 from lpack.resolve.inputs import REQUIREMENT_FILES, requirement_names
 from lpack.resolve.lockfile import Pin
 from lpack.resolve.locking import LockResult, lock
+from lpack.resolve.ownpackage import build_own_wheel, own_package
 from lpack.settings import ArtifactSpec
 
 # What runs between laying the package out and writing it, in order (see assemble/stages.py).
@@ -235,11 +236,13 @@ def _fetch(
     return wheels, left_out
 
 
-def _plan(spec: ArtifactSpec, lock_result: LockResult, wheels: list[FetchedWheel]) -> Plan:
+def _plan(
+    spec: ArtifactSpec, lock_result: LockResult, wheels: list[FetchedWheel], loose: bool = True
+) -> Plan:
     warnings: list[str] = []
     files: list[tuple[str, Path]] = []
     source = spec.source_dir
-    if source is not None:
+    if source is not None and loose:
         if not source.is_dir():
             raise ConfigError(
                 f"Source folder {source} of {spec.name} does not exist.",
@@ -260,8 +263,14 @@ def _build(
 ) -> BuildResult:
     with _timed(timings, "fetch"):
         wheels, left_out = _fetch(spec, lock_result, layers, progress)
+    own = own_package(spec)
+    if own is not None:  # the function is its package as pip installs it, not loose files
+        with _timed(timings, "package"):
+            progress.start("package", f"building {own.module} ({own.layout} layout) into a wheel")
+            wheels.append(build_own_wheel(own))
+            progress.done("package", f"{wheels[-1].filename} ({own.layout} layout)")
     with _timed(timings, "plan"):
-        plan = _plan(spec, lock_result, wheels)
+        plan = _plan(spec, lock_result, wheels, loose=own is None)
         handler = (
             LAYER_HANDLER if spec.kind == "layer" else check_handler(plan.entries, spec.handler)
         )

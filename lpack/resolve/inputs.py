@@ -60,7 +60,8 @@ def _from_pyproject(spec: ArtifactSpec, path: Path | None = None) -> Requirement
     path = path or spec.project_dir / "pyproject.toml"
     if not path.is_file():
         return None
-    project = read_pyproject(path.parent).get("project")
+    pyproject = read_pyproject(path.parent)
+    project = pyproject.get("project")
     if project is None:
         return None
     if not isinstance(project, dict):
@@ -83,7 +84,9 @@ def _from_pyproject(spec: ArtifactSpec, path: Path | None = None) -> Requirement
                 hint="fix `extras` in [tool.lpack] or --extra.",
             )
         deps += _string_list(optional[extra], f"optional-dependencies.{extra}", path)
-    if "dependencies" not in project and not spec.extras:
+    for group in spec.groups or ():
+        deps += _group(pyproject.get("dependency-groups", {}), group, path, ())
+    if "dependencies" not in project and not spec.extras and not spec.groups:
         return None
     for dep in deps:
         try:
@@ -93,8 +96,33 @@ def _from_pyproject(spec: ArtifactSpec, path: Path | None = None) -> Requirement
                 f"{path}: dependency {dep!r} is not a valid requirement: {exc}.",
                 hint="write it as PEP 508, e.g. `requests>=2.31`.",
             ) from exc
-    label = "pyproject.toml [project]" + (f" + {','.join(spec.extras)}" if spec.extras else "")
+    chosen = [*spec.extras, *(spec.groups or ())]
+    label = "pyproject.toml [project]" + (f" + {','.join(chosen)}" if chosen else "")
     return RequirementsInput(label=label, path=path, text="\n".join(deps) + "\n")
+
+
+def _group(table: object, name: str, path: Path, seen: tuple[str, ...]) -> list[str]:
+    """A PEP 735 dependency group's requirements, its include-group entries expanded."""
+    groups = table if isinstance(table, dict) else {}
+    if name not in groups:
+        raise ConfigError(
+            f"Dependency group {name!r} is not in [dependency-groups] of {path} (it has: "
+            f"{', '.join(groups) or 'none'}).",
+            hint="fix `groups` in [tool.lpack] or --group.",
+        )
+    if name in seen:
+        raise ConfigError(
+            f"{path}: dependency group {name!r} includes itself ({' → '.join(seen)})."
+        )
+    found: list[str] = []
+    for item in groups[name]:
+        if isinstance(item, dict) and isinstance(item.get("include-group"), str):
+            found += _group(groups, item["include-group"], path, (*seen, name))
+        elif isinstance(item, str):
+            found.append(item)
+        else:
+            raise ConfigError(f"{path}: dependency group {name!r} holds {item!r}.")
+    return found
 
 
 def find_foreign_lock(spec: ArtifactSpec) -> Path | None:
