@@ -87,7 +87,7 @@ def reports_of(
         spec = load_artifact(project_dir, cli, Path(report.artifact) if report.artifact else None)
         return [ArtifactReport(None, report, _limit_failures(report, spec))]
     from lpack.project import build_project
-    from lpack.resolve.inputs import find_requirements
+    from lpack.resolve.inputs import input_label
 
     built = build_project(project, artifacts)
     entries = built.manifest.entries
@@ -99,7 +99,7 @@ def reports_of(
         assert entry is not None
         contents = read_contents(built.manifest.zip_path(entry))
         try:
-            report = make_report(contents, spec.target, find_requirements(spec).label)
+            report = make_report(contents, spec.target, input_label(spec))
         finally:
             contents.close()
         layers = sum(entries[name].unzipped_size for name in spec.layers)

@@ -199,7 +199,8 @@ def print_lock(console: Console, result: LockResult) -> None:
     state = "is current (inputs unchanged)" if result.reused else "written"
     console.print(
         f"  [bold]lock[/] {escape(str(result.lockfile.path))} {state}: "
-        f"{len(result.lockfile.pins)} pins for {escape(result.lockfile.header.get('target', '?'))} "
+        f"{len(result.lockfile.pins)} pin{'' if len(result.lockfile.pins) == 1 else 's'} for "
+        f"{escape(result.lockfile.header.get('target', '?'))} "
         f"from {escape(result.requirements.label)}"
     )
     for name, old, new in result.changes:

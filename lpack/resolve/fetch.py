@@ -169,6 +169,20 @@ def is_pure_wheel(path: Path) -> bool:
     return False
 
 
+def build_wheel(source: Path, outdir: Path) -> tuple[Path | None, str]:
+    """`python -m build --wheel` of an sdist or a project folder, isolated as pip builds:
+    the wheel, or None and the last lines of what the build printed."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(outdir), str(source)],
+        capture_output=True,
+        text=True,
+    )
+    wheels = sorted(outdir.glob("*.whl"))
+    if proc.returncode != 0 or len(wheels) != 1:
+        return None, "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+    return wheels[0], ""
+
+
 def build_sdist(sdist: FetchedWheel, cache: WheelCache, target: Target) -> FetchedWheel:
     """Build an allowed sdist in isolation; accept the result only if it is pure Python."""
     built_dir = cache.root / "built" / sdist.sha256
@@ -183,21 +197,15 @@ def build_sdist(sdist: FetchedWheel, cache: WheelCache, target: Target) -> Fetch
         "find-links folder"
     )
     with tempfile.TemporaryDirectory(prefix="lpack-sdist-") as tmp:
-        proc = subprocess.run(
-            [sys.executable, "-m", "build", "--wheel", "--outdir", tmp, str(sdist.path)],
-            capture_output=True,
-            text=True,
-        )
-        wheels = list(Path(tmp).glob("*.whl"))
-        if proc.returncode != 0 or len(wheels) != 1:
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        built, tail = build_wheel(sdist.path, Path(tmp))
+        if built is None:
             raise FetchError(
                 f"Building {sdist.name}=={sdist.version} from its sdist failed; "
                 "it probably needs a compiler or system libraries.",
                 details=tail,
                 hint=ways_out,
             )
-        wheel = wheels[0]
+        wheel = built
         if not is_pure_wheel(wheel):
             raise FetchError(
                 f"{sdist.name}=={sdist.version} built into {wheel.name}, which contains "

@@ -153,6 +153,12 @@ def find_foreign_lock(spec: ArtifactSpec) -> Path | None:
     return found[0] if found else None
 
 
+def input_label(spec: ArtifactSpec) -> str:
+    """What the artifact's dependencies are read from, as the user knows it."""
+    foreign = find_foreign_lock(spec)
+    return foreign.name if foreign is not None else find_requirements(spec).label
+
+
 def find_requirements(spec: ArtifactSpec) -> RequirementsInput:
     """The configured input, or the first of requirements.in, requirements.txt, pyproject."""
     if spec.requirements:

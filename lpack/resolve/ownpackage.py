@@ -10,15 +10,13 @@ come from the index), never the loose files, so `orders.handler.lambda_handler` 
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from lpack.errors import FetchError
 from lpack.resolve.cache import WheelCache, default_cache_dir
-from lpack.resolve.fetch import FetchedWheel
+from lpack.resolve.fetch import FetchedWheel, build_wheel
 from lpack.settings import ArtifactSpec, read_pyproject
 
 
@@ -51,14 +49,8 @@ def build_own_wheel(package: OwnPackage, cache: WheelCache | None = None) -> Fet
     """Build the project's wheel in isolation and keep it in the cache by its hash."""
     cache = cache or WheelCache(default_cache_dir())
     with tempfile.TemporaryDirectory(prefix="lpack-own-") as tmp:
-        proc = subprocess.run(
-            [sys.executable, "-m", "build", "--wheel", "--outdir", tmp, str(package.folder)],
-            capture_output=True,
-            text=True,
-        )
-        wheels = sorted(Path(tmp).glob("*.whl"))
-        if proc.returncode != 0 or len(wheels) != 1:
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        wheel, tail = build_wheel(package.folder, Path(tmp))
+        if wheel is None:
             raise FetchError(
                 f"Building the project's own package ({package.module}, {package.layout} layout) "
                 f"in {package.folder} into a wheel failed.",
@@ -67,7 +59,6 @@ def build_own_wheel(package: OwnPackage, cache: WheelCache | None = None) -> Fet
                 "[build-system] or [project] table (or remove [build-system] to ship the "
                 "folder's files as they are).",
             )
-        wheel = wheels[0]
         digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
         handle, temp = cache.open_temp()
         with handle:
