@@ -178,6 +178,7 @@ def test_poetry_lock_ships_the_main_group_from_the_index(
     rc, data, stderr = _build(project)
     assert rc == 0, stderr
     assert _shipped(data) == {"alpha": "1.0", "beta": "1.0"}  # beta 2.0 exists: not shipped
+    assert not (project / "lpack.lock").exists()  # nothing was resolved
     rc, data, _ = _build(project, "--group", "dev")
     assert rc == 0 and _shipped(data) == {
         "alpha": "1.0",
