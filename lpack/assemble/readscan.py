@@ -56,10 +56,22 @@ def read_at_runtime(
         names: dict[str, list[str]] = defaultdict(list)
         for path in paths:
             names[path.rsplit("/", 1)[-1]].append(path)
+        worth = _worth_reading(names)
         for reader in sorted(readers[dist]):
-            source = _code_only(entries[reader].read())
-            _scan(reader, source, names, layout, _Keep(kept, reader, suite_dirs))
+            raw = entries[reader].read()
+            if worth.search(raw) or b"attach_stub" in raw:
+                source = _code_only(raw)
+                _scan(reader, source, names, layout, _Keep(kept, reader, suite_dirs))
     return kept
+
+
+def _worth_reading(names: Mapping[str, list[str]]) -> re.Pattern[bytes]:
+    """A quick test of a module's bytes: could any literal in it name a candidate? Every
+    such literal ends in a candidate's suffix (or whole name) right before its quote, and
+    most modules have none, so only those few are scanned literal by literal."""
+    endings = {"." + n.rsplit(".", 1)[-1] if "." in n else n for n in names}
+    pattern = b"|".join(re.escape(e.encode()) for e in sorted(endings, key=len, reverse=True))
+    return re.compile(rb"(?:" + pattern + rb")[\"']")
 
 
 # Doctest lines and comments name files that only a reader of the docs opens.
