@@ -30,7 +30,7 @@ from lpack.facts import SOURCE_LABEL
 from lpack.inspect.handler import HandlerCheck, check_handler
 from lpack.inspect.limits import LIMIT_CODES, LimitCheck, check_limits
 from lpack.inspect.lint import ACROSS_LAYERS, Finding, LintOptions, lint_paths
-from lpack.inspect.remedy import remedy, weights_of
+from lpack.inspect.remedy import dependency_names, remedy, weights_of
 from lpack.inspect.verify import VerifyResult, verify
 from lpack.resolve.fetch import FetchedWheel, fetch
 from lpack.resolve.foreign import LOCK_NAMES
@@ -300,8 +300,9 @@ def _build(
         layered=bool(layers),
     )
     written = (e for e in archive.entries if not e.path.endswith("/"))
+    needs = {d.key: dependency_names(d.requires) for d in plan.distributions}
     result.remedy = remedy(
-        weights_of(written), archive.zipped_size, with_layers, spec.upload, len(layers)
+        weights_of(written, needs), archive.zipped_size, with_layers, spec.upload, len(layers)
     )
     with _timed(timings, "lint"):
         # The same checks `lpack lint` runs on anybody's zip (the function first, then its

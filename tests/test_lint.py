@@ -544,3 +544,21 @@ def test_remedy_when_no_split_helps() -> None:
     assert text is not None and "container image" in text and "a 180.0 MiB" in text
     assert remedy(heavy, 45 * mib, 200 * mib, "direct") is None
     assert remedy(heavy, 60 * mib, 200 * mib, "s3") is None
+
+
+def test_a_layer_split_moves_what_the_moved_distribution_needs() -> None:
+    """A layer resolves its requirements' dependencies too: moving scipy moves numpy, and the
+    sizes the remedy gives say so."""
+    from lpack.inspect.remedy import Weight, dependency_names, remedy
+
+    mib = 1024 * 1024
+    weights = [
+        Weight("scipy", 28 * mib, 90 * mib, files=10, requires=("numpy",)),
+        Weight("skimage", 14 * mib, 27 * mib, files=10, requires=("numpy", "scipy")),
+        Weight("numpy", 14 * mib, 48 * mib, files=10),
+        Weight("(your source)", 1024, 1024, files=1),
+    ]
+    text = remedy(weights, 56 * mib, 165 * mib, "direct")
+    assert text is not None and "move scipy (with numpy) into a layer" in text
+    assert "function zip becomes about 14.0 MiB" in text
+    assert dependency_names(["numpy>=1.26", 'pytest; extra == "test"', "bad req ]["]) == ("numpy",)

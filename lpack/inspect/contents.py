@@ -88,6 +88,7 @@ class DistInfo:
     root: str  # import root it sits in
     tags: list[str] = field(default_factory=list)  # from WHEEL
     files: list[str] = field(default_factory=list)  # RECORD paths, as stored
+    requires: list[str] = field(default_factory=list)  # Requires-Dist lines of METADATA
 
 
 @dataclass
@@ -351,7 +352,16 @@ def _read_dist_info(contents: Contents, by_path: dict[str, Item], folder: str) -
     dist = DistInfo(canonicalize_name(name or stem), version, folder, root)
     wheel = by_path.get(folder + "/WHEEL")
     record = by_path.get(folder + "/RECORD")
+    metadata = by_path.get(folder + "/METADATA")
     try:
+        if metadata is not None:
+            text = contents.read(metadata, 4 << 20).decode("utf-8", "replace")
+            head = text.split("\n\n", 1)[0]  # the headers; the description follows
+            dist.requires = [
+                line.split(":", 1)[1].strip()
+                for line in head.splitlines()
+                if line.lower().startswith("requires-dist:")
+            ]
         if wheel is not None:
             text = contents.read(wheel, 1 << 20).decode("utf-8", "replace")
             dist.tags = [

@@ -9,9 +9,12 @@ the layers with the function; a container image does.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from lpack.facts import SOURCE_LABEL, facts, mib
 
@@ -30,6 +33,7 @@ class Weight:
     unzipped: int
     path_bytes: int = 0  # sum of its paths' lengths, for the cost of moving it under python/
     files: int = 0
+    requires: tuple[str, ...] = ()  # canonical names of the distributions it depends on
 
 
 class _Member(Protocol):
@@ -45,8 +49,24 @@ class _Member(Protocol):
     def compressed_size(self) -> int: ...
 
 
-def weights_of(files: Iterable[_Member]) -> list[Weight]:
-    """A package's weight per distribution, heaviest zipped first."""
+def dependency_names(requires: Iterable[str]) -> tuple[str, ...]:
+    """Canonical names of Requires-Dist lines, leaving out what only an extra asks for."""
+    names = []
+    for line in requires:
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if req.marker is None or "extra" not in str(req.marker):
+            names.append(canonicalize_name(req.name))
+    return tuple(names)
+
+
+def weights_of(
+    files: Iterable[_Member], requires: Mapping[str, tuple[str, ...]] | None = None
+) -> list[Weight]:
+    """A package's weight per distribution, heaviest zipped first; requires: each
+    distribution's dependencies (dependency_names), so a layer split moves them along."""
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for item in files:
         name = item.dist or SOURCE_LABEL
@@ -56,7 +76,8 @@ def weights_of(files: Iterable[_Member]) -> list[Weight]:
         total[1] += item.size
         total[2] += path
         total[3] += 1
-    found = [Weight(n, z, u, p, f) for n, (z, u, p, f) in totals.items()]
+    needs = requires or {}
+    found = [Weight(n, z, u, p, f, needs.get(n, ())) for n, (z, u, p, f) in totals.items()]
     return sorted(found, key=lambda w: (-w.zipped, w.name))
 
 
@@ -64,11 +85,28 @@ def _mib(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MiB"
 
 
-def _layers_for(moved: list[Weight], limit: int) -> list[int]:
-    """First-fit decreasing: the zipped size of each layer the moved distributions fill."""
+def _closure(root: Weight, by_name: Mapping[str, Weight], taken: set[str]) -> list[Weight]:
+    """The distribution and what it needs that is still in the function: a layer made of
+    it resolves its dependencies too, so they move with it."""
+    group, stack = [], [root.name]
+    while stack:
+        name = stack.pop()
+        if name in taken or name not in by_name:
+            continue
+        taken.add(name)
+        group.append(by_name[name])
+        stack.extend(by_name[name].requires)
+    return group
+
+
+def _layers_for(groups: list[list[Weight]], limit: int) -> list[int]:
+    """First-fit decreasing: the zipped size of each layer the moved groups fill (a group
+    stays in one layer, which brings its own dependencies)."""
     bins: list[int] = []
-    for w in moved:
-        size = w.zipped + 2 * w.files * _LAYER_PREFIX
+    sizes = sorted(
+        (sum(w.zipped + 2 * w.files * _LAYER_PREFIX for w in g) for g in groups), reverse=True
+    )
+    for size in sizes:
         for i, used in enumerate(bins):
             if used + size <= limit:
                 bins[i] += size
@@ -79,22 +117,29 @@ def _layers_for(moved: list[Weight], limit: int) -> list[int]:
 
 
 def _layer_split(weights: Sequence[Weight], zipped: int, layers_used: int) -> str | None:
-    """Move the heaviest distributions until the function zip fits; None when that cannot."""
+    """Move the heaviest distributions (with what they need) until the function zip fits;
+    None when that cannot work."""
     limit = facts().zipped_limit
-    moved: list[Weight] = []
+    by_name = {w.name: w for w in weights if w.name != SOURCE_LABEL}
+    taken: set[str] = set()
+    groups: list[list[Weight]] = []
     left = zipped
     for w in weights:
         if left <= limit:
             break
-        if w.name != SOURCE_LABEL:
-            moved.append(w)
-            left -= w.zipped
-    if left > limit or not moved:
+        if w.name in by_name and w.name not in taken:
+            group = _closure(w, by_name, taken)
+            groups.append(group)
+            left -= sum(g.zipped for g in group)
+    if left > limit or not groups:
         return None
-    bins = _layers_for(moved, limit)
+    bins = _layers_for(groups, limit)
     if any(size > limit for size in bins) or layers_used + len(bins) > facts().max_layers:
         return None
-    names = ", ".join(w.name for w in moved)
+    names = ", ".join(
+        g[0].name + (f" (with {', '.join(w.name for w in g[1:])})" if len(g) > 1 else "")
+        for g in groups
+    )
     sizes = " and ".join(_mib(b) for b in bins)
     count = "a layer" if len(bins) == 1 else f"{len(bins)} layers"
     return (

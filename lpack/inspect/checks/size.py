@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from lpack.facts import mib
 from lpack.inspect.limits import LimitCheck, check_limits, mib_text, zipped_limit
 from lpack.inspect.registry import Context, Finding, check, files, finding
-from lpack.inspect.remedy import remedy, weights_of
+from lpack.inspect.remedy import dependency_names, remedy, weights_of
 
 
 def _function_checks(ctx: Context) -> list[LimitCheck]:
@@ -37,9 +37,9 @@ def zipped_limit_exceeded(ctx: Context) -> Iterator[Finding]:
                 total = sum(c.unzipped_size for c in ctx.packages)
                 if contents is not ctx.packages[0]:
                     total = contents.unzipped_size  # a layer: its own zip, its own remedy
-                fix = remedy(
-                    weights_of(contents.files), limit.actual, total, "direct", len(ctx.packages) - 1
-                )
+                needs = {d.name: dependency_names(d.requires) for d in contents.distributions}
+                weights = weights_of(contents.files, needs)
+                fix = remedy(weights, limit.actual, total, "direct", len(ctx.packages) - 1)
                 yield finding("LP101", contents, None, f"{limit.message()}. Remedy: {fix}.")
 
 
