@@ -253,6 +253,26 @@ def _plan(
     return make_plan(wheels, files, warnings, InstallLayout.for_kind(spec.kind))
 
 
+def _measure(result: BuildResult, layers: Sequence[LayerBuild]) -> None:
+    """The written zip against the limits and budgets, and the remedy when it is over."""
+    spec, archive = result.spec, result.archive
+    assert archive is not None
+    with_layers = archive.unzipped_size + sum(layer.unzipped_size for layer in layers)
+    result.limits = check_limits(
+        archive.zipped_size,
+        with_layers,
+        spec.upload,
+        spec.max_zipped,
+        spec.max_unzipped,
+        layered=bool(layers),
+    )
+    written = (e for e in archive.entries if not e.path.endswith("/"))
+    needs = {d.key: dependency_names(d.requires) for d in result.plan.distributions}
+    result.remedy = remedy(
+        weights_of(written, needs), archive.zipped_size, with_layers, spec.upload, len(layers)
+    )
+
+
 def _build(
     spec: ArtifactSpec,
     progress: Progress,
@@ -290,20 +310,7 @@ def _build(
         result.archive = write_archive(entries, spec.output_path, progress=progress.advance)
     progress.done("write", str(spec.output_path))
     archive = result.archive
-    with_layers = archive.unzipped_size + sum(layer.unzipped_size for layer in layers)
-    result.limits = check_limits(
-        archive.zipped_size,
-        with_layers,
-        spec.upload,
-        spec.max_zipped,
-        spec.max_unzipped,
-        layered=bool(layers),
-    )
-    written = (e for e in archive.entries if not e.path.endswith("/"))
-    needs = {d.key: dependency_names(d.requires) for d in plan.distributions}
-    result.remedy = remedy(
-        weights_of(written, needs), archive.zipped_size, with_layers, spec.upload, len(layers)
-    )
+    _measure(result, layers)
     with _timed(timings, "lint"):
         # The same checks `lpack lint` runs on anybody's zip (the function first, then its
         # layers), on what we just wrote; limits are reported once, by the limits section.
