@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+import zipfile
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from lpack.assemble.record import WriteRecords
 from lpack.assemble.sources import source_files
 from lpack.assemble.stages import SlimResult, Stage, StageContext, run_stages
 from lpack.assemble.strip import StripElf
-from lpack.errors import ConfigError
+from lpack.errors import BuildError, ConfigError
 from lpack.facts import SOURCE_LABEL
 from lpack.inspect.handler import HandlerCheck, check_handler
 from lpack.inspect.limits import LIMIT_CODES, LimitCheck, check_limits
@@ -180,18 +181,22 @@ def build(
     dry_run: bool = False,
     lock_result: LockResult | None = None,
     layers: Sequence[LayerBuild] = (),
+    force: bool = False,
 ) -> BuildResult:
     """Build one artifact; a dry run stops before writing (archive None, no limits).
 
     lock_result: a lock already made (a project locks every artifact first); layers: the
-    built layers a function uses, whose distributions it leaves out."""
+    built layers a function uses, whose distributions it leaves out; force: replace an
+    existing output that is not a zip."""
     progress = progress or SilentProgress()
     timings: dict[str, float] = {}
+    if not dry_run:
+        _check_output(spec, force)
     try:
         if lock_result is None:
             with _timed(timings, "lock"):
                 lock_result = _lock(spec, progress, refresh_lock, locked)
-        return _build(spec, progress, lock_result, layers, dry_run, timings)
+        return _build(spec, progress, lock_result, layers, dry_run, timings, force)
     finally:
         close_wheels()
 
@@ -253,6 +258,45 @@ def _plan(
     return make_plan(wheels, files, warnings, InstallLayout.for_kind(spec.kind))
 
 
+def _check_output(spec: ArtifactSpec, force: bool) -> None:
+    """The zip replaces only a zip: never an input, a source file, a folder, a link or a
+    device, and another existing file only with --force. Checked before anything runs."""
+    out = spec.output_path
+    inputs = {
+        spec.lock_path,
+        spec.project_dir / "pyproject.toml",
+        *(spec.requirements_dir / name for name in (*REQUIREMENT_FILES, *LOCK_NAMES)),
+        *([spec.project_dir / spec.requirements] if spec.requirements else []),
+    }
+    source = spec.source_dir
+    what = None
+    named = spec.project_dir / (spec.output or f"dist/{spec.name}.zip")  # unresolved
+    if named.is_symlink() or out.is_symlink():
+        what = "a symbolic link"
+    elif (
+        out in {p.resolve() for p in inputs}
+        or out.name.startswith("lpack")
+        and out.suffix == ".lock"
+    ):
+        what = "one of the build's own inputs (requirements, lock or pyproject.toml)"
+    elif out.exists() and not out.is_file():
+        what = "a folder" if out.is_dir() else "not a regular file (a device, FIFO or socket)"
+    elif out.is_file() and not zipfile.is_zipfile(out):
+        inside = source is not None and out.is_relative_to(source)
+        if inside:
+            what = "a file of the function's source"
+        elif not force:
+            what = "an existing file that is not a zip"
+    if what is not None:
+        forceable = what.startswith("an existing file")
+        raise BuildError(
+            f"The output {out} of {spec.name} is {what}; writing the zip there would replace it.",
+            hint="choose another output (-o or `output`)"
+            + (", or pass --force to replace it" if forceable else "")
+            + ".",
+        )
+
+
 def _measure(result: BuildResult, layers: Sequence[LayerBuild]) -> None:
     """The written zip against the limits and budgets, and the remedy when it is over."""
     spec, archive = result.spec, result.archive
@@ -280,6 +324,7 @@ def _build(
     layers: Sequence[LayerBuild],
     dry_run: bool,
     timings: dict[str, float],
+    force: bool = False,
 ) -> BuildResult:
     with _timed(timings, "fetch"):
         wheels, left_out = _fetch(spec, lock_result, layers, progress)

@@ -197,6 +197,7 @@ class _Run:
     locks: dict[str, LockResult]
     dry_run: bool
     on_done: Callable[[str], None]
+    force: bool = False
     digests: dict[str, str] = field(default_factory=dict)
     layers: dict[str, LayerBuild] = field(default_factory=dict)
     guard: threading.Lock = field(default_factory=threading.Lock)
@@ -211,7 +212,16 @@ class _Run:
             entry: ManifestEntry | None = unchanged
             outcome = ArtifactOutcome(spec, entry, None)
         else:
-            result = build(spec, lock_result=lock_result, layers=uses, dry_run=self.dry_run)
+            recorded = self.manifest.entries.get(spec.name)
+            # The manifest records the zip as lpack's own, even when it was damaged since.
+            ours = recorded is not None and self.manifest.zip_path(recorded) == spec.output_path
+            result = build(
+                spec,
+                lock_result=lock_result,
+                layers=uses,
+                dry_run=self.dry_run,
+                force=self.force or ours,
+            )
             entry = None if self.dry_run else _entry(self.manifest, spec, result, digest)
             outcome = ArtifactOutcome(spec, entry, result)
         with self.guard:
@@ -237,12 +247,13 @@ def build_project(
     on_done: Callable[[str], None] = lambda name: None,
     workers: int | None = None,
     manifest_file: Path | None = None,
+    force: bool = False,
 ) -> ProjectBuild:
     """Build the named artifacts (all when none) and the layers they use."""
     specs = project.select(names)
     locks = lock_project(project, specs, refresh=refresh_lock, locked=locked)
     manifest = read_manifest(manifest_file or manifest_path(project))
-    run = _Run(project, manifest, locks, dry_run, on_done)
+    run = _Run(project, manifest, locks, dry_run, on_done, force)
     outcomes: dict[str, ArtifactOutcome] = {}
     limit = workers or os.cpu_count() or 2
     for wave in ([s for s in specs if s.kind == "layer"], [s for s in specs if s.kind != "layer"]):

@@ -428,7 +428,11 @@ def test_file_and_folder_with_one_name_is_an_error(tmp_path: Path, lpack_env: di
 def test_output_that_is_a_folder(project: Path, lpack_env: dict) -> None:
     (project / "out").mkdir()
     r = run_lpack("build", str(project), "--runtime", HOST, "-o", "out")
-    assert r.rc == 2 and "it is a folder" in r.stderr and "internal error" not in r.stderr
+    assert (
+        r.rc == 2
+        and "is a folder; writing the zip there would replace it" in r.stderr
+        and "internal error" not in r.stderr
+    )
     assert list((project / "out").iterdir()) == []
 
 
@@ -476,3 +480,44 @@ def test_source_name_that_is_not_utf8(tmp_path: Path, lpack_env: dict) -> None:
         fh.write(b"x")
     r = run_lpack("build", str(project), "--runtime", HOST)
     assert r.rc == 2 and "not valid UTF-8" in r.stderr and "internal error" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("output", "what"),
+    [
+        ("app.py", "a file of the function's source"),
+        ("lpack.lock", "one of the build's own inputs"),
+        ("requirements.in", "one of the build's own inputs"),
+        ("pyproject.toml", "one of the build's own inputs"),
+        ("notes.txt", "a file of the function's source"),
+        ("../outside.txt", "an existing file that is not a zip"),
+        ("somedir", "a folder"),
+        ("link.zip", "a symbolic link"),
+    ],
+)
+def test_output_never_replaces_an_input_or_a_stranger(
+    output: str, what: str, tmp_path: Path, lpack_env: dict
+) -> None:
+    project = make_project(tmp_path / "fn", "gamma\n", tool='handler = "app.lambda_handler"')
+    (project / "notes.txt").write_text("keep me\n")
+    (tmp_path / "outside.txt").write_text("keep me too\n")
+    (project / "somedir").mkdir()
+    (project / "link.zip").symlink_to(project / "notes.txt")
+    assert run_lpack("lock", str(project), "--runtime", HOST).rc == 0
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and not p.is_symlink()}
+    r = run_lpack("build", str(project), "--runtime", HOST, "-o", output)
+    assert r.rc == 2 and what in r.stderr and "choose another output" in r.stderr, r.stderr
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and not p.is_symlink()}
+    assert after == before  # nothing replaced, no stray temp file
+    r = run_lpack("build", str(project), "--runtime", HOST, "-o", output, "--force")
+    if output == "../outside.txt":  # only a stranger outside the project can be forced
+        assert r.rc == 0 and zipfile.is_zipfile(tmp_path / "outside.txt")
+    else:
+        assert r.rc == 2 and "--force" not in r.stderr
+
+
+def test_output_replaces_a_zip_it_wrote(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "gamma\n")
+    for _ in range(2):
+        r = run_lpack("build", str(project), "--runtime", HOST, "-o", "out.zip")
+        assert r.rc == 0, r.stderr

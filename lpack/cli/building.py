@@ -65,6 +65,7 @@ if TYPE_CHECKING:
 )
 @click.option("--refresh-lock", is_flag=True, help="Re-resolve even if the lock is current.")
 @click.option("--locked", is_flag=True, help="Fail instead of updating a stale lock (for CI).")
+@click.option("--force", is_flag=True, help="Replace an existing output file that is not a zip.")
 def build(
     args: tuple[str, ...],
     fmt: str,
@@ -73,6 +74,7 @@ def build(
     locked: bool,
     dry_run: bool,
     verify_after: bool,
+    force: bool,
     **flags: Any,
 ) -> None:
     """Build PROJECT_DIR: every function and layer it declares, or those NAMEd (with the
@@ -94,7 +96,7 @@ def build(
         if list_only:
             _print_list(project, names, fmt, console)
             sys.exit(EXIT_OK)
-        options = BuildFlags(refresh_lock, locked, dry_run, verify_after)
+        options = BuildFlags(refresh_lock, locked, dry_run, verify_after, force)
         for name in names:
             project.artifact(name)  # an unknown name is an error, whatever the project
         if project.declared:
@@ -116,6 +118,7 @@ class BuildFlags:
     locked: bool
     dry_run: bool
     verify: bool
+    force: bool = False
 
 
 def _build_function(spec: ArtifactSpec, flags: BuildFlags, fmt: str, console: Console) -> bool:
@@ -133,6 +136,7 @@ def _build_function(spec: ArtifactSpec, flags: BuildFlags, fmt: str, console: Co
             refresh_lock=flags.refresh_lock,
             locked=flags.locked,
             dry_run=flags.dry_run,
+            force=flags.force,
         )
 
     if fmt == "text" and console.is_terminal:
@@ -175,6 +179,7 @@ def _build_project(
             locked=flags.locked,
             dry_run=flags.dry_run,
             on_done=on_done,
+            force=flags.force,
         )
 
     if fmt == "text" and console.is_terminal:
