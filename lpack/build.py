@@ -26,7 +26,7 @@ from lpack.assemble.record import WriteRecords
 from lpack.assemble.sources import source_files
 from lpack.assemble.stages import SlimResult, Stage, StageContext, run_stages
 from lpack.assemble.strip import StripElf
-from lpack.errors import BuildError, ConfigError
+from lpack.errors import BuildError, ConfigError, FetchError
 from lpack.facts import SOURCE_LABEL
 from lpack.inspect.handler import HandlerCheck, check_handler
 from lpack.inspect.limits import LIMIT_CODES, LimitCheck, check_limits
@@ -241,10 +241,37 @@ def _fetch(
     return wheels, left_out
 
 
+def _own_wheel(spec: ArtifactSpec, progress: Progress) -> tuple[list[FetchedWheel], list[str]]:
+    """The project's own package as a wheel, when it is one (see resolve/ownpackage.py). A
+    flat layout whose backend cannot build it ships its files as before, with a warning."""
+    own = own_package(spec)
+    if own is None:
+        return [], []
+    progress.start("package", f"building {own.module} ({own.layout} layout) into a wheel")
+    try:
+        wheel = build_own_wheel(own)
+    except FetchError as exc:
+        if own.layout != "flat":
+            raise
+        last = (exc.details or "").strip().splitlines()[-1:] or ["no output"]
+        note = (
+            f"{exc.message} The folder's files ship instead, as for a project without a build "
+            f"backend (the build said: {last[0]})"
+        )
+        progress.done("package", "not built: the folder's files ship")
+        return [], [note]
+    progress.done("package", f"{wheel.filename} ({own.layout} layout)")
+    return [wheel], []
+
+
 def _plan(
-    spec: ArtifactSpec, lock_result: LockResult, wheels: list[FetchedWheel], loose: bool = True
+    spec: ArtifactSpec,
+    lock_result: LockResult,
+    wheels: list[FetchedWheel],
+    loose: bool = True,
+    notes: Sequence[str] = (),
 ) -> Plan:
-    warnings: list[str] = []
+    warnings: list[str] = list(notes)
     files: list[tuple[str, Path]] = []
     source = spec.source_dir
     if source is not None and loose:
@@ -328,14 +355,11 @@ def _build(
 ) -> BuildResult:
     with _timed(timings, "fetch"):
         wheels, left_out = _fetch(spec, lock_result, layers, progress)
-    own = own_package(spec)
-    if own is not None:  # the function is its package as pip installs it, not loose files
-        with _timed(timings, "package"):
-            progress.start("package", f"building {own.module} ({own.layout} layout) into a wheel")
-            wheels.append(build_own_wheel(own))
-            progress.done("package", f"{wheels[-1].filename} ({own.layout} layout)")
+    with _timed(timings, "package"):
+        own, notes = _own_wheel(spec, progress)
+    wheels += own
     with _timed(timings, "plan"):
-        plan = _plan(spec, lock_result, wheels, loose=own is None)
+        plan = _plan(spec, lock_result, wheels, loose=not own, notes=notes)
         handler = (
             LAYER_HANDLER if spec.kind == "layer" else check_handler(plan.entries, spec.handler)
         )

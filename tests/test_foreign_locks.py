@@ -219,3 +219,124 @@ def test_pylock_evaluates_markers_for_the_target(
     assert rc == 0 and "six" in _shipped(data)
     rc, data, _ = _build(project, "--arch", "arm64")
     assert rc == 0 and "delta" in _shipped(data)
+
+
+def _poetry_package(
+    index: Index, name: str, version: str, prefix: str, extra: str = "", tables: str = ""
+) -> str:
+    """extra: more keys of the package; tables: its [package.*] tables, which come last."""
+    filename, sha, _ = _file(index, prefix)
+    return (
+        f'[[package]]\nname = "{name}"\nversion = "{version}"\ndescription = ""\n'
+        f'optional = false\npython-versions = "*"\n{extra}'
+        f'files = [\n    {{file = "{filename}", hash = "sha256:{sha}"}},\n]\n{tables}\n'
+    )
+
+
+def test_poetry_extras_forks_and_package_markers(
+    tmp_path: Path, lpack_env: dict, index: Index
+) -> None:
+    """An extra's optional dependency (its marker tests `extra`) ships when the extra is asked
+    for; of two locked versions, the one whose lock-2.1 `markers` hold for the target ships."""
+    project = make_project(tmp_path / "fn", None)
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "fn"\nversion = "1"\nrequires-python = ">=3.9"\n'
+        'dependencies = ["withextra[sixy]", "alpha"]\n'
+    )
+    withextra = (
+        '\n[package.dependencies]\nsix = {version = "*", optional = true, markers = '
+        '"extra == \\"sixy\\""}\n\n[package.extras]\nsixy = ["six"]\n'
+    )
+    (project / "poetry.lock").write_text(
+        _poetry_package(
+            index, "alpha", "1.0", "alpha-1.0", tables='\n[package.dependencies]\nforked = "*"\n'
+        )
+        + _poetry_package(
+            index, "forked", "1.0", "forked-1.0", 'markers = "python_version < \\"3.11\\""\n'
+        )
+        + _poetry_package(
+            index, "forked", "2.0", "forked-2.0", 'markers = "python_version >= \\"3.11\\""\n'
+        )
+        + _poetry_package(index, "six", "1.0", "six-1.0")
+        + _poetry_package(index, "withextra", "1.0", "withextra-1.0", tables=withextra)
+        + '[metadata]\nlock-version = "2.1"\npython-versions = ">=3.9"\ncontent-hash = "x"\n'
+    )
+    rc, data, stderr = _build(project, "--runtime", "python3.11")
+    assert rc == 0, stderr
+    assert _shipped(data) == {"alpha": "1.0", "forked": "2.0", "six": "1.0", "withextra": "1.0"}
+    rc, data, stderr = _build(project, "--runtime", "python3.10")
+    assert rc == 0 and _shipped(data)["forked"] == "1.0", stderr
+
+
+def test_a_uv_lock_behind_pyproject_is_refused(tmp_path: Path, lpack_env: dict) -> None:
+    """uv records what pyproject asked for when it locked; a dependency added since would be
+    missing from the zip, so the lock is refused as `uv sync --locked` would."""
+    import shutil
+
+    from conftest import ROOT
+
+    project = tmp_path / "uv-orders"
+    shutil.copytree(ROOT / "fixtures" / "real-locks" / "uv-orders", project)
+    pyproject = project / "pyproject.toml"
+    for old, new in (('"urllib3<2"]', '"urllib3<2", "six"]'), ('"pydantic>=2"', '"pydantic>=3"')):
+        original = pyproject.read_text()
+        pyproject.write_text(original.replace(old, new))
+        rc, _, stderr = _build(project)
+        assert rc == 2 and "uv.lock is not current for pyproject.toml" in stderr, stderr
+        assert "run `uv lock`" in stderr
+        pyproject.write_text(original)
+
+
+def test_pylock_default_groups_are_synthetic_and_groups_add_to_them(
+    tmp_path: Path, lpack_env: dict, index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def package(name: str, prefix: str, marker: str) -> str:
+        filename, sha, url = _file(index, prefix)
+        return (
+            f'[[packages]]\nname = "{name}"\nversion = "1.0"\nmarker = {marker!r}\n'
+            f'wheels = [{{ name = "{filename}", url = "{url}", hashes = {{ sha256 = "{sha}" }} }}]\n\n'
+        )
+
+    project = make_project(tmp_path / "fn", None)
+    (project / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "test"\n'
+        'dependency-groups = ["dev", "lambda"]\ndefault-groups = ["default"]\n\n'
+        + package("alpha", "alpha-1.0", "'default' in dependency_groups")
+        + package("beta", "beta-1.0", "'default' in dependency_groups")
+        + package("six", "six-1.0", "'dev' in dependency_groups")
+        + package("gamma", "gamma-1.0", "'lambda' in dependency_groups")
+    )
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    rc, data, stderr = _build(project)
+    assert rc == 0 and _shipped(data) == {"alpha": "1.0", "beta": "1.0"}, stderr
+    rc, data, stderr = _build(project, "--group", "lambda")
+    assert rc == 0 and _shipped(data) == {"alpha": "1.0", "beta": "1.0", "gamma": "1.0"}, stderr
+
+
+def test_uv_conflict_markers_follow_the_chosen_extra(
+    tmp_path: Path, lpack_env: dict, index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With [tool.uv] conflicts, uv writes the extra into markers as 'extra-<len>-<project>-<name>'."""
+    project = make_project(tmp_path / "fn", None)
+    (project / "uv.lock").write_text(
+        'version = 1\nrequires-python = ">=3.9"\nconflicts = [[{ package = "fn", extra = "cpu" }, '
+        '{ package = "fn", extra = "gpu" }]]\n\n'
+        '[[package]]\nname = "fn"\nversion = "0.1.0"\nsource = { virtual = "." }\n'
+        'dependencies = [{ name = "alpha" }]\n\n'
+        '[package.optional-dependencies]\ncpu = [{ name = "gamma" }]\ngpu = [{ name = "delta" }]\n\n'
+        + _uv_package(
+            index,
+            "alpha",
+            "1.0",
+            ["alpha-1.0"],
+            'dependencies = [\n    { name = "beta", marker = "extra == \'extra-2-fn-gpu\'" },\n]\n',
+        )
+        + _uv_package(index, "beta", "1.0", ["beta-1.0"])
+        + _uv_package(index, "gamma", "1.0", ["gamma-1.0"])
+        + _uv_package(index, "delta", "1.0", ["delta-1.0"])
+    )
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    rc, data, stderr = _build(project, "--extra", "gpu")
+    assert rc == 0 and _shipped(data) == {"alpha": "1.0", "beta": "1.0", "delta": "1.0"}, stderr
+    rc, data, stderr = _build(project, "--extra", "cpu")
+    assert rc == 0 and _shipped(data) == {"alpha": "1.0", "gamma": "1.0"}, stderr

@@ -126,3 +126,31 @@ def test_a_broken_build_backend_is_a_clear_error(tmp_path: Path, lpack_env: dict
     assert r.rc == 2
     assert "Building the project's own package (orders, src layout)" in r.stderr
     assert "backend broken" in r.stderr and "python -m build --wheel" in r.stderr
+
+
+def test_a_flat_project_its_backend_cannot_build_ships_its_files(
+    tmp_path: Path, lpack_env: dict
+) -> None:
+    """Two top-level packages beside pyproject.toml (setuptools refuses to guess): the folder's
+    files ship as they did before lpack built projects, with a warning saying why."""
+    project = make_project(
+        tmp_path / "flat",
+        "gamma\n",
+        files={
+            "orders/__init__.py": "",
+            "orders/handler.py": "def lambda_handler(event, context):\n    return 1\n",
+            "infra/__init__.py": "",
+            "_backend/backend.py": "raise RuntimeError('two packages, which one?')\n",
+        },
+    )
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["_backend"]\n'
+        '[project]\nname = "flat"\nversion = "1"\n'
+        '[tool.lpack]\nhandler = "orders.handler.lambda_handler"\n'
+    )
+    r = run_lpack("build", str(project), "--format", "json")
+    assert r.rc == 0, r.stderr
+    with zipfile.ZipFile(r.json["output"]["path"]) as zf:
+        names = set(zf.namelist())
+    assert {"orders/handler.py", "infra/__init__.py"} <= names
+    assert any("The folder's files ship instead" in w for w in r.json["warnings"])

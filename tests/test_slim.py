@@ -413,6 +413,11 @@ def test_read_scan_names_suffixes_and_attach_stub() -> None:
         "pkg/io/tests/data/sample.mat": "",
         "pkg/io/tests/data/schema.json": "",
         "pkg/io/formats/v7.mat": "",
+        # A name made at run time: every file of that suffix beside the reader may be read.
+        "pkg/lang/load.py": "import os\ndef load(lang):\n"
+        "    return open(os.path.join(os.path.dirname(__file__), f'{lang}.h'))\n",
+        "pkg/lang/en.h": "",
+        "pkg/lang/de.h": "",
     }
     entries = {p: entry(p, t) for p, t in sources.items()}
     candidates = {p: "pkg" for p in sources if not p.endswith(".py")}
@@ -424,4 +429,6 @@ def test_read_scan_names_suffixes_and_attach_stub() -> None:
         "pkg/nothing/here.h",
         "pkg/io/tests/data/schema.json",
         "pkg/io/formats/v7.mat",
+        "pkg/lang/en.h",
+        "pkg/lang/de.h",
     }

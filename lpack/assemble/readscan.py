@@ -26,6 +26,8 @@ _LITERAL = re.compile(rb"""(?<![\w"'])[rRbBuUfF]{0,2}(["'])([^"'\\\n]{1,240})\1"
 _READS_BESIDE = re.compile(
     rb"__file__|importlib[._]resources|\bresources\.files\b|\bget_data\s*\(|__path__"
 )
+# f"{lang}.json" or "%s.json": a name made at run time, so every .json beside it may be read.
+_FORMATTED = re.compile(r"(?:\}|%s|%\(\w+\)s)[\w.-]*?(\.\w+)()$")
 # ".pyi", "*.pyi", "/*.pyi", "**/*.pyi": a pattern of files, not one file.
 _SUFFIX_PATTERN = re.compile(r"^(?:[*\w./-]*/)?\*(\.\w+)$|^(\.\w+)$")
 
@@ -115,7 +117,7 @@ def _scan(
     for match in _LITERAL.finditer(source):
         text = match.group(2).decode("utf-8", "replace").strip().replace("\\", "/")
         text = text[2:] if text.startswith("./") else text
-        suffix = _SUFFIX_PATTERN.match(text)
+        suffix = _SUFFIX_PATTERN.match(text) or _FORMATTED.search(text)
         if suffix:
             if reads_beside is None:
                 reads_beside = _READS_BESIDE.search(source) is not None

@@ -89,9 +89,14 @@ class Selection:
             ) from exc
 
     def chosen_groups(self, defaults: list[str]) -> frozenset[str]:
-        if self.groups is not None:
-            return self.groups
-        return frozenset(g for g in defaults if g not in DEV_GROUPS)
+        """The lock's default groups but dev ones, and those asked for (names normalized,
+        as PEP 735 and uv compare them)."""
+        kept = {canonicalize_name(g) for g in defaults} - DEV_GROUPS
+        return frozenset(kept | {canonicalize_name(g) for g in self.groups or ()})
+
+    @property
+    def requested_groups(self) -> frozenset[str]:
+        return frozenset(canonicalize_name(g) for g in self.groups or ())
 
 
 def load_toml(path: Path) -> dict[str, Any]:
@@ -198,7 +203,7 @@ def read_foreign(path: Path, spec: ArtifactSpec) -> ForeignLock:
     reader = readers.get(path.name, pylock.read)
     selection = Selection(
         spec.target,
-        frozenset(spec.extras),
+        frozenset(canonicalize_name(e) for e in spec.extras),
         None if spec.groups is None else frozenset(spec.groups),
     )
     return reader(path, spec, selection)

@@ -76,7 +76,8 @@ def _from_pyproject(spec: ArtifactSpec, path: Path | None = None) -> Requirement
     optional = project.get("optional-dependencies", {})
     if not isinstance(optional, dict):
         raise ConfigError(f"{path}: [project.optional-dependencies] must be a table of lists.")
-    for extra in spec.extras:
+    optional = {str(canonicalize_name(k)): v for k, v in optional.items()}
+    for extra in map(canonicalize_name, spec.extras):
         if extra not in optional:
             raise ConfigError(
                 f"Optional dependency group {extra!r} is not in [project.optional-dependencies] "
@@ -103,7 +104,10 @@ def _from_pyproject(spec: ArtifactSpec, path: Path | None = None) -> Requirement
 
 def _group(table: object, name: str, path: Path, seen: tuple[str, ...]) -> list[str]:
     """A PEP 735 dependency group's requirements, its include-group entries expanded."""
-    groups = table if isinstance(table, dict) else {}
+    groups = {
+        canonicalize_name(k): v for k, v in (table if isinstance(table, dict) else {}).items()
+    }
+    name = canonicalize_name(name)
     if name not in groups:
         raise ConfigError(
             f"Dependency group {name!r} is not in [dependency-groups] of {path} (it has: "

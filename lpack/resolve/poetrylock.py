@@ -84,14 +84,26 @@ class _Walk:
         self.chosen: dict[str, dict[str, Any]] = {}
         self.python = selection.target.python_full
 
-    def edge_holds(self, spec: dict[str, Any], name: str) -> bool:
+    def edge_holds(self, spec: dict[str, Any], name: str, extra: str = "") -> bool:
         where = f"the dependency on {name}"
-        return self.selection.holds(spec.get("markers"), where, self.path) and _allows(
+        return self.selection.holds(spec.get("markers"), where, self.path, extra) and _allows(
             spec.get("python"), self.python
         )
 
-    def add(self, name: str, spec: object, with_optional: bool = False) -> None:
-        """Follow one dependency declaration (a constraint, a table or a list of tables)."""
+    def package_holds(self, package: dict[str, Any]) -> bool:
+        """Lock 2.1 says which of several locked versions is for which environment."""
+        markers = package.get("markers")
+        if isinstance(markers, dict):  # per group: any group's marker will do
+            return any(
+                self.selection.holds(m, package["name"], self.path) for m in markers.values()
+            )
+        return self.selection.holds(
+            markers if isinstance(markers, str) else None, package["name"], self.path
+        )
+
+    def add(self, name: str, spec: object, with_optional: bool = False, extra: str = "") -> None:
+        """Follow one dependency declaration (a constraint, a table or a list of tables);
+        extra: the extra of the parent it is followed for (its markers test `extra`)."""
         tables: list[dict[str, Any]] = (
             spec
             if isinstance(spec, list)
@@ -100,7 +112,7 @@ class _Walk:
         for table in tables:
             if table.get("optional") and not with_optional:
                 continue
-            if self.edge_holds(table, name):
+            if self.edge_holds(table, name, extra):
                 self.visit(name, table.get("version"), list(table.get("extras", [])))
 
     def visit(self, name: str, constraint: object, extras: list[str]) -> None:
@@ -110,6 +122,7 @@ class _Walk:
         fitting = [
             p for p in fitting or candidates if _allows(p.get("python-versions"), self.python)
         ]
+        fitting = [p for p in fitting if self.package_holds(p)] or fitting
         if not fitting:
             raise LockError(
                 f"{self.path} has no locked version of {name} for {self.selection.target.runtime}"
@@ -125,7 +138,8 @@ class _Walk:
         for extra in extras:
             for requirement in package.get("extras", {}).get(extra, []):
                 dep = re.split(r"[\s(\[;<>=!~]", requirement.strip(), maxsplit=1)[0]
-                self.add(dep, package.get("dependencies", {}).get(dep, "*"), with_optional=True)
+                spec = package.get("dependencies", {}).get(dep, "*")
+                self.add(dep, spec, with_optional=True, extra=extra)
 
 
 def _files(
@@ -144,8 +158,11 @@ def _roots(pyproject: dict[str, Any], path: Path, selection: Selection, walk: _W
     project = pyproject.get("project", {})
     names: list[str] = []
     extras = set(selection.extras)
+    optional: dict[str, Any] = {
+        str(canonicalize_name(k)): v for k, v in project.get("optional-dependencies", {}).items()
+    }
     for text in project.get("dependencies", []) + [
-        d for e in sorted(extras) for d in project.get("optional-dependencies", {}).get(e, [])
+        d for e in sorted(extras) for d in optional.get(e, [])
     ]:
         try:
             req = Requirement(text)
@@ -156,12 +173,13 @@ def _roots(pyproject: dict[str, Any], path: Path, selection: Selection, walk: _W
         if req.marker is None or req.marker.evaluate(selection.environment()):
             names.append(req.name)
             walk.visit(req.name, str(req.specifier) or None, sorted(req.extras))
-    wanted_optional = {n for e in extras for n in poetry.get("extras", {}).get(e, [])}
+    poetry_extras = {str(canonicalize_name(k)): v for k, v in poetry.get("extras", {}).items()}
+    wanted_optional = {n for e in extras for n in poetry_extras.get(e, [])}
     for name, spec in poetry.get("dependencies", {}).items():
         if name.lower() != "python":
             names.append(name)
             walk.add(name, spec, with_optional=name in wanted_optional)
-    groups = dict(poetry.get("group", {}))
+    groups = {str(canonicalize_name(k)): v for k, v in poetry.get("group", {}).items()}
     if "dev-dependencies" in poetry:
         groups.setdefault("dev", {"dependencies": poetry["dev-dependencies"]})
     for group in sorted(selection.chosen_groups([])):

@@ -13,6 +13,7 @@ from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
 
 from lpack.errors import LockError
 from lpack.resolve.foreign import (
@@ -87,9 +88,11 @@ def read(path: Path, spec: ArtifactSpec, selection: Selection) -> ForeignLock:
             f"{selection.target.runtime} {selection.target.arch} on Linux.",
             hint="lock again with the Lambda environment included.",
         )
-    declared = set(data.get("dependency-groups", []))
-    groups = selection.chosen_groups(list(data.get("default-groups", [])))
-    unknown = sorted(groups - declared) if declared else []
+    defaults = list(data.get("default-groups", []))
+    # PEP 751's default groups are synthetic names, not listed in dependency-groups.
+    declared = {canonicalize_name(g) for g in [*data.get("dependency-groups", []), *defaults]}
+    groups = selection.chosen_groups(defaults)
+    unknown = sorted(selection.requested_groups - declared)
     if unknown:
         raise LockError(
             f"Dependency group {unknown[0]!r} is not in {path} (it has: "

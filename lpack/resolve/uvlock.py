@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from lpack.errors import LockError
@@ -33,7 +35,8 @@ def _files(package: dict[str, Any], path: Path) -> tuple[LockedFile, ...]:
     name = package["name"]
     for wheel in package.get("wheels", []):
         url = wheel.get("url") or ""
-        filename = wheel.get("filename") or url.rsplit("/", 1)[-1].split("#", 1)[0]
+        where = url or wheel.get("path") or ""  # uv records a local index's files by path
+        filename = wheel.get("filename") or where.rsplit("/", 1)[-1].split("#", 1)[0]
         found.append(
             LockedFile(
                 filename, sha256_of(wheel.get("hash"), f"{name}'s {filename}", path), url or None
@@ -55,6 +58,9 @@ class _Graph:
 
     def __init__(self, data: dict[str, Any], path: Path, selection: Selection) -> None:
         self.path, self.selection = path, selection
+        # With [tool.uv] conflicts, uv writes the chosen extras and groups into markers as
+        # `extra == 'extra-<len>-<project>-<name>'`; set by read() once the root is known.
+        self.encoded: list[str] = []
         self.by_name: dict[str, list[dict[str, Any]]] = {}
         for package in data.get("package", []):
             if not isinstance(package, dict) or "name" not in package:
@@ -95,7 +101,10 @@ class _Graph:
         while queue:
             edge = queue.pop()
             where = f"the dependency on {edge.get('name')}"
-            if not self.selection.holds(edge.get("marker"), where, self.path):
+            marker = edge.get("marker")
+            if not any(
+                self.selection.holds(marker, where, self.path, e) for e in ["", *self.encoded]
+            ):
                 continue
             package = self.resolve(edge)
             key = (canonicalize_name(package["name"]), str(package.get("version")))
@@ -127,6 +136,56 @@ def _root(data: dict[str, Any], path: Path, spec: ArtifactSpec) -> dict[str, Any
     return root
 
 
+def _wanted(requirements: list[Any]) -> dict[str, set[str]]:
+    """name -> its specifiers, from PEP 508 strings or uv's {name, specifier} tables."""
+    found: dict[str, set[str]] = {}
+    for item in requirements:
+        if isinstance(item, dict):
+            name, spec = str(item.get("name", "")), str(item.get("specifier", ""))
+        else:
+            try:
+                req = Requirement(str(item))
+            except InvalidRequirement:
+                continue
+            name, spec = req.name, str(req.specifier)
+        try:
+            spec = str(SpecifierSet(spec))
+        except InvalidSpecifier:
+            pass
+        found.setdefault(canonicalize_name(name), set()).add(spec)
+    return found
+
+
+def _check_current(root: dict[str, Any], pyproject: dict[str, Any], path: Path) -> None:
+    """uv records what pyproject.toml asked for when it locked: a lock that no longer
+    matches it would ship a stale set of packages, so it is refused, as `uv sync --locked`
+    does."""
+    project = pyproject.get("project")
+    metadata = root.get("metadata")
+    if not isinstance(project, dict) or not isinstance(metadata, dict):
+        return
+    declared = list(project.get("dependencies", []))
+    for extra in project.get("optional-dependencies", {}).values():
+        declared += extra
+    checks = [("[project] dependencies", declared, metadata.get("requires-dist", []))]
+    locked_dev = metadata.get("requires-dev", {})
+    for group, items in pyproject.get("dependency-groups", {}).items():
+        strings = [i for i in items if isinstance(i, str)]
+        checks.append((f"dependency group {group}", strings, locked_dev.get(group, [])))
+    for where, asked, locked in checks:
+        want, have = _wanted(asked), _wanted(locked)
+        if want != have:
+            changed = sorted(set(want) ^ set(have)) or sorted(
+                n for n in want if want[n] != have.get(n)
+            )
+            raise LockError(
+                f"{path} is not current for pyproject.toml: {where} and the lock differ "
+                f"({', '.join(changed)}), so the zip would ship what the lock had, not what "
+                "the project asks for.",
+                hint="run `uv lock` and commit the result.",
+            )
+
+
 def read(path: Path, spec: ArtifactSpec, selection: Selection) -> ForeignLock:
     data = load_toml(path)
     if not isinstance(data.get("version"), int) or not isinstance(data.get("package"), list):
@@ -137,9 +196,13 @@ def read(path: Path, spec: ArtifactSpec, selection: Selection) -> ForeignLock:
         )
     check_requires_python(data.get("requires-python"), path, selection)
     root = _root(data, path, spec)
+    _check_current(root, project_table(spec, path), path)
     graph = _Graph(data, path, selection)
     edges = list(root.get("dependencies", []))
-    optional = root.get("optional-dependencies", {})
+    project = str(canonicalize_name(root.get("name", "")))
+    optional = {
+        str(canonicalize_name(k)): v for k, v in root.get("optional-dependencies", {}).items()
+    }
     for extra in selection.extras:
         if extra not in optional:
             raise LockError(
@@ -147,11 +210,18 @@ def read(path: Path, spec: ArtifactSpec, selection: Selection) -> ForeignLock:
                 hint="fix `extras` / --extra, or run `uv lock` after adding it.",
             )
         edges += optional[extra]
-    groups = root.get("dev-dependencies", {})
+    groups = {str(canonicalize_name(k)): v for k, v in root.get("dev-dependencies", {}).items()}
     uv_table = project_table(spec, path).get("tool", {}).get("uv", {})
     defaults = uv_table.get("default-groups", ["dev"])
     chosen = selection.chosen_groups(list(groups) if defaults == "all" else list(defaults))
+    graph.encoded = [
+        f"{kind}-{len(project)}-{project}-{name}"
+        for kind, names in (("extra", selection.extras), ("group", chosen))
+        for name in sorted(names)
+    ]
     for group in sorted(chosen):
+        if group not in groups and group not in selection.requested_groups:
+            continue  # a default group the project declares but never filled
         if group not in groups:
             raise LockError(
                 f"Dependency group {group!r} is not in {path} (it has: "
