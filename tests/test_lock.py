@@ -361,3 +361,24 @@ def test_lock_explains_older_versions_and_lists_upgrades(tmp_path: Path, lpack_e
     r = run_lpack("lock", str(project), "--runtime", "python3.11", "-P", "numpy")
     assert r.rc == 2
     assert "--upgrade-package numpy: numpy is not in" in r.stderr and "newglibc" in r.stderr
+
+
+@pytest.mark.parametrize("line", ["./evil", "-e ./evil", "evil @ file:./evil", "-r more.in"])
+def test_local_requirements_are_refused_before_any_code_runs(
+    line: str, tmp_path: Path, lpack_env: dict
+) -> None:
+    """pip-tools would build a local path to read its metadata, running its setup.py: lpack
+    refuses it by the text, so the setup.py never runs (its marker file never appears)."""
+    project = make_project(tmp_path / "fn", f"gamma\n{line}\n")
+    (project / "more.in").write_text("-e ./evil\n")
+    evil = project / "evil"
+    evil.mkdir()
+    marker = tmp_path / "setup-py-ran"
+    (evil / "setup.py").write_text(
+        f"open({str(marker)!r}, 'w').write('ran')\n"
+        "from setuptools import setup\nsetup(name='evil', version='1')\n"
+    )
+    r = run_lpack("build", str(project), "--runtime", HOST)
+    assert r.rc == 2 and "Resolving it would build it" in r.stderr, r.stderr
+    assert ("more.in: line 1" if line.startswith("-r") else "requirements.in: line 2") in r.stderr
+    assert not marker.exists() and not (project / "lpack.lock").exists()

@@ -238,6 +238,56 @@ def lock_digest(
     return "sha256:" + h.hexdigest()
 
 
+def refuse_local_requirements(req: RequirementsInput) -> None:
+    """An editable, a local path or a URL would make pip-tools build it (running its
+    setup.py) while resolving; lpack installs only what indexes serve, so it refuses them
+    before anything runs."""
+    from lpack.resolve.lockfile import logical_lines
+
+    for label, text in [(req.path.name, req.text), *_included_texts(req)]:
+        for number, line in logical_lines(text):
+            what = _local_kind(line)
+            if what is None:
+                continue
+            raise ConfigError(
+                f"{label}: line {number} is {what} ({line}). Resolving it would build it, "
+                "running its own code, and lpack installs only packages from indexes.",
+                hint="build it into a wheel and serve it from a find-links folder "
+                "(PIP_FIND_LINKS) or a private index and require it by name; for the "
+                "function's own package, give pyproject.toml a [build-system] (see README, "
+                "The project's own package).",
+            )
+
+
+def _local_kind(line: str) -> str | None:
+    if not line:
+        return None
+    if line.startswith(("-e", "--editable")):
+        return "an editable requirement"
+    if line.startswith("-"):
+        return None  # pip options; -r/-c files are read on their own
+    spec = re.sub(r"\s--hash[= ]\S+", "", " " + line).strip()
+    try:
+        parsed = Requirement(spec)
+    except InvalidRequirement:
+        # pip reads a path or URL where a name would be; anything else is a typo that
+        # pip-compile reports in its own words.
+        local = spec.startswith((".", "/", "~")) or "://" in spec or spec.startswith("file:")
+        archive = spec.split(";")[0].strip().endswith((".whl", ".tar.gz", ".zip", ".tar.bz2"))
+        return "a local path or URL, not a requirement by name" if local or archive else None
+    return f"a direct reference to {parsed.url}" if parsed.url else None
+
+
+def _included_texts(req: RequirementsInput) -> list[tuple[str, str]]:
+    """(label, text) of every file the input pulls in with -r / -c."""
+    found = []
+    for item in _included_files(req):
+        label, _, text = item.partition(":")
+        if text != "<missing>":
+            found.append((label, text))
+    return found
+
+
 _INCLUDE_RE = re.compile(r"^\s*(?:-r|-c|--requirement|--constraint)(?:[\s=]+|(?=[^\s=-]))(\S+)")
 
 

@@ -70,7 +70,7 @@ def parse_lock(text: str, path: Path, target: Target | None = None) -> Lockfile:
             header[match.group(1)] = match.group(2)
     pins: list[Pin] = []
     environment = target.marker_environment() if target else None
-    for number, line in _logical_lines(text):
+    for number, line in logical_lines(text):
         if not line:
             continue
         if line.startswith(("-e ", "--editable")):
@@ -111,7 +111,7 @@ def parse_lock(text: str, path: Path, target: Target | None = None) -> Lockfile:
     return Lockfile(path=path, header=header, pins=pins)
 
 
-def _logical_lines(text: str) -> Iterable[tuple[int, str]]:
+def logical_lines(text: str) -> Iterable[tuple[int, str]]:
     """(first physical line number, text without comment) for each requirement line."""
     buffer: list[str] = []
     start = 0

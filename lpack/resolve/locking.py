@@ -23,6 +23,7 @@ from lpack.resolve.inputs import (
     find_foreign_lock,
     find_requirements,
     lock_digest,
+    refuse_local_requirements,
 )
 from lpack.resolve.lockfile import Lockfile, Pin, lock_header, parse_lock, read_lock
 from lpack.resolve.worker import run_worker
@@ -71,6 +72,7 @@ def lock(
             return LockResult(existing, reused=True, requirements=req)
     if locked:
         raise _stale(spec, path, req, constraints)
+    refuse_local_requirements(req)
     before = _previous_pins(path, target)
     _check_upgrade_names(upgrade_packages, before, path)
     skipped: dict[str, list[list[str]]] = {}
