@@ -13,7 +13,6 @@ import base64
 import hashlib
 import os
 import struct
-import tempfile
 import time
 import zipfile
 import zlib
@@ -25,6 +24,7 @@ from typing import BinaryIO
 
 from lpack.assemble.entries import Entry, WheelMember
 from lpack.errors import BuildError
+from lpack.files import remove_stale_temps, temp_beside
 
 DEFLATE_LEVEL = 6
 _ZIP64_LIMIT = 0xFFFFFFFF
@@ -293,7 +293,8 @@ class _ZipStream:
 def _temp_beside(output: Path) -> tuple[int, str]:
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        return tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+        remove_stale_temps(output.parent)  # what a killed build left behind
+        return temp_beside(output)
     except OSError as exc:
         raise BuildError(
             f"Cannot write {output}: {exc.strerror or exc}.",

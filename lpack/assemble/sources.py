@@ -9,7 +9,7 @@ from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from lpack.errors import BuildError
-from lpack.files import matches_any
+from lpack.files import is_lpack_temp, matches_any
 
 # Never part of a function: version control, virtualenvs, caches, editor junk.
 ALWAYS_EXCLUDED_DIRS = frozenset(
@@ -57,8 +57,8 @@ def source_files(
             full = root_path / name
             if name in ALWAYS_EXCLUDED_FILES or name.endswith(ALWAYS_EXCLUDED_SUFFIXES):
                 continue
-            if LPACK_LOCKS.match(name):
-                continue
+            if LPACK_LOCKS.match(name) or is_lpack_temp(name):
+                continue  # lpack's own locks, and a zip a killed build was writing
             if full in skip_paths:
                 continue
             rel = full.relative_to(source_dir).as_posix()

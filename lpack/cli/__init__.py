@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import click
 
 from lpack import __version__
-from lpack.errors import EXIT_USAGE
+from lpack.errors import EXIT_INTERRUPTED, EXIT_USAGE
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,10 +29,29 @@ def _register() -> None:
 _register()
 
 
+_SIGNALLED: list[int] = []
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    # A cancelled CI job or `timeout`: unwind like Ctrl-C, so every temp file is removed
+    # and the worker killed on the way out.
+    _SIGNALLED.append(signum)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     os.environ.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        cli.main(prog_name="lpack", standalone_mode=True)
+        cli.main(prog_name="lpack", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("lpack: interrupted; nothing was left half-written.", err=True)
+        sys.exit(128 + _SIGNALLED[0] if _SIGNALLED else EXIT_INTERRUPTED)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:  # usage errors: click's own message, exit 2
+        exc.show()
+        sys.exit(exc.exit_code)
     except SystemExit:
         raise
     except Exception as exc:  # a bug: still exit 2 with a short message, not a bare traceback

@@ -25,7 +25,7 @@ from lpack.cli.options import (
     target_options,
     upload_option,
 )
-from lpack.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, ConfigError, LpackError
+from lpack.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, LpackError
 from lpack.settings import ArtifactSpec, Project, load_project
 
 if TYPE_CHECKING:
@@ -107,8 +107,6 @@ def build(
             )
     except LpackError as exc:
         fail(exc, fmt)
-    except KeyboardInterrupt:
-        sys.exit(EXIT_INTERRUPTED)
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 

@@ -44,15 +44,19 @@ def run_worker(
         # stderr is drained on a thread so a chatty pip cannot block the pipe.
         drain = threading.Thread(target=lambda: err_chunks.append(stderr_pipe.read()), daemon=True)
         drain.start()
-        for line in proc.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if event.get("event") in ("result", "error"):
-                final = event
-            elif on_event:
-                on_event(event)
+        try:
+            for line in proc.stdout:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if event.get("event") in ("result", "error"):
+                    final = event
+                elif on_event:
+                    on_event(event)
+        except BaseException:
+            proc.kill()  # interrupted: the worker must not outlive lpack
+            raise
         proc.wait()
         drain.join()
     if not final:
