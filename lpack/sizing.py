@@ -19,6 +19,7 @@ from lpack.inspect.gate import (
 )
 from lpack.inspect.limits import check_limits
 from lpack.inspect.report import Report, load_report_json, make_report
+from lpack.resolve.inputs import input_label
 from lpack.settings import ArtifactSpec, load_artifact, load_project
 
 
@@ -32,17 +33,32 @@ def is_project(path: Path) -> bool:
     return pyproject.is_file() and "[tool.lpack" in pyproject.read_text(errors="replace")
 
 
+def built_zip(spec: ArtifactSpec) -> Path:
+    """The zip `lpack build` wrote for the artifact: inspecting reads, it never builds."""
+    path = spec.output_path
+    if not path.is_file():
+        raise ConfigError(
+            f"{spec.name}'s zip {path} does not exist: report, diff and gate read what "
+            "`lpack build` wrote, and never build a project themselves.",
+            hint=f"run `lpack build {spec.project_dir}` first, or name a zip or folder.",
+        )
+    return path
+
+
+def _label(spec: ArtifactSpec) -> str:
+    try:
+        return input_label(spec)
+    except ConfigError:
+        return "your requirements"
+
+
 def report_of(path: Path, project_dir: Path, cli: ArtifactSpec) -> Report:
-    """A report of a zip, a package folder, a report JSON, or a project (built first)."""
+    """A report of a zip, a package folder, a report JSON, or a project's built zip."""
     if path.is_file() and path.suffix == ".json":
         return load_report_json(path)
     if is_project(path):
-        from lpack.build import build
-
         spec = load_artifact(path, cli)
-        result = build(spec)
-        assert result.archive is not None
-        package, label = result.archive.path, result.lock.requirements.label
+        package, label = built_zip(spec), _label(spec)
     else:
         spec = load_artifact(project_dir, cli, path)
         package, label = path, "your requirements"
@@ -75,7 +91,7 @@ def reports_of(
     path: Path, project_dir: Path, cli: ArtifactSpec, artifacts: Sequence[str] = ()
 ) -> list[ArtifactReport]:
     """A report per artifact when PATH is a project that declares functions and layers
-    (built first; `artifacts` narrows them), else the one report of report_of."""
+    (of the zips it built; `artifacts` narrows them), else the one report of report_of."""
     project = load_project(path, cli) if is_project(path) else None
     if project is None or not project.declared:
         if artifacts:
@@ -86,26 +102,20 @@ def reports_of(
         report = report_of(path, project_dir, cli)
         spec = load_artifact(project_dir, cli, Path(report.artifact) if report.artifact else None)
         return [ArtifactReport(None, report, _limit_failures(report, spec))]
-    from lpack.project import build_project
-    from lpack.resolve.inputs import input_label
-
-    built = build_project(project, artifacts)
-    entries = built.manifest.entries
     results = []
-    for outcome in built.outcomes:
-        spec, entry = outcome.spec, outcome.entry
-        if artifacts and spec.name not in artifacts:
-            continue  # a layer built because a named function uses it
-        assert entry is not None
-        contents = read_contents(built.manifest.zip_path(entry))
+    unzipped: dict[str, int] = {}
+    for spec in project.select(artifacts):  # layers first: functions count theirs
+        contents = read_contents(built_zip(spec))
         try:
-            report = make_report(contents, spec.target, input_label(spec))
+            report = make_report(contents, spec.target, _label(spec))
+            zipped, unzipped[spec.name] = contents.zipped_size, contents.unzipped_size
         finally:
             contents.close()
-        layers = sum(entries[name].unzipped_size for name in spec.layers)
+        if artifacts and spec.name not in artifacts:
+            continue  # a layer a named function uses: measured, not reported
         checks = check_limits(
-            entry.zipped_size,
-            entry.unzipped_size + layers,
+            zipped,
+            unzipped[spec.name] + sum(unzipped[name] for name in spec.layers),
             spec.upload,
             spec.max_zipped,
             spec.max_unzipped,

@@ -302,6 +302,11 @@ def test_a_function_imports_with_its_layer_on_lambdas_path(tmp_path: Path, lpack
 
 def test_report_gate_and_lint_work_per_artifact(tmp_path: Path, lpack_env: dict) -> None:
     project = make_split_project(tmp_path / "proj")
+    # Inspecting reads what was built; it never builds (nor writes a lock) itself.
+    r = run_lpack("report", str(project), "--format", "json")
+    assert r.rc == 2 and "never build" in r.json["error"]["message"]
+    assert not (project / "dist").exists() and not list(project.rglob("*.lock"))
+    assert run_lpack("build", str(project)).rc == 0
     r = run_lpack("report", str(project), "--format", "json")
     assert r.rc == 0, r.stderr
     assert [a["name"] for a in r.json["artifacts"]] == ["shared", "ingest", "notify"]
@@ -322,6 +327,7 @@ def test_report_gate_and_lint_work_per_artifact(tmp_path: Path, lpack_env: dict)
     )
     # The layer grows past the thresholds: its gate fails, and says which artifact it is.
     (project / "layers/shared/requirements.in").write_text("alpha\ngamma\n")
+    assert run_lpack("build", str(project)).rc == 0
     r = run_lpack(
         "gate",
         str(project),
@@ -458,6 +464,7 @@ def test_single_artifact_commands_read_a_zip_with_its_own_settings(
 
 def test_updating_one_artifacts_baseline_keeps_the_others(tmp_path: Path, lpack_env: dict) -> None:
     project = make_split_project(tmp_path / "proj")
+    assert run_lpack("build", str(project)).rc == 0
     baseline = tmp_path / "b.json"
     assert run_lpack("gate", str(project), "--baseline", str(baseline), "--update-baseline").rc == 0
     r = run_lpack(

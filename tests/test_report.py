@@ -103,12 +103,37 @@ def _golden(name: str, output: str) -> None:
     assert output == golden.read_text()
 
 
-def test_report_of_a_project_builds_it_and_names_the_input(tmp_path: Path, lpack_env: dict) -> None:
+def test_report_of_a_project_reads_its_zip_and_never_builds(
+    tmp_path: Path, lpack_env: dict
+) -> None:
     project = make_project(tmp_path / "fn", "alpha\n", tool=f'runtime = "{HOST}"')
+    r = run_lpack("report", str(project), "--format", "json")
+    assert r.rc == 2 and "never build" in r.json["error"]["message"]
+    assert sorted(p.name for p in project.iterdir()) == [
+        "app.py",
+        "pyproject.toml",
+        "requirements.in",
+    ]
+    assert run_lpack("build", str(project)).rc == 0
     data = report(project)
     dists = {d["name"]: d for d in data["distributions"]}
     assert dists["beta"]["why"] == ["beta", "alpha", "requirements.in"]
-    assert (project / "dist" / "fn.zip").is_file()
+
+
+def test_settings_never_make_lpack_write_outside_the_project(
+    tmp_path: Path, lpack_env: dict
+) -> None:
+    victim = tmp_path / "important.txt"
+    victim.write_text("keep\n")
+    for setting in ('output = "../important.txt"', 'lock = "../important.txt"'):
+        project = make_project(tmp_path / "fn", "gamma\n", tool=f'runtime = "{HOST}"\n{setting}')
+        for command in ("build", "lock", "report", "check"):
+            r = run_lpack(command, str(project))
+            assert r.rc == 2 and "points outside the project" in r.stderr, (command, r.stderr)
+        assert victim.read_text() == "keep\n"
+    # Named on the command line, a path outside the project is the user's choice.
+    r = run_lpack("build", str(project), "-o", str(tmp_path / "elsewhere.zip"), "--lock", "l.lock")
+    assert r.rc == 0, r.stderr
 
 
 def test_report_of_a_non_package(tmp_path: Path) -> None:

@@ -67,6 +67,7 @@ def load_project(project_dir: Path, cli: ArtifactSpec | None = None) -> Project:
         from_cli = bool({"runtime", "arch"} & cli.given)
         spec = replace(spec, project_dir=root, name=name, target_from_cli=from_cli)
         spec.target  # noqa: B018 - validates the runtime/arch pair early
+        _check_writes_inside(spec, cli, path)
         return Project(root, (spec,))
     _check_one_artifact_flags(cli, table, path)
     artifacts = [
@@ -81,10 +82,25 @@ def load_project(project_dir: Path, cli: ArtifactSpec | None = None) -> Project:
             hint="declare each as its own table: [tool.lpack.functions.NAME] with `source` and "
             "`handler`.",
         )
+    for spec in artifacts:
+        _check_writes_inside(spec, cli, path)
     shared = replace(base.merged(cli), project_dir=root, name=_project_name(pyproject) or root.name)
     project = Project(root, tuple(artifacts), shared)
     check_project(project)
     return project
+
+
+def _check_writes_inside(spec: ArtifactSpec, cli: ArtifactSpec, path: Path) -> None:
+    """A project's settings never make lpack write outside the project: someone else's
+    folder could hold `output = "../../.bashrc"`. Only the command line may name such a path."""
+    for key, target in (("output", spec.output_path), ("lock", spec.lock_path)):
+        if key not in cli.given and not target.is_relative_to(spec.project_dir):
+            flag = "-o" if key == "output" else "--lock"
+            raise ConfigError(
+                f"`{key}` of {spec.name} in {path} points outside the project ({target}); "
+                "lpack writes only inside the project unless the command line names the path.",
+                hint=f"set `{key}` to a path inside {spec.project_dir}, or pass {flag} {target}.",
+            )
 
 
 # Command-line values that describe one artifact: with several, they would apply to every one.
