@@ -521,3 +521,20 @@ def test_output_replaces_a_zip_it_wrote(tmp_path: Path, lpack_env: dict) -> None
     for _ in range(2):
         r = run_lpack("build", str(project), "--runtime", HOST, "-o", "out.zip")
         assert r.rc == 0, r.stderr
+
+
+def test_a_wheel_built_from_an_sdist_is_verified_when_reused(
+    tmp_path: Path, lpack_env: dict
+) -> None:
+    """A poisoned or truncated wheel in the cache's built wheels is never shipped: it no
+    longer hashes to its record, so it is built again and the zip is what it was."""
+    project = make_project(tmp_path / "fn", "puresdist\n")
+    first = build_ok(project, "--allow-sdist", "puresdist")
+    cache = Path(lpack_env["LPACK_CACHE_DIR"])
+    (built,) = [w for w in (cache / "wheels").rglob("puresdist-*.whl")]
+    again = build_ok(project, "--allow-sdist", "puresdist")
+    assert again["fetch"]["cached"] == 1 and again["output"]["sha256"] == first["output"]["sha256"]
+    built.write_bytes(built.read_bytes()[:100])  # truncated, as a killed copy would leave it
+    rebuilt = build_ok(project, "--allow-sdist", "puresdist")
+    assert rebuilt["output"]["sha256"] == first["output"]["sha256"]
+    assert hashlib.sha256(built.read_bytes()).hexdigest() == built.parent.name

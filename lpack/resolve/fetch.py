@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from lpack.errors import FetchError
-from lpack.resolve.cache import WheelCache, default_cache_dir
+from lpack.resolve.cache import WheelCache, default_cache_dir, sha256_file
 from lpack.resolve.diagnose import fetch_error
 from lpack.resolve.lockfile import Lockfile, Pin
 from lpack.resolve.worker import EventHandler, run_worker
@@ -184,13 +183,18 @@ def build_wheel(source: Path, outdir: Path) -> tuple[Path | None, str]:
 
 
 def build_sdist(sdist: FetchedWheel, cache: WheelCache, target: Target) -> FetchedWheel:
-    """Build an allowed sdist in isolation; accept the result only if it is pure Python."""
-    built_dir = cache.root / "built" / sdist.sha256
-    existing = sorted(built_dir.glob("*.whl")) if built_dir.is_dir() else []
-    if existing:
-        return FetchedWheel(
-            sdist.name, sdist.version, existing[0], existing[0].name, sdist.sha256, True, True
-        )
+    """Build an allowed sdist in isolation; accept the result only if it is pure Python.
+
+    The built wheel is cached by its own hash, recorded against the sdist's: reused only
+    while it still hashes to the record (a damaged or poisoned one is built again)."""
+    record_key = f"built-{sdist.sha256}"
+    record = cache.get_selection(record_key) or {}
+    if isinstance(record.get("sha256"), str) and isinstance(record.get("filename"), str):
+        reused = cache.verified(record["sha256"], record["filename"])
+        if reused is not None:
+            return FetchedWheel(
+                sdist.name, sdist.version, reused, reused.name, sdist.sha256, True, True
+            )
     ways_out = (
         "pin a version of it that publishes manylinux wheels, choose a runtime for which "
         "wheels exist (--runtime), or build the wheel on Amazon Linux and serve it from a "
@@ -213,10 +217,10 @@ def build_sdist(sdist: FetchedWheel, cache: WheelCache, target: Target) -> Fetch
                 "lpack builds pure-Python sdists only.",
                 hint=ways_out,
             )
-        built_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=built_dir, suffix=".part")
-        os.close(fd)
-        shutil.copyfile(wheel, tmp_name)
-        final = built_dir / wheel.name
-        os.replace(tmp_name, final)
+        handle, temp = cache.open_temp()
+        with handle, open(wheel, "rb") as source:
+            shutil.copyfileobj(source, handle)
+        digest = sha256_file(temp)
+        final = cache.store(temp, digest, wheel.name)
+        cache.put_selection(record_key, {"sha256": digest, "filename": wheel.name})
     return FetchedWheel(sdist.name, sdist.version, final, final.name, sdist.sha256, False, True)
