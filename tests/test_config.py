@@ -37,6 +37,9 @@ def test_cli_overrides_pyproject(tmp_path: Path) -> None:
         ('arch = "aarch64"', "accepted: x86_64, arm64"),
         ('upload = "ftp"', "accepted: direct, s3"),
         ('max-zipped = "lots"', "not a size"),
+        ('max-zipped = "0 B"', "not a size"),
+        ("max-unzipped = 0", "not a size"),
+        ('[tool.lpack.slim]\nper-distribution = "numpy"', "per-distribution"),
         ('exclude = "*.md"\ninclude = [1]', "list of strings"),
     ],
 )

@@ -32,7 +32,9 @@ def parse_size(key: str, value: object, where: Where | None = None) -> int:
         match = _SIZE_RE.match(value)
         if match:
             unit = (match.group(2) or "B").lower()
-            return int(float(match.group(1)) * _SIZE_UNITS[unit])
+            parsed = int(float(match.group(1)) * _SIZE_UNITS[unit])
+            if parsed > 0:  # "0 B" is as meaningless a budget as 0
+                return parsed
     raise ConfigError(
         f"`{key}` = {value!r}{place} is not a size.",
         hint='write a positive number of bytes (40000000) or a string like "40 MiB" or "45 MB".',
