@@ -359,6 +359,7 @@ def _build(
         own, notes = _own_wheel(spec, progress)
     wheels += own
     with _timed(timings, "plan"):
+        notes = [*lock_result.notes, *notes]  # a lock resolved again says why it was
         plan = _plan(spec, lock_result, wheels, loose=not own, notes=notes)
         handler = (
             LAYER_HANDLER if spec.kind == "layer" else check_handler(plan.entries, spec.handler)

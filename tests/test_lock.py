@@ -229,6 +229,11 @@ def test_damaged_lock_is_regenerated_unless_locked(tmp_path: Path, lpack_env: di
     r = run_lpack("build", str(project), "--runtime", HOST, "--format", "json")
     assert r.rc == 0, r.stderr
     assert pins(project) == {"gamma": "1.0"}
+    # ... and says so, instead of replacing it without a word.
+    assert any(
+        "lpack.lock could not be read" in w and "was resolved again" in w
+        for w in r.json["warnings"]
+    ), r.json["warnings"]
 
 
 def test_editable_requirement_is_refused_not_dropped(tmp_path: Path, lpack_env: dict) -> None:

@@ -67,9 +67,11 @@ def lock(
     path = target_lock_path(spec)
     upgrade_packages = list(upgrade_packages)
     if not (refresh or upgrade or upgrade_packages):
-        existing = _current(path, target, digest, locked)
+        existing, damage = _current(path, target, digest, locked)
         if existing is not None:
             return LockResult(existing, reused=True, requirements=req)
+    else:
+        damage = None
     if locked:
         raise _stale(spec, path, req, constraints)
     refuse_local_requirements(req)
@@ -99,22 +101,25 @@ def lock(
         requirements=req,
         unwritten=text,
         changes=tuple(changes(before, lockfile.pins)) if before else (),
-        notes=tuple(skipped_newer(lockfile.pins, skipped, target)),
+        notes=(*([damage] if damage else []), *skipped_newer(lockfile.pins, skipped, target)),
     )
     return write_lock(result) if write else result
 
 
-def _current(path: Path, target: Target, digest: str, locked: bool) -> Lockfile | None:
-    """The lock at path while it is current for the target and inputs."""
+def _current(
+    path: Path, target: Target, digest: str, locked: bool
+) -> tuple[Lockfile | None, str | None]:
+    """The lock at path while it is current for the target and inputs, and why an existing
+    lock could not be read (a damaged lock is derived data: it is resolved again, and said)."""
     if not path.is_file():
-        return None
+        return None, None
     try:
         existing = read_lock(path, target)
-    except LockError:
+    except LockError as exc:
         if locked:
             raise
-        return None  # a damaged lock is derived data: resolve again
-    return existing if existing.is_current(target, digest) else None
+        return None, f"{path.name} could not be read ({exc.message}) and was resolved again"
+    return (existing if existing.is_current(target, digest) else None), None
 
 
 def _stale(
