@@ -85,14 +85,7 @@ def lock(
     except LockError as exc:
         if not constraints:
             raise
-        layers = ", ".join(c.name for c in constraints)
-        raise LockError(
-            f"Function {spec.name} cannot be locked with the pins of its layers ({layers}) as "
-            f"constraints: {exc.message}",
-            details=exc.details,
-            hint=f"make {spec.name}'s requirements agree with the versions its layers pin "
-            f"(their locks), or change the layers' requirements; {exc.hint or ''}".rstrip("; "),
-        ) from exc
+        raise _with_layers(exc, spec, constraints) from exc
     text = lock_header(target, req.label, digest) + body
     lockfile = parse_lock(text, path, target)  # refuse to write a lock fetch cannot use
     result = LockResult(
@@ -104,6 +97,20 @@ def lock(
         notes=(*([damage] if damage else []), *skipped_newer(lockfile.pins, skipped, target)),
     )
     return write_lock(result) if write else result
+
+
+def _with_layers(
+    exc: LockError, spec: ArtifactSpec, constraints: Sequence[Constraints]
+) -> LockError:
+    """A resolution failure, worded for a function locked against its layers' pins."""
+    layers = ", ".join(c.name for c in constraints)
+    return LockError(
+        f"Function {spec.name} cannot be locked with the pins of its layers ({layers}) as "
+        f"constraints: {exc.message}",
+        details=exc.details,
+        hint=f"make {spec.name}'s requirements agree with the versions its layers pin "
+        f"(their locks), or change the layers' requirements; {exc.hint or ''}".rstrip("; "),
+    )
 
 
 def _current(
