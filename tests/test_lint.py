@@ -6,6 +6,7 @@ import json
 import os
 import struct
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -562,3 +563,33 @@ def test_a_layer_split_moves_what_the_moved_distribution_needs() -> None:
     assert text is not None and "move scipy (with numpy) into a layer" in text
     assert "function zip becomes about 14.0 MiB" in text
     assert dependency_names(["numpy>=1.26", 'pytest; extra == "test"', "bad req ]["]) == ("numpy",)
+
+
+def test_archive_level_defects_are_findings(tmp_path: Path) -> None:
+    """A name twice, a NUL in a name, a file that is also a folder: LP407, each named."""
+    import warnings
+
+    warnings.simplefilter("ignore")  # zipfile warns when asked to write a name twice
+    dup = tmp_path / "dup.zip"
+    with zipfile.ZipFile(dup, "w") as zf:
+        zf.writestr("app.py", "A = 1\n")
+        zf.writestr("app.py", "A = 2\n")
+    clash = tmp_path / "clash.zip"
+    with zipfile.ZipFile(clash, "w") as zf:
+        zf.writestr("pkg", "a file\n")
+        zf.writestr("pkg/sub/__init__.py", "")
+    nul = tmp_path / "nul.zip"
+    with zipfile.ZipFile(nul, "w") as zf:
+        zf.writestr("app.py", "X = 1\n")
+    nul.write_bytes(nul.read_bytes().replace(b"app.py", b"ap\x00.py"))
+    expected = {
+        dup: ("app.py", "holds this name twice"),
+        clash: ("pkg", "also a folder"),
+        nul: ("ap", "NUL byte"),
+    }
+    for path, (entry, words) in expected.items():
+        rc, data = lint(str(path), "--runtime", "python3.12")
+        (found,) = fired(data, "LP407")
+        assert rc == 1 and found["path"] == entry and words in found["message"], found
+    clean = write_zip(tmp_path / "clean.zip", {"pkg/__init__.py": b"", "app.py": b""})
+    assert fired(lint(str(clean), "--runtime", "python3.12")[1], "LP407") == []

@@ -101,6 +101,8 @@ class Contents:
     roots: list[str]  # import roots present: "", "python/", "python/lib/python3.X/site-packages/"
     is_layer: bool
     layer_python: str | None = None
+    # Archive-level defects readers disagree on: (entry, what is wrong); lint LP407.
+    defects: list[tuple[str, str]] = field(default_factory=list)
     _reader: object = None
 
     @property
@@ -283,7 +285,34 @@ def _read_zip(path: Path) -> Contents:
     ) as exc:
         zf.close()
         raise ContentsError(f"{path} is damaged: {exc}.", hint="rebuild the zip.") from exc
-    return _finish(path, "zip", items, path.stat().st_size, zf)
+    contents = _finish(path, "zip", items, path.stat().st_size, zf)
+    contents.defects = _archive_defects(infos, items)
+    return contents
+
+
+def _archive_defects(infos: list[zipfile.ZipInfo], items: list[Item]) -> list[tuple[str, str]]:
+    """Names that different zip readers resolve differently: the same name twice (which copy
+    does Lambda's unzip keep?), a NUL in a name (cut short by some readers, not others), and
+    a path that is a file here and a folder of other entries there."""
+    found: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for info in infos:
+        name = info.filename.rstrip("/")
+        if "\x00" in info.orig_filename:
+            shown = info.orig_filename.replace("\x00", "\\0")
+            found.append(
+                (name, f"its name holds a NUL byte ({shown!r}); readers cut it at different places")
+            )
+        elif name in seen:
+            found.append(
+                (name, "the archive holds this name twice; which copy an unzip keeps differs")
+            )
+        seen.add(name)
+    folders = {i.path.rsplit("/", n)[0] for i in items for n in range(1, i.path.count("/") + 1)}
+    for item in items:
+        if not item.is_dir and item.path in folders:
+            found.append((item.path, "a file of that name is also a folder of other entries"))
+    return found
 
 
 def _read_folder(path: Path) -> Contents:

@@ -214,3 +214,10 @@ def handler_found(ctx: Context) -> Iterator[Finding]:
             candidates[0],
             f"handler {handler!r}: {candidates[0]} has no top-level {function!r}",
         )
+
+
+@check("LP407")
+def ambiguous_archive(ctx: Context) -> Iterator[Finding]:
+    for contents in ctx.packages:
+        for path, what in contents.defects:
+            yield finding("LP407", contents, path, what)
