@@ -439,3 +439,17 @@ def test_partial_report_files_are_read_as_far_as_they_go(tmp_path: Path) -> None
     r = run_lpack("report", str(old), "--format", "json")
     assert r.rc == 0 and r.json == json.loads(old.read_text())
     assert run_lpack("report", str(old)).rc == 0
+
+
+def test_markdown_never_passes_a_packages_markup_through(tmp_path: Path) -> None:
+    """A distribution named to inject HTML or a table column into a PR comment is escaped."""
+    from lint_fixtures import dist_info, write_zip
+
+    name = "evil<img src=x onerror=alert(1)>|x"
+    members = {"evil/__init__.py": b"", **dist_info(name, "1.0", ["evil/__init__.py"])}
+    path = write_zip(tmp_path / "fn.zip", members)
+    r = run_lpack("report", str(path), "--runtime", HOST, "--format", "markdown")
+    assert r.rc == 0, r.stderr
+    assert "<img" not in r.stdout and "&lt;img" in r.stdout
+    row = next(line for line in r.stdout.splitlines() if "&lt;img" in line)
+    assert row.count(" | ") == 6  # the name added no column

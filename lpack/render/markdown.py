@@ -8,6 +8,15 @@ from lpack.inspect.report import Report
 from lpack.render.console import delta
 
 
+def _md(text: object) -> str:
+    """A name from a package, safe in a table cell: a package cannot add HTML, links or
+    columns to a pull-request comment."""
+    value = str(text)
+    for raw, safe in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("`", "'")):
+        value = value.replace(raw, safe)
+    return " ".join(value.split())  # no newlines: one row stays one row
+
+
 def report_markdown(report: Report) -> str:
     total = report.unzipped_size
     zipped = report.zipped_size
@@ -15,7 +24,7 @@ def report_markdown(report: Report) -> str:
     if zipped is not None:
         totals += f" · **{zipped:,} B zipped**"
     out = [
-        f"### lpack report: `{report.artifact.rsplit('/', 1)[-1]}`",
+        f"### lpack report: `{_md(report.artifact.rsplit('/', 1)[-1])}`",
         "",
         totals,
         "",
@@ -26,12 +35,13 @@ def report_markdown(report: Report) -> str:
         s = d.sizes
         share = s.unzipped / total if total else 0
         out.append(
-            f"| {d.name} | {d.version} | {s.files:,} | {s.unzipped:,} | {s.zipped:,} | "
-            f"{share:.1%} | {' ← '.join(d.why)} |"
+            f"| {_md(d.name)} | {_md(d.version)} | {s.files:,} | {s.unzipped:,} | {s.zipped:,} | "
+            f"{share:.1%} | {_md(' ← '.join(d.why))} |"
         )
     out += ["", "| kind of file | files | unzipped | zipped |", "| --- | ---: | ---: | ---: |"]
     for k in report.kinds:
-        out.append(f"| {k.name} | {k.sizes.files:,} | {k.sizes.unzipped:,} | {k.sizes.zipped:,} |")
+        sizes = k.sizes
+        out.append(f"| {_md(k.name)} | {sizes.files:,} | {sizes.unzipped:,} | {sizes.zipped:,} |")
     return "\n".join(out) + "\n"
 
 
@@ -58,15 +68,15 @@ def diff_markdown(diff: Diff, title: str = "lpack diff") -> str:
         else:
             version = f"{row.old_version} → {row.new_version or '—'}"
         out.append(
-            f"| {row.name} | {row.status} | {version or row.old_version} | "
+            f"| {_md(row.name)} | {row.status} | {_md(version or row.old_version)} | "
             f"{row.new_unzipped:,} | {delta(row.delta)} |"
         )
     for warning in diff.warnings:
-        out.append(f"\n> warning: {warning}")
+        out.append(f"\n> warning: {_md(warning)}")
     return "\n".join(out) + "\n"
 
 
 def gate_markdown(result: GateResult, artifact: str | None = None) -> str:
-    title = f"lpack gate{f' {artifact}' if artifact else ''}: {'passed' if result.ok else 'FAILED'}"
-    failures = "".join(f"\n- **{failure}**" for failure in result.failures)
+    title = f"lpack gate{f' {_md(artifact)}' if artifact else ''}: {'passed' if result.ok else 'FAILED'}"
+    failures = "".join(f"\n- **{_md(failure)}**" for failure in result.failures)
     return diff_markdown(result.diff, title) + failures
