@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,16 @@ def uv_lock(index: Index) -> str:
             'dependencies = [\n    { name = "six" },\n]\n',
         )
         + _uv_package(index, "six", "1.0", ["six-1.0"])
+    )
+
+
+def _pylock_package(index: Index, name: str, prefix: str, marker: str = "") -> str:
+    """One [[packages]] entry of a pylock.toml, its wheel from the fixture index."""
+    filename, sha, url = _file(index, prefix)
+    mark = f"marker = {marker!r}\n" if marker else ""
+    return (
+        f'[[packages]]\nname = "{name}"\nversion = "1.0"\n{mark}'
+        f'wheels = [{{ name = "{filename}", url = "{url}", hashes = {{ sha256 = "{sha}" }} }}]\n\n'
     )
 
 
@@ -193,13 +204,7 @@ def test_poetry_lock_ships_the_main_group_from_the_index(
 def test_pylock_evaluates_markers_for_the_target(
     tmp_path: Path, lpack_env: dict, index: Index, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def package(name: str, prefix: str, marker: str = "") -> str:
-        filename, sha, url = _file(index, prefix)
-        mark = f"marker = {marker!r}\n" if marker else ""
-        return (
-            f'[[packages]]\nname = "{name}"\nversion = "1.0"\n{mark}'
-            f'wheels = [{{ name = "{filename}", url = "{url}", hashes = {{ sha256 = "{sha}" }} }}]\n\n'
-        )
+    package = partial(_pylock_package, index)
 
     project = make_project(tmp_path / "fn", None)
     (project / "pylock.toml").write_text(
@@ -290,12 +295,7 @@ def test_a_uv_lock_behind_pyproject_is_refused(tmp_path: Path, lpack_env: dict) 
 def test_pylock_default_groups_are_synthetic_and_groups_add_to_them(
     tmp_path: Path, lpack_env: dict, index: Index, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def package(name: str, prefix: str, marker: str) -> str:
-        filename, sha, url = _file(index, prefix)
-        return (
-            f'[[packages]]\nname = "{name}"\nversion = "1.0"\nmarker = {marker!r}\n'
-            f'wheels = [{{ name = "{filename}", url = "{url}", hashes = {{ sha256 = "{sha}" }} }}]\n\n'
-        )
+    package = partial(_pylock_package, index)
 
     project = make_project(tmp_path / "fn", None)
     (project / "pylock.toml").write_text(
