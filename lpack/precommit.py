@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from lpack.assemble.sources import tree_stamp
 from lpack.errors import StaleLockError
@@ -59,19 +60,27 @@ def check(spec: ArtifactSpec) -> CheckResult:
         return CheckResult(False, f"lpack check: {exc.message} Run `lpack lock` and commit it.")
     name = _fingerprint(spec, result.lockfile.path.read_text()) + ".json"
     record = default_cache_dir() / "checks" / name
-    sizes = None
-    if record.is_file():
-        try:
-            sizes = json.loads(record.read_text())
-        except ValueError:
-            sizes = None
-    if sizes is None:
-        sizes = _measure(spec)
+    sizes: dict[str, Any] = _read_record(record)
+    if not all(_is_size(sizes.get(k)) for k in ("zipped", "unzipped")):  # missing or tampered
+        sizes = dict(_measure(spec))
         write_atomic(record, json.dumps(sizes).encode())
     checks = check_limits(
         sizes["zipped"], sizes["unzipped"], spec.upload, spec.max_zipped, spec.max_unzipped
     )
     return _verdict("", checks, sizes["zipped"], sizes["unzipped"], spec)
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    """A cached measurement, or {} when it is missing or not what lpack writes."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _is_size(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _verdict(
@@ -101,9 +110,12 @@ def check_project(project: Project, names: Sequence[str] = ()) -> list[CheckResu
     for spec in specs:
         h.update(_fingerprint(spec, locks[spec.name].lockfile.path.read_text()).encode())
     record = default_cache_dir() / "checks" / f"project-{h.hexdigest()}.json"
-    try:
-        sizes = json.loads(record.read_text())
-    except (OSError, ValueError):
+    sizes = _read_record(record)
+    wanted = {s.name for s in specs} | {layer for s in specs for layer in s.layers}
+    if not all(
+        isinstance(sizes.get(n), list) and len(sizes[n]) == 2 and all(map(_is_size, sizes[n]))
+        for n in wanted
+    ):
         sizes = _measure_project(project, names)
         write_atomic(record, json.dumps(sizes).encode())
     results = []

@@ -453,3 +453,24 @@ def test_markdown_never_passes_a_packages_markup_through(tmp_path: Path) -> None
     assert "<img" not in r.stdout and "&lt;img" in r.stdout
     row = next(line for line in r.stdout.splitlines() if "&lt;img" in line)
     assert row.count(" | ") == 6  # the name added no column
+
+
+def test_check_measures_again_when_its_cached_record_is_damaged(
+    tmp_path: Path, lpack_env: dict
+) -> None:
+    """`lpack check` caches the sizes it measured; a record that is not what it writes
+    (truncated, wrong types, a negative size, a list) is measured again, never trusted."""
+    project = make_project(tmp_path / "fn", "alpha\n", tool=f'runtime = "{HOST}"')
+    assert run_lpack("lock", str(project)).rc == 0
+    first = run_lpack("check", str(project))
+    assert first.rc == 0, first.stdout
+    (record,) = (Path(lpack_env["LPACK_CACHE_DIR"]) / "checks").glob("*.json")
+    for poison in (
+        '{"zipped": "1", "unzipped": 1}',
+        '{"zipped": -5, "unzipped": 1}',
+        "[1, 2]",
+        "{",
+    ):
+        record.write_text(poison)
+        r = run_lpack("check", str(project))
+        assert r.rc == 0 and r.stdout == first.stdout, (poison, r.stdout + r.stderr)
