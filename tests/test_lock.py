@@ -387,3 +387,16 @@ def test_local_requirements_are_refused_before_any_code_runs(
     assert r.rc == 2 and "Resolving it would build it" in r.stderr, r.stderr
     assert ("more.in: line 1" if line.startswith("-r") else "requirements.in: line 2") in r.stderr
     assert not marker.exists() and not (project / "lpack.lock").exists()
+
+
+def test_an_index_named_in_the_requirements_is_used_to_fetch_too(
+    tmp_path: Path, lpack_env: dict, index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pip-compile reads --index-url from requirements.in; fetch looks in the same place
+    (the configured index here answers nothing)."""
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    project = make_project(tmp_path / "fn", f"--index-url {index.url}\ngamma\n")
+    r = run_lpack("build", str(project), "--runtime", HOST, "--format", "json")
+    assert r.rc == 0, r.stderr
+    assert {d["name"] for d in r.json["distributions"]} >= {"gamma"}
+    assert index.url not in (project / "lpack.lock").read_text()  # never written into the lock

@@ -57,7 +57,8 @@ def fetch(
     results = _cached(lockfile.pins, target, cache, on_event)
     missing = [pin for pin in lockfile.pins if pin.key not in results]
     if missing:
-        results.update(_download(missing, spec, cache, on_event, lockfile.indexes))
+        extra = [arg for url in lockfile.indexes for arg in ("--extra-index-url", url)]
+        results.update(_download(missing, spec, cache, on_event, lockfile.pip_args + extra))
     allowed_sdists = {canonicalize_name(n) for n in spec.allow_sdist}
     wheels = []
     for pin in lockfile.pins:
@@ -105,7 +106,7 @@ def _download(
     spec: ArtifactSpec,
     cache: WheelCache,
     on_event: EventHandler | None,
-    indexes: list[str],
+    pip_args: list[str],
 ) -> dict[str, FetchedWheel]:
     """Ask the worker to choose and download each pin's file for the target (a foreign
     lock's pin names its file, and its URL when the lock records one)."""
@@ -115,7 +116,7 @@ def _download(
         "runtime": target.runtime,
         "arch": target.arch,
         "allow_sdist": list(spec.allow_sdist),
-        "pip_args": [arg for url in indexes for arg in ("--extra-index-url", url)],
+        "pip_args": pip_args,
         "cache_root": str(cache.root),
         "pins": [
             {

@@ -259,6 +259,35 @@ def refuse_local_requirements(req: RequirementsInput) -> None:
             )
 
 
+_INDEX_OPTIONS = {
+    "-i": "--index-url",
+    "--index-url": "--index-url",
+    "--extra-index-url": "--extra-index-url",
+    "-f": "--find-links",
+    "--find-links": "--find-links",
+    "--trusted-host": "--trusted-host",
+    "--no-index": "--no-index",
+}
+
+
+def index_options(req: RequirementsInput) -> list[str]:
+    """The index options the requirements (and what they include) give, as pip arguments;
+    a relative find-links folder is taken relative to the file that names it, as pip does."""
+    from lpack.resolve.lockfile import logical_lines
+
+    found: list[str] = []
+    for label, text in [(req.path.name, req.text), *_included_texts(req)]:
+        for _, line in logical_lines(text):
+            option, _, value = line.replace("=", " ", 1).partition(" ")
+            if option not in _INDEX_OPTIONS:
+                continue
+            value = value.strip()
+            if _INDEX_OPTIONS[option] == "--find-links" and "://" not in value:
+                value = str((req.path.parent / os.path.dirname(label) / value).resolve())
+            found += [_INDEX_OPTIONS[option]] + ([value] if value else [])
+    return found
+
+
 def _local_kind(line: str) -> str | None:
     if not line:
         return None

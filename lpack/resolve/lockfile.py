@@ -42,6 +42,9 @@ class Lockfile:
     header: dict[str, str]
     pins: list[Pin]
     indexes: list[str] = field(default_factory=list)  # extra indexes a foreign lock names
+    # Index options the requirements file itself gives (--index-url, --find-links, ...):
+    # pip-compile read them, so fetch must look in the same places.
+    pip_args: list[str] = field(default_factory=list)
 
     def is_current(self, target: Target, digest: str) -> bool:
         return (

@@ -22,6 +22,7 @@ from lpack.resolve.inputs import (
     RequirementsInput,
     find_foreign_lock,
     find_requirements,
+    index_options,
     lock_digest,
     refuse_local_requirements,
 )
@@ -69,6 +70,7 @@ def lock(
     if not (refresh or upgrade or upgrade_packages):
         existing, damage = _current(path, target, digest, locked)
         if existing is not None:
+            existing.pip_args = index_options(req)
             return LockResult(existing, reused=True, requirements=req)
     else:
         damage = None
@@ -88,6 +90,7 @@ def lock(
         raise _with_layers(exc, spec, constraints) from exc
     text = lock_header(target, req.label, digest) + body
     lockfile = parse_lock(text, path, target)  # refuse to write a lock fetch cannot use
+    lockfile.pip_args = index_options(req)
     result = LockResult(
         lockfile,
         reused=False,
