@@ -7,7 +7,9 @@ it never writes anything.
 from __future__ import annotations
 
 import struct
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import BinaryIO
 
 ELF_MAGIC = b"\x7fELF"
 SHF_ALLOC = 0x2
@@ -30,6 +32,66 @@ MACHINES = {
 
 class ElfError(ValueError):
     """The bytes are not an ELF file lpack can safely read."""
+
+
+# One table (section headers, .dynamic, .gnu.version_r) larger than this is not a real
+# binary's: lint says it could not read it rather than allocate what a hostile file claims.
+MAX_TABLE_READ = 16 * 1024**2
+_BLOCK = 64 * 1024
+_CACHED_BLOCKS = 128  # 8 MiB: the string lookups of one table stay in memory
+
+
+class FileView:
+    """An ELF file read on demand from a seekable stream (a zip member, an open file).
+
+    Lint needs the headers and a few small tables, which a hostile or simply huge binary
+    (a 1 GiB .so) would otherwise make it hold in memory. Blocks are cached so string
+    lookups near each other do not seek again (a zip member seeks back by inflating anew).
+    """
+
+    def __init__(self, stream: BinaryIO, size: int) -> None:
+        self._stream = stream
+        self._size = size
+        self._blocks: OrderedDict[int, bytes] = OrderedDict()
+
+    def __len__(self) -> int:
+        return self._size
+
+    def _block(self, index: int) -> bytes:
+        block = self._blocks.get(index)
+        if block is None:
+            self._stream.seek(index * _BLOCK)
+            block = self._stream.read(_BLOCK)
+            self._blocks[index] = block
+            if len(self._blocks) > _CACHED_BLOCKS:
+                self._blocks.popitem(last=False)
+        else:
+            self._blocks.move_to_end(index)
+        return block
+
+    def __getitem__(self, key: slice) -> bytes:
+        start, stop, _ = key.indices(self._size)
+        if stop <= start:
+            return b""
+        if stop - start > MAX_TABLE_READ:
+            raise ElfError(
+                f"a table of {stop - start:,} B is more than the {MAX_TABLE_READ:,} B "
+                "lpack reads from one binary"
+            )
+        parts = []
+        for index in range(start // _BLOCK, (stop - 1) // _BLOCK + 1):
+            block = self._block(index)
+            base = index * _BLOCK
+            parts.append(block[max(start - base, 0) : stop - base])
+        return b"".join(parts)
+
+
+ByteSource = bytes | FileView
+
+
+def _unpack(fmt: str, data: ByteSource, offset: int) -> tuple[int, ...]:
+    size = struct.calcsize(fmt)
+    return struct.unpack(fmt, data[offset : offset + size])
 
 
 @dataclass(frozen=True)
@@ -63,7 +125,7 @@ class Section:
 
 @dataclass(frozen=True)
 class ElfFile:
-    data: bytes
+    data: ByteSource
     is64: bool
     little: bool
     machine: int
@@ -98,7 +160,7 @@ class ElfFile:
         return any(s.type == SHT_SYMTAB for s in self.sections)
 
 
-def is_elf(data: bytes) -> bool:
+def is_elf(data: ByteSource) -> bool:
     return data[:4] == ELF_MAGIC
 
 
@@ -119,37 +181,40 @@ class _Header:
     shstrndx: int
 
 
-def _header(data: bytes) -> _Header:
+def _header(data: ByteSource) -> _Header:
     if len(data) < 52 or not is_elf(data):
         raise ElfError("not an ELF file")
-    ei_class, ei_data = data[4], data[5]
+    ei_class, ei_data = data[4:6]
     if ei_class not in (1, 2) or ei_data not in (1, 2):
         raise ElfError("unknown ELF class or byte order")
     is64, e = ei_class == 2, "<" if ei_data == 1 else ">"
     layout = "HHIQQQIHHHHHH" if is64 else "HHIIIIIHHHHHH"
-    typ, machine, _, _, phoff, shoff, _, _, phentsize, phnum, shentsize, shnum, shstrndx = (
-        struct.unpack_from(e + layout, data, 16)
+    typ, machine, _, _, phoff, shoff, _, _, phentsize, phnum, shentsize, shnum, shstrndx = _unpack(
+        e + layout, data, 16
     )
     return _Header(
         is64, e, typ, machine, phoff, shoff, phentsize, phnum, shentsize, shnum, shstrndx
     )
 
 
-def _segments(data: bytes, h: _Header) -> list[Segment]:
+def _segments(data: ByteSource, h: _Header) -> list[Segment]:
     segments = []
+    table = data[h.phoff : h.phoff + h.phnum * h.phentsize]  # one read, then parsed in memory
     for i in range(h.phnum):
-        off = h.phoff + i * h.phentsize
+        off = i * h.phentsize
         if h.is64:
-            p_type, _, p_offset, _, _, p_filesz = struct.unpack_from(h.endian + "IIQQQQ", data, off)
+            p_type, _, p_offset, _, _, p_filesz = struct.unpack_from(
+                h.endian + "IIQQQQ", table, off
+            )
         else:
-            p_type, p_offset, _, _, p_filesz = struct.unpack_from(h.endian + "IIIII", data, off)
+            p_type, p_offset, _, _, p_filesz = struct.unpack_from(h.endian + "IIIII", table, off)
         if p_offset + p_filesz > len(data):
             raise ElfError("a segment runs past the end of the file")
         segments.append(Segment(p_type, p_offset, p_filesz))
     return segments
 
 
-def _section_headers(data: bytes, h: _Header) -> list[tuple[int, ...]]:
+def _section_headers(data: ByteSource, h: _Header) -> list[tuple[int, ...]]:
     """(name offset, type, flags, offset, size, link, info, align) of each section, checked to
     lie inside the file."""
     if not h.shoff:
@@ -163,10 +228,11 @@ def _section_headers(data: bytes, h: _Header) -> list[tuple[int, ...]]:
     if h.shoff + h.shnum * h.shentsize > len(data):
         raise ElfError("the section header table runs past the end of the file")
     layout = h.endian + ("IIQQQQIIQQ" if h.is64 else "IIIIIIIIII")
+    table = data[h.shoff : h.shoff + h.shnum * h.shentsize]
     headers: list[tuple[int, ...]] = []
     for i in range(h.shnum):
         name, typ, flags, _, offset, size, link, info, align, _ = struct.unpack_from(
-            layout, data, h.shoff + i * h.shentsize
+            layout, table, i * h.shentsize
         )
         if typ != SHT_NOBITS and offset + size > len(data):
             raise ElfError("a section runs past the end of the file")
@@ -174,7 +240,7 @@ def _section_headers(data: bytes, h: _Header) -> list[tuple[int, ...]]:
     return headers
 
 
-def parse(data: bytes) -> ElfFile:
+def parse(data: ByteSource) -> ElfFile:
     """Headers, segments and named sections; ElfError for anything malformed or truncated."""
     try:
         h = _header(data)
@@ -186,12 +252,12 @@ def parse(data: bytes) -> ElfFile:
     if headers and h.shstrndx < len(headers):
         _, _, _, off, size, *_ = headers[h.shstrndx]
         names = data[off : off + size]
+    table = data[h.shoff : h.shoff + len(headers) * h.shentsize]
     sections = []
     for index, (name, typ, flags, offset, size, link, info, align) in enumerate(headers):
         end = names.find(b"\0", name)
         label = names[name:end].decode("ascii", "replace") if end >= 0 else ""
-        raw_at = h.shoff + index * h.shentsize
-        raw = data[raw_at : raw_at + h.shentsize]
+        raw = table[index * h.shentsize : (index + 1) * h.shentsize]
         sections.append(Section(index, label, typ, flags, offset, size, link, info, align, raw))
     header_end = max(64 if h.is64 else 52, h.phoff + h.phnum * h.phentsize if h.phnum else 0)
     return ElfFile(
@@ -215,9 +281,19 @@ DT_RPATH = 15
 DT_RUNPATH = 29
 
 
-def _cstring(table: bytes, offset: int) -> str:
-    end = table.find(b"\0", offset)
-    return table[offset : end if end >= 0 else len(table)].decode("ascii", "replace")
+class _Strings:
+    """A string table read one name at a time: a huge .dynstr is never held whole."""
+
+    def __init__(self, elf: ElfFile, section: Section) -> None:
+        self._data, self._start, self._size = elf.data, section.offset, section.file_size
+
+    def at(self, offset: int) -> str:
+        if offset >= self._size:
+            return ""
+        start = self._start + offset
+        window = self._data[start : start + min(4096, self._size - offset)]
+        end = window.find(b"\0")
+        return window[: end if end >= 0 else len(window)].decode("ascii", "replace")
 
 
 def _section_bytes(elf: ElfFile, section: Section) -> bytes:
@@ -235,19 +311,19 @@ def needed_versions(elf: ElfFile) -> dict[str, set[str]]:
         if section.type != SHT_GNU_VERNEED or section.link >= len(elf.sections):
             continue
         data = _section_bytes(elf, section)
-        strings = _section_bytes(elf, elf.sections[section.link])
+        strings = _Strings(elf, elf.sections[section.link])
         offset, guard = 0, 0
         while offset + 16 <= len(data) and guard < 4096:
             guard += 1
             _, count, file_off, aux, nxt = struct.unpack_from(e + "HHIII", data, offset)
-            library = _cstring(strings, file_off)
+            library = strings.at(file_off)
             versions = result.setdefault(library, set())
             aux_off = offset + aux
             for _ in range(min(count, 4096)):
                 if aux_off + 16 > len(data):
                     break
                 _, _, _, name_off, aux_next = struct.unpack_from(e + "IHHII", data, aux_off)
-                versions.add(_cstring(strings, name_off))
+                versions.add(strings.at(name_off))
                 if not aux_next:
                     break
                 aux_off += aux_next
@@ -275,7 +351,7 @@ def dynamic(elf: ElfFile) -> Dynamic:
         if section.type != SHT_DYNAMIC or section.link >= len(elf.sections):
             continue
         data = _section_bytes(elf, section)
-        strings = _section_bytes(elf, elf.sections[section.link])
+        strings = _Strings(elf, elf.sections[section.link])
         size = 16 if elf.is64 else 8
         fmt = e + ("qQ" if elf.is64 else "iI")
         for offset in range(0, len(data) - size + 1, size):
@@ -283,7 +359,7 @@ def dynamic(elf: ElfFile) -> Dynamic:
             if tag == 0:
                 break
             if tag in found:
-                found[tag].append(_cstring(strings, value))
+                found[tag].append(strings.at(value))
 
     def folders(tag: int) -> tuple[str, ...]:
         return tuple(p for text in found[tag] for p in text.split(":") if p)

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from packaging.utils import canonicalize_name
 
 from lpack.assemble.entries import Entry, Generated, SourceFile, WheelMember
+from lpack.assemble.wheelcheck import all_member_digests, lying_record, member_digests
 from lpack.errors import BuildError
 from lpack.facts import SOURCE_NAME
 from lpack.resolve.fetch import FetchedWheel
@@ -147,7 +148,11 @@ def _wheel_info(zf: zipfile.ZipFile, filename: str) -> _WheelInfo:
 
 
 def _member_entry(
-    zf: zipfile.ZipFile, member: zipfile.ZipInfo, fetched: FetchedWheel, info: _WheelInfo
+    zf: zipfile.ZipFile,
+    member: zipfile.ZipInfo,
+    fetched: FetchedWheel,
+    info: _WheelInfo,
+    digests: dict[str, str],
 ) -> Entry | None:
     """The entry a wheel member installs as, or None for what an install leaves out."""
     name = _safe_member_path(fetched.filename, member.filename)
@@ -156,13 +161,13 @@ def _member_entry(
     if name in info.signatures:
         return None
     if name.split("/", 1)[0] != info.data_dir:
-        return Entry(name, _mode_of(member), dist, source, info.record_hashes.get(name))
+        return Entry(name, _mode_of(member), dist, source, digests.get(member.filename))
     parts = name.split("/", 2)
     if len(parts) < 3:
         return None
     scheme, rest = parts[1], parts[2]
     if scheme in ("purelib", "platlib", "data"):
-        return Entry(rest, _mode_of(member), dist, source, info.record_hashes.get(name))
+        return Entry(rest, _mode_of(member), dist, source, digests.get(member.filename))
     if scheme == "scripts":
         script = Generated(_rewrite_shebang(zf.read(member)))
         return Entry(f"bin/{rest}", 0o755, dist, script)
@@ -174,8 +179,13 @@ def add_wheel(
     fetched: FetchedWheel,
     warnings: list[str],
     layout: InstallLayout = FUNCTION_LAYOUT,
+    digests: dict[str, str] | None = None,
 ) -> Distribution:
-    """Install one wheel's members into entries, as pip would; return its distribution."""
+    """Install one wheel's members into entries, as pip would; return its distribution.
+
+    digests: the members' sha256 as lpack computed them (wheelcheck); the wheel's own
+    RECORD is only compared with them, never copied."""
+    digests = member_digests(fetched) if digests is None else digests
     try:
         zf = zipfile.ZipFile(fetched.path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -186,8 +196,10 @@ def add_wheel(
             entry
             for m in zf.infolist()
             if not m.is_dir()
-            if (entry := _member_entry(zf, m, fetched, info)) is not None
+            if (entry := _member_entry(zf, m, fetched, info, digests)) is not None
         ]
+    if lie := lying_record(info.record_hashes, digests, fetched.filename):
+        warnings.append(lie)
     dist = canonicalize_name(fetched.name)
     owned.append(Entry(f"{info.dist_info}/INSTALLER", 0o644, dist, Generated(b"lpack\n")))
     top_level = {
@@ -240,8 +252,10 @@ def make_plan(
     layout: InstallLayout = FUNCTION_LAYOUT,
 ) -> Plan:
     entries: dict[str, Entry] = {}
+    digests = all_member_digests(wheels)
     distributions = [
-        add_wheel(entries, w, warnings, layout) for w in sorted(wheels, key=lambda w: w.name)
+        add_wheel(entries, w, warnings, layout, digests[w.path])
+        for w in sorted(wheels, key=lambda w: w.name)
     ]
     add_source(entries, files, warnings, layout)
     _check_file_folder_clashes(entries)

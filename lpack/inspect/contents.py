@@ -21,13 +21,22 @@ from packaging.utils import canonicalize_name
 
 from lpack import elf
 from lpack.errors import ContentsError
+from lpack.inspect.ziparchive import (
+    MAX_UNZIPPED,
+    archive_defects,
+    check_bomb,
+    damaged_members,
+    refuse_oversized_directory,
+)
 
-# Refuse archives whose declared sizes could exhaust memory or disk if anything read them.
-MAX_ENTRIES = 500_000
-MAX_UNZIPPED = 4 * 1024**3  # 16x Lambda's own limit: enough for any real package
-# Deflate cannot exceed about 1032x; more than this means another method or a crafted file.
-MAX_RATIO = 1_100
+__all__ = ["MAX_UNZIPPED", "Contents", "DistInfo", "Item", "read_contents"]
+
 BINARY_READ_LIMIT = 512 * 1024**2
+# Binaries up to this size are read whole (fast); larger ones through elf.FileView, which
+# reads only the headers and tables lint needs: a 1 GiB .so costs no more memory than this.
+WHOLE_BINARY_READ = 32 * 1024**2
+# Folders nested deeper than any package's (Python's own limit on imports is far lower).
+MAX_DEPTH = 128
 _LAYER_SITE = re.compile(r"^python/lib/python(\d+\.\d+)/site-packages/")
 _EXT_ABI = re.compile(r"\.cpython-(\d)(\d+)[a-z]*-[^/]*\.so$")
 # What Python could load as a native module or library. Executables (setuptools' cli-*.exe
@@ -104,6 +113,7 @@ class Contents:
     # Archive-level defects readers disagree on: (entry, what is wrong); lint LP407.
     defects: list[tuple[str, str]] = field(default_factory=list)
     _reader: object = None
+    _damaged: list[tuple[str, str]] | None = None
 
     @property
     def unzipped_size(self) -> int:
@@ -140,6 +150,36 @@ class Contents:
                 "readers on Lambda do not support; rebuild it with plain deflate.",
             ) from exc
 
+    def read_intact(self, item: Item, limit: int = BINARY_READ_LIMIT) -> bytes | None:
+        """The item's bytes, or None when they cannot be read intact (lint's LP408 reports
+        the damage; the check that wanted them skips the file)."""
+        try:
+            return self.read(item, limit)
+        except ContentsError:
+            return None
+
+    def binary_facts(self, item: Item) -> BinaryFacts | None:
+        """What the loader would see in a binary, reading a large one only where needed."""
+        if item.size <= WHOLE_BINARY_READ:
+            return _binary_facts(self.read(item, WHOLE_BINARY_READ), item.name)
+        try:
+            if isinstance(self._reader, zipfile.ZipFile):
+                with self._reader.open(item.path) as fh:
+                    return _binary_facts(elf.FileView(fh, item.size), item.name)  # type: ignore[arg-type]
+            fd = os.open(self.source / item.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as fh:
+                return _binary_facts(elf.FileView(fh, item.size), item.name)
+        except (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError) as exc:
+            return BinaryFacts("elf", error=f"unreadable: {exc}")
+
+    def damaged(self) -> list[tuple[str, str]]:
+        """Members whose bytes do not match their CRC or size (zips only; read on demand:
+        it inflates every member once)."""
+        if self._damaged is None:
+            infos = self._reader.infolist() if isinstance(self._reader, zipfile.ZipFile) else []
+            self._damaged = damaged_members(self.source, infos) if infos else []
+        return self._damaged
+
     def close(self) -> None:
         if isinstance(self._reader, zipfile.ZipFile):
             self._reader.close()
@@ -155,36 +195,7 @@ def _import_root(path: str) -> tuple[str, str | None]:
     return "", None
 
 
-def _check_bomb(infos: list[zipfile.ZipInfo], source: Path) -> None:
-    if len(infos) > MAX_ENTRIES:
-        raise ContentsError(
-            f"{source} declares {len(infos):,} entries; lpack reads at most {MAX_ENTRIES:,}.",
-            hint="this is not a Lambda package (or a zip bomb).",
-        )
-    total = sum(i.file_size for i in infos)
-    if total > MAX_UNZIPPED:
-        raise ContentsError(
-            f"{source} declares {total:,} B unzipped; lpack refuses more than "
-            f"{MAX_UNZIPPED:,} B without reading it (a zip bomb or not a Lambda package).",
-            hint="Lambda's own limit is 262,144,000 B unzipped.",
-        )
-    for info in infos:
-        if info.file_size > 10 * 1024**2 and info.file_size > MAX_RATIO * max(
-            info.compress_size, 1
-        ):
-            raise ContentsError(
-                f"{source}: {info.filename!r} inflates {info.compress_size:,} B to "
-                f"{info.file_size:,} B (more than {MAX_RATIO}x): refused as a zip bomb.",
-            )
-    spans = sorted((i.header_offset, i.header_offset + 30 + i.compress_size) for i in infos)
-    for (start_a, end_a), (start_b, _) in zip(spans, spans[1:], strict=False):
-        if start_b < end_a or start_b == start_a:
-            raise ContentsError(
-                f"{source} has overlapping members (a zip bomb technique); refused.",
-            )
-
-
-def _binary_facts(data: bytes, name: str) -> BinaryFacts | None:
+def _binary_facts(data: elf.ByteSource, name: str) -> BinaryFacts | None:
     head = data[:4]
     if elf.is_elf(data):
         try:
@@ -232,11 +243,12 @@ def read_contents(path: Path) -> Contents:
     _assign_owners(contents)
     for item in contents.items:
         if not item.is_dir and item.symlink_target is None and _is_binary_candidate(item):
-            item.binary = _binary_facts(contents.read(item), item.name)
+            item.binary = contents.binary_facts(item)
     return contents
 
 
 def _read_zip(path: Path) -> Contents:
+    refuse_oversized_directory(path)
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, UnicodeDecodeError, ValueError, NotImplementedError) as exc:
@@ -248,12 +260,14 @@ def _read_zip(path: Path) -> Contents:
         raise ContentsError(f"Cannot read {path}: {exc}.") from exc
     try:
         infos = zf.infolist()
-        _check_bomb(infos, path)
+        check_bomb(infos, path)
         items = []
         for info in infos:
             unix = info.external_attr >> 16 if info.create_system == 3 else 0
             mode = stat.S_IMODE(unix) if unix else None
             name = info.filename.rstrip("/")
+            if name.count("/") > MAX_DEPTH:
+                _refuse_depth(path, name)
             is_dir = info.is_dir() or (unix and stat.S_ISDIR(unix))
             target = None
             if unix and stat.S_ISLNK(unix):
@@ -286,44 +300,36 @@ def _read_zip(path: Path) -> Contents:
         zf.close()
         raise ContentsError(f"{path} is damaged: {exc}.", hint="rebuild the zip.") from exc
     contents = _finish(path, "zip", items, path.stat().st_size, zf)
-    contents.defects = _archive_defects(infos, items)
+    contents.defects = archive_defects(infos)
     return contents
 
 
-def _archive_defects(infos: list[zipfile.ZipInfo], items: list[Item]) -> list[tuple[str, str]]:
-    """Names that different zip readers resolve differently: the same name twice (which copy
-    does Lambda's unzip keep?), a NUL in a name (cut short by some readers, not others), and
-    a path that is a file here and a folder of other entries there."""
-    found: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for info in infos:
-        name = info.filename.rstrip("/")
-        if "\x00" in info.orig_filename:
-            shown = info.orig_filename.replace("\x00", "\\0")
-            found.append(
-                (name, f"its name holds a NUL byte ({shown!r}); readers cut it at different places")
-            )
-        elif name in seen:
-            found.append(
-                (name, "the archive holds this name twice; which copy an unzip keeps differs")
-            )
-        seen.add(name)
-    folders = {i.path.rsplit("/", n)[0] for i in items for n in range(1, i.path.count("/") + 1)}
-    for item in items:
-        if not item.is_dir and item.path in folders:
-            found.append((item.path, "a file of that name is also a folder of other entries"))
-    return found
+def _refuse_depth(source: Path, path: str) -> None:
+    raise ContentsError(
+        f"{source}: {path[:120]!r}… is nested more than {MAX_DEPTH} folders deep; lpack "
+        "refuses it rather than walk it.",
+        hint="no Lambda package nests folders this deep: check that this is the folder you "
+        "meant (a symlink loop copied as folders?).",
+    )
 
 
 def _read_folder(path: Path) -> Contents:
+    """Every entry below path, depth first in sorted order; links are listed, never followed.
+    A stack rather than recursion: a hostile tree is deeper than Python's recursion limit."""
     items = []
-    for folder, dirs, files in os.walk(path):
-        for name in sorted(dirs) + sorted(files):
-            full = os.path.join(folder, name)
-            rel = os.path.relpath(full, path).replace(os.sep, "/")
-            st = os.lstat(full)
+    pending = [""]
+    while pending:
+        folder = pending.pop()
+        if folder.count("/") >= MAX_DEPTH:
+            _refuse_depth(path, folder)
+        with os.scandir(path / folder if folder else path) as listing:
+            found = sorted(listing, key=lambda e: (not e.is_dir(follow_symlinks=False), e.name))
+        subfolders = []
+        for entry in found:
+            rel = f"{folder}/{entry.name}" if folder else entry.name
+            st = entry.stat(follow_symlinks=False)
             is_dir = stat.S_ISDIR(st.st_mode)
-            target = os.readlink(full) if stat.S_ISLNK(st.st_mode) else None
+            target = os.readlink(entry.path) if stat.S_ISLNK(st.st_mode) else None
             special = not (is_dir or target is not None or stat.S_ISREG(st.st_mode))
             root, _ = _import_root(rel)
             size = 0 if is_dir or special else st.st_size
@@ -339,7 +345,9 @@ def _read_folder(path: Path) -> Contents:
                     special=special,
                 )
             )
-        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+            if is_dir:
+                subfolders.append(rel)
+        pending.extend(reversed(subfolders))
     return _finish(path, "folder", items, None, None)
 
 

@@ -222,7 +222,7 @@ def _requires(contents: Contents, dist_path: str, env: dict[str, str] | None) ->
     item = next((i for i in contents.files if i.path == f"{dist_path}/METADATA"), None)
     if item is None:
         return set()
-    message = BytesHeaderParser().parsebytes(contents.read(item, 8 << 20))
+    message = BytesHeaderParser().parsebytes(contents.read_intact(item, 8 << 20) or b"")
     result: set[str] = set()
     for line in message.get_all("Requires-Dist") or []:
         try:

@@ -107,7 +107,7 @@ def _declares_version(contents: Contents, items: list[Item], top: str) -> bool:
     init = next((i for i in items if i.rel == f"{top}/__init__.py"), None)
     if init is None or init.size > 2_000_000:
         return False
-    return b"__version__" in contents.read(init, 2_000_000)
+    return b"__version__" in (contents.read_intact(init, 2_000_000) or b"")
 
 
 @check("LP306")

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from lpack.inspect.contents import Contents, Item
+from lpack.inspect.handler import MAX_PARSED_SOURCE
 from lpack.inspect.registry import Context, Finding, check, files, finding
 from lpack.runtime_libs import library_remedy, provided_libraries
 
@@ -144,9 +145,13 @@ def _guarded_by(contents: Contents, item: Item) -> str | None:
     imports: list[tuple[str, bool]] = []
     for other in contents.files:
         rel = other.rel if other.rel is not None else other.path
-        if not rel.endswith(".py") or not rel.startswith(f"{top}/") or other.size > 2_000_000:
+        if not rel.endswith(".py") or not rel.startswith(f"{top}/"):
             continue
-        source = contents.read(other)
+        if other.size > MAX_PARSED_SOURCE:
+            return None  # too large to parse safely: cannot tell, keep it an error
+        source = contents.read_intact(other)
+        if source is None:
+            return None
         if last.encode() not in source:
             continue
         try:

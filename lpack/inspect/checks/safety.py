@@ -7,7 +7,7 @@ import posixpath
 import re
 from collections.abc import Iterator
 
-from lpack.inspect.handler import defines
+from lpack.inspect.handler import MAX_PARSED_SOURCE, defines
 from lpack.inspect.registry import Context, Finding, check, files, finding
 
 _AWS_KEY = re.compile(rb"(?<![A-Z0-9])((?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Z0-9])")
@@ -106,7 +106,7 @@ def secret_files(ctx: Context) -> Iterator[Finding]:
             elif name.endswith(_KEYSTORE_SUFFIXES):  # binary key stores: the name says it all
                 yield finding("LP402", contents, item.path, "a key store file")
             elif name.endswith(_SECRET_SUFFIXES) and item.size < 1_000_000:
-                data = contents.read(item, 1_000_000)
+                data = contents.read_intact(item, 1_000_000) or b""
                 # PEM says so in words; a DER key (.key) is binary.
                 if b"PRIVATE KEY" in data or (name.endswith(".key") and not data.isascii()):
                     yield finding("LP402", contents, item.path, "holds a private key")
@@ -116,11 +116,13 @@ def secret_files(ctx: Context) -> Iterator[Finding]:
 def aws_keys(ctx: Context) -> Iterator[Finding]:
     for contents in ctx.packages:
         for item in files(ctx, contents):
-            if item.dist is not None or item.symlink_target is not None or item.size > 2_000_000:
+            if item.dist is not None or item.symlink_target is not None:
+                continue
+            if not 20 <= item.size <= 2_000_000:  # a key ID alone is 20 characters
                 continue
             if not (item.name.endswith(_TEXT_SUFFIXES) or "." not in item.name):
                 continue
-            data = contents.read(item, 2_000_000)
+            data = contents.read_intact(item, 2_000_000) or b""
             keys: set[bytes] = set()
             if b"AKIA" in data or b"ASIA" in data:  # substring search first: the regex is slower
                 keys = {m for m in _AWS_KEY.findall(data) if m not in _EXAMPLE_KEYS}
@@ -203,10 +205,22 @@ def handler_found(ctx: Context) -> Iterator[Finding]:
             f"handler {handler!r}: no {base}.py or {base}/__init__.py at the zip's root",
         )
         return
+    module_file = by_path[candidates[0]]
+    source = contents.read_intact(module_file, 16_000_000)
+    if source is None:
+        return  # damaged: LP408 says so
     try:
-        found = defines(contents.read(by_path[candidates[0]], 16_000_000), function)
+        found = defines(source, function)
     except (ValueError, SyntaxError, RecursionError):
         found = None
+    if found is None and module_file.size > MAX_PARSED_SOURCE:
+        yield finding(
+            "LP409",
+            contents,
+            module_file.path,
+            f"{module_file.size:,} B: larger than the {MAX_PARSED_SOURCE // 1024} KiB the "
+            f"handler check parses, and no top-level {function!r} was seen by a line scan",
+        )
     if found is False:
         yield finding(
             "LP501",
@@ -221,3 +235,17 @@ def ambiguous_archive(ctx: Context) -> Iterator[Finding]:
     for contents in ctx.packages:
         for path, what in contents.defects:
             yield finding("LP407", contents, path, what)
+
+
+@check("LP408")
+def damaged_member(ctx: Context) -> Iterator[Finding]:
+    for contents in ctx.packages:
+        for path, what in contents.damaged():
+            yield finding("LP408", contents, path or None, what)
+
+
+@check("LP409")
+def not_inspected(ctx: Context) -> Iterator[Finding]:
+    # Emitted by the check that hit its cap (LP501's parse, above); this registration keeps
+    # the catalog and the registry one to one.
+    return iter(())

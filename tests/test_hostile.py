@@ -1,0 +1,233 @@
+"""Hostile and damaged packages cost lpack bounded time and memory, and each is named.
+
+The corpus is generated (fixtures/hostile.py) at sizes that keep the suite fast; the
+benchmark tests/bench/hostile.py runs it at the issue's full sizes. Every lpack run here is
+a fresh process whose exit code, message, wall time and peak RSS are measured.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import hostile
+import pytest
+from make_index import make_wheel
+
+from lpack.assemble.entries import Entry
+from lpack.assemble.layout import add_wheel
+from lpack.assemble.record import record_hash
+from lpack.assemble.wheelcheck import member_digests
+from lpack.errors import BuildError
+from lpack.inspect.ziparchive import MAX_ENTRIES
+from lpack.resolve.cache import sha256_file
+from lpack.resolve.fetch import FetchedWheel
+
+MiB = 1024**2
+# What lpack may cost on any input here: the caps the README states for hostile input.
+PEAK_RSS_CAP_MIB = 150
+SECONDS_CAP = 60
+
+_MEASURE = (
+    "import resource, subprocess, sys\n"
+    "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "sys.stderr.write(p.stderr)\n"
+    "sys.stdout.write(p.stdout)\n"
+    "print('\\n@@', p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
+
+
+@dataclass
+class Measured:
+    rc: int
+    stdout: str
+    stderr: str
+    seconds: float
+    peak_mib: float
+
+
+def measured(*args: str) -> Measured:
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, sys.executable, "-m", "lpack", *args],
+        capture_output=True,
+        text=True,
+        timeout=SECONDS_CAP * 2,
+    )
+    seconds = time.monotonic() - start
+    out, _, tail = proc.stdout.rpartition("\n@@ ")
+    rc, peak = (int(v) for v in tail.split())
+    return Measured(rc, out, proc.stderr, seconds, peak / 1024)
+
+
+def within_caps(run: Measured) -> None:
+    assert run.seconds < SECONDS_CAP, f"{run.seconds:.1f} s"
+    assert run.peak_mib < PEAK_RSS_CAP_MIB, f"peak RSS {run.peak_mib:.0f} MiB"
+
+
+REFUSED = {
+    "zeros-bomb.zip": (lambda p: hostile.zeros_bomb(p, 64 * MiB), "refused as a zip bomb"),
+    "many-entries.zip": (
+        lambda p: hostile.many_entries(p, MAX_ENTRIES + 1000),
+        "refused it before reading any",
+    ),
+    "deep-zip.zip": (hostile.deep_zip, "nested more than"),
+    "deep-folder": (hostile.deep_folder, "nested more than"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+@pytest.mark.parametrize("command", ["lint", "report"])
+def test_hostile_archives_are_refused_early_with_a_reason(
+    tmp_path: Path, case: str, command: str
+) -> None:
+    make, reason = REFUSED[case]
+    target = make(tmp_path / case)
+    run = measured(command, str(target), "--runtime", "python3.12")
+    assert run.rc == 2, run.stderr
+    assert reason in run.stderr and str(target) in run.stderr
+    assert "Traceback" not in run.stderr
+    within_caps(run)
+
+
+def test_refusals_are_json_documents_under_format_json(tmp_path: Path) -> None:
+    target = hostile.zeros_bomb(tmp_path / "bomb.zip", 64 * MiB)
+    run = measured("lint", str(target), "--runtime", "python3.12", "--format", "json")
+    assert run.rc == 2
+    document = json.loads(run.stdout)
+    assert document["ok"] is False and "zip bomb" in document["error"]["message"]
+
+
+def test_a_huge_binary_is_read_through_its_tables_not_held_in_memory(tmp_path: Path) -> None:
+    # 384 MiB of library in a ~4 MB zip, under the bomb ratio: only streaming keeps it small.
+    target = hostile.big_binary(tmp_path / "big.zip", 384 * MiB)
+    assert target.stat().st_size < 8 * MiB
+    run = measured("lint", str(target), "--runtime", "python3.12", "--format", "json")
+    within_caps(run)
+    findings = json.loads(run.stdout)["findings"]
+    # The needs were read from .dynamic at the file's end: libfoo.so.1 ships nowhere.
+    assert any(f["code"] == "LP209" and "libfoo.so.1" in f["message"] for f in findings), findings
+
+
+@pytest.mark.parametrize("with_handler", [False, True])
+def test_a_dense_handler_module_is_scanned_not_parsed(tmp_path: Path, with_handler: bool) -> None:
+    target = hostile.huge_module(tmp_path / "app.zip", 9 * MiB, with_handler=with_handler)
+    run = measured(
+        "lint", str(target), "--runtime", "python3.12", "--handler", "app.handler",
+        "--format", "json",
+    )  # fmt: skip
+    within_caps(run)
+    codes = {f["code"] for f in json.loads(run.stdout)["findings"]}
+    assert "LP501" not in codes
+    # Without the function, lpack says it could not check rather than claim it is there.
+    assert ("LP409" in codes) is not with_handler
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (hostile.bad_crc, "bad CRC-32"),
+        (hostile.renamed_local_header, "its local header names 'bad.py'"),
+    ],
+)
+def test_damaged_members_are_lint_findings(tmp_path: Path, make, said: str) -> None:
+    target = make(tmp_path / "damaged.zip")
+    run = measured(
+        "lint", str(target), "--runtime", "python3.12", "--handler", "app.handler",
+        "--format", "json",
+    )  # fmt: skip
+    assert run.rc == 1, run.stderr
+    findings = json.loads(run.stdout)["findings"]
+    assert [(f["code"], f["path"]) for f in findings] == [("LP408", "app.py")]
+    assert said in findings[0]["message"]
+
+
+def test_an_intact_zip_has_no_damaged_member(tmp_path: Path) -> None:
+    target = tmp_path / "fine.zip"
+    info = zipfile.ZipInfo("app.py", (1980, 1, 1, 0, 0, 0))
+    info.external_attr = 0o100644 << 16
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(info, b"def handler(event, context):\n    return 1\n" * 50)
+    run = measured("lint", str(target), "--runtime", "python3.12", "--format", "json")
+    assert run.rc == 0 and json.loads(run.stdout)["findings"] == []
+
+
+def test_a_200k_entry_zip_is_linted_within_the_caps(tmp_path: Path) -> None:
+    target = hostile.many_entries(tmp_path / "many.zip", 200_000)
+    run = measured("lint", str(target), "--runtime", "python3.12", "--format", "json")
+    assert run.rc == 0, run.stderr
+    assert run.seconds < SECONDS_CAP
+    assert run.peak_mib < 400  # 200,000 entries: the model itself, not a hostile cost
+
+
+# --- wheels a build copies from ---------------------------------------------------------
+
+
+def _fetched(path: Path) -> FetchedWheel:
+    return FetchedWheel("demo", "1.0", path, path.name, sha256_file(path), cached=True)
+
+
+def _rewrite(wheel: Path, change) -> None:  # type: ignore[no-untyped-def]
+    with zipfile.ZipFile(wheel) as zf:
+        members = [(i, zf.read(i)) for i in zf.infolist()]
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in members:
+            zf.writestr(info, change(info.filename, data))
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "cache"
+    monkeypatch.setenv("LPACK_CACHE_DIR", str(root))
+    return root
+
+
+def test_a_lying_record_never_reaches_the_shipped_record(tmp_path: Path, cache: Path) -> None:
+    code = b"def f():\n    return 1\n"
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0", files={"demo/__init__.py": code})
+    _rewrite(
+        wheel,
+        lambda name, data: (
+            data.replace(record_hash(code).encode(), record_hash(b"other").encode())
+            if name.endswith("RECORD")
+            else data
+        ),
+    )
+    entries: dict[str, Entry] = {}
+    warnings: list[str] = []
+    add_wheel(entries, _fetched(wheel), warnings)
+    assert entries["demo/__init__.py"].record_hash == record_hash(code)
+    assert any("RECORD gives wrong hashes for 1 file(s)" in w for w in warnings), warnings
+
+
+def test_a_damaged_wheel_member_stops_the_build(tmp_path: Path, cache: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    raw = bytearray(wheel.read_bytes())
+    with zipfile.ZipFile(wheel) as zf:
+        info = zf.getinfo("demo/__init__.py")
+    at = info.header_offset + 30 + len(info.filename) + 2
+    raw[at] ^= 0xFF
+    wheel.write_bytes(bytes(raw))
+    with pytest.raises(BuildError, match=r"is damaged: its member 'demo/__init__.py'"):
+        member_digests(_fetched(wheel))
+
+
+def test_member_digests_are_cached_and_a_stale_record_is_recomputed(
+    tmp_path: Path, cache: Path
+) -> None:
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0")
+    first = member_digests(_fetched(wheel))
+    (record,) = (cache / "members").rglob("*.json")
+    stored = json.loads(record.read_text())
+    assert stored["digests"] == first
+    stored["members"]["demo/__init__.py"][1] ^= 1  # a record for other bytes
+    stored["digests"]["demo/__init__.py"] = "sha256=forged"
+    record.write_text(json.dumps(stored))
+    assert member_digests(_fetched(wheel)) == first
+    record.write_text("{not json")
+    assert member_digests(_fetched(wheel)) == first
