@@ -6,14 +6,13 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import platformdirs
 
-from lpack.files import write_atomic
+from lpack.files import remove_stale_temps, temp_beside, write_atomic
 
 CHUNK = 1 << 20
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -62,9 +61,12 @@ class WheelCache:
         return path if path.is_file() and not path.is_symlink() else None
 
     def open_temp(self) -> tuple[BinaryIO, Path]:
+        """A file to download into, named with this process's PID: what a killed lpack
+        left is removed by the next one (remove_stale_temps), a live one's never."""
         tmp_dir = self.root / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=".part")
+        remove_stale_temps(tmp_dir)
+        fd, name = temp_beside(tmp_dir / "download")
         return os.fdopen(fd, "wb"), Path(name)
 
     def store(self, temp_path: Path, sha256: str, filename: str) -> Path:

@@ -1,0 +1,79 @@
+"""Builds racing each other: on one project, and on several projects sharing one cache.
+
+Each must succeed with the same bytes, the cache must hold only whole, verified files, and
+no temp file may be left anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from conftest import make_project
+
+
+def _start(project: Path, output: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "lpack", "build", str(project), "--runtime", "python3.12",
+            "-o", str(output), "--format", "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def _finish(procs: list[subprocess.Popen[str]]) -> None:
+    for proc in procs:
+        _, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, stderr
+
+
+def _leftovers(*folders: Path) -> list[Path]:
+    return [
+        p
+        for folder in folders
+        for p in folder.rglob("*")
+        if p.name.endswith((".tmp", ".part")) or ".lpack-" in p.name
+    ]
+
+
+def _digest(path: Path) -> str:
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_builds_racing_on_one_output_both_succeed_with_the_same_bytes(
+    tmp_path: Path, lpack_env: dict
+) -> None:
+    project = make_project(tmp_path / "fn", "needs-six\ngamma\n")
+    # The lock is written first, by one build, so the race is over fetch, cache and zip.
+    assert subprocess.run(
+        [sys.executable, "-m", "lpack", "lock", str(project), "--runtime", "python3.12"],
+        capture_output=True,
+    ).returncode == 0  # fmt: skip
+    output = tmp_path / "out" / "fn.zip"
+    _finish([_start(project, output) for _ in range(3)])
+    digest = _digest(output)
+    _finish([_start(project, tmp_path / "again.zip")])
+    assert _digest(tmp_path / "again.zip") == digest
+    assert _leftovers(tmp_path / "out", Path(lpack_env["LPACK_CACHE_DIR"]), project) == []
+
+
+def test_projects_sharing_a_cold_cache_build_at_once(tmp_path: Path, lpack_env: dict) -> None:
+    projects = [make_project(tmp_path / f"fn{i}", "needs-six\nalpha\n") for i in range(3)]
+    outputs = [tmp_path / "out" / f"fn{i}.zip" for i in range(3)]
+    _finish([_start(p, o) for p, o in zip(projects, outputs, strict=True)])
+    digests = {_digest(o) for o in outputs}
+    assert len(digests) == 1  # same requirements, same app.py: the same zip
+    cache = Path(lpack_env["LPACK_CACHE_DIR"])
+    assert _leftovers(cache, tmp_path / "out") == []
+    wheels = list((cache / "wheels").rglob("*.whl"))
+    assert wheels and all(
+        p.parent.name == hashlib.sha256(p.read_bytes()).hexdigest() for p in wheels
+    )
