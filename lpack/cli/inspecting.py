@@ -23,6 +23,7 @@ from lpack.cli.options import (
 )
 from lpack.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, LpackError
 from lpack.files import write_atomic
+from lpack.inspect.sandbox import DEFAULT_TIMEOUT
 from lpack.settings import Project, load_artifact, load_project
 
 if TYPE_CHECKING:
@@ -57,6 +58,14 @@ _REPORT_FORMATS = ("text", "json", "markdown", "html")
     help="Hide this machine's shared libraries that the Lambda runtime lacks (needs a private "
     "mount namespace: Linux, as root or with user namespaces).",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1, max=3600),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop the package after this long; the step still running fails.",
+)
 @format_option("text", "json")
 def verify_command(
     artifact: Path,
@@ -65,6 +74,7 @@ def verify_command(
     layers: tuple[Path, ...],
     skip: tuple[str, ...],
     runtime_libraries_only: bool,
+    timeout: float,
     fmt: str,
     **flags: Any,
 ) -> None:
@@ -85,6 +95,8 @@ def verify_command(
             skip=list(skip),
             name=spec.name,
             runtime_libraries_only=runtime_libraries_only,
+            timeout=timeout,
+            private=[project_dir],
         )
     except LpackError as exc:
         fail(exc, fmt)

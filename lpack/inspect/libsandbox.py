@@ -6,26 +6,26 @@ or as any user where user namespaces are enabled) the host's library folders are
 one folder of copies: the libraries the runtime provides (rules/runtime-libs.toml) that this
 machine has, plus what the verifying interpreter needs to start and load its standard library
 (Lambda's Python brings its own equivalents in /var/lang/lib). Nothing outside the namespace
-changes.
+changes (sandbox.py makes it; this module says what to mount).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lpack import elf
 from lpack.errors import ConfigError
+from lpack.inspect.sandbox import namespace_unavailable
 from lpack.runtime_libs import provided_libraries
 from lpack.target import Target
 
 # Where glibc's loader looks when nothing else says (plus what ld.so.cache lists).
 _DEFAULT_FOLDERS = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib")
-NOBODY = 65534
 
 
 @dataclass
@@ -38,54 +38,19 @@ class LibraryView:
     interpreter: list[str] = field(default_factory=list)  # others the interpreter needs
     uncovered: list[str] = field(default_factory=list)  # library folders left visible
 
-    def command(self, argv: list[str], drop_to_nobody: bool) -> list[str]:
-        """argv, run inside a mount namespace where the covered folders show the view.
-
-        The verifying interpreter mounts (through libc, while its own libraries are loaded),
-        drops to nobody when asked, then replaces itself with argv: no mount or setpriv
-        binary has to start after the host's libraries are covered."""
+    def binds(self) -> list[list[str]]:
+        """[source, target] bind mounts that show the view over the covered folders: the
+        sandbox's prelude makes them with the verifying interpreter's own libc, while its
+        libraries are loaded, so no binary has to start after the host's are covered."""
         binds = [[str(self.folder), folder] for folder in self.covered]
         if os.path.exists("/etc/ld.so.cache"):  # its paths would point into covered folders
             binds.append([str(self.folder / ".empty"), "/etc/ld.so.cache"])
-        plan = json.dumps({"binds": binds, "drop": drop_to_nobody})
-        unshare = shutil.which("unshare") or "unshare"
-        return [unshare, *_namespace_flags(), argv[0], "-I", "-S", "-c", _PRELUDE, plan, *argv]
+        return binds
 
 
-# Runs in the namespace: bind-mount the view, drop privileges, exec the harness.
-_PRELUDE = f"""
-import ctypes, json, os, sys
-plan = json.loads(sys.argv[1])
-libc = ctypes.CDLL(None, use_errno=True)
-for source, target in plan["binds"]:
-    if libc.mount(source.encode(), target.encode(), None, 4096, None) != 0:  # MS_BIND
-        error = os.strerror(ctypes.get_errno())
-        sys.exit(f"lpack: cannot mount {{source}} over {{target}}: {{error}}")
-if plan["drop"]:
-    os.setgroups([])
-    os.setresgid({NOBODY}, {NOBODY}, {NOBODY})
-    os.setresuid({NOBODY}, {NOBODY}, {NOBODY})
-os.execv(sys.argv[2], sys.argv[2:])
-"""
-
-
-def _namespace_flags() -> list[str]:
-    root = hasattr(os, "geteuid") and os.geteuid() == 0
-    return ["-m", "--propagation", "private"] if root else ["-U", "-r", "-m"]
-
-
-def unavailable_reason() -> str | None:
-    """Why this machine cannot make a private mount namespace, or None when it can."""
-    if not hasattr(os, "geteuid") or not os.path.exists("/proc/self/ns/mnt"):
-        return "it needs Linux mount namespaces"
-    if shutil.which("unshare") is None:
-        return "the `unshare` command (util-linux) is not installed"
-    probe = subprocess.run(
-        ["unshare", *_namespace_flags(), "true"], capture_output=True, text=True, timeout=30
-    )
-    if probe.returncode != 0:
-        return f"`unshare {' '.join(_namespace_flags())}` failed: {probe.stderr.strip()[:200]}"
-    return None
+def unavailable_reason(python: str | None = None) -> str | None:
+    """Why this machine cannot make verify's namespaces, or None when it can."""
+    return namespace_unavailable(python or sys.executable)
 
 
 def _host_folders() -> list[Path]:

@@ -1,10 +1,11 @@
 """lpack verify: import a package the way Lambda would, before Lambda does.
 
-The zip is extracted read-only into a folder any user can traverse; a Python of the
-target's version runs with -I -S (nothing of the host's site-packages: -I alone keeps
-them), as an unprivileged user when lpack runs as root (Lambda runs code as
-sbx_user1051, so a file that is not world-readable fails here too), with Lambda's
-sys.path order and environment variables.
+The zip is extracted read-only, with its modes, into a folder any user can traverse
+(extract.py); a Python of the target's version runs with -I -S (nothing of the host's
+site-packages: -I alone keeps them), as an unprivileged user when lpack runs as root (Lambda
+runs code as sbx_user1051, so a file that is not world-readable fails here too), with
+Lambda's sys.path order and environment variables, contained by sandbox.py: its own
+namespaces where Linux gives them, resource limits, a deadline and bounded output.
 """
 
 from __future__ import annotations
@@ -17,55 +18,22 @@ import stat
 import subprocess
 import sys
 import tempfile
-import zipfile
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
-from lpack.errors import ConfigError, LpackError
-from lpack.facts import facts
-from lpack.inspect.libsandbox import LibraryView, stage, unavailable_reason
+import platformdirs
+
+from lpack.errors import ConfigError
+from lpack.inspect.extract import Extraction, extract, seal, unseal
+from lpack.inspect.libsandbox import stage
+from lpack.inspect.sandbox import DEFAULT_TIMEOUT, Plan, check_setup, isolation_for, run
+from lpack.inspect.verify_result import VerifyResult as VerifyResult
+from lpack.inspect.verify_result import account_for_stop, read_events
 from lpack.target import Target
 
-NOBODY = 65534
 _EXT_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\.(?:cpython-[^.]+|abi3)\.so$")
 _NOT_MODULES = {"bin", "include", "share", "__pycache__", "setup", "conftest"}
-
-
-@dataclass
-class ModuleResult:
-    module: str
-    ok: bool
-    detail: str  # file on success; "Type: message" on failure
-    traceback: str = ""
-
-
-@dataclass
-class VerifyResult:
-    artifact: Path
-    python: Path
-    user: str
-    imports: list[ModuleResult] = field(default_factory=list)
-    metadata: list[ModuleResult] = field(default_factory=list)
-    invoke: dict[str, Any] | None = None
-    stderr: str = ""
-    libraries: LibraryView | None = None  # set when only the runtime's libraries were visible
-    completed: bool = False  # the harness reached its end (no crash, no os._exit)
-
-    @property
-    def ok(self) -> bool:
-        invoke_ok = self.invoke is None or bool(self.invoke.get("ok"))
-        return all(r.ok for r in self.imports + self.metadata) and invoke_ok and bool(self.imports)
-
-
-def _provided_by_runtime(event: dict[str, Any]) -> str | None:
-    """The runtime-provided module a failed import was missing, if that was the only cause."""
-    if event.get("ok") or event.get("type") != "ModuleNotFoundError":
-        return None
-    match = re.match(r"No module named '([^'.]+)", event.get("message", ""))
-    if match and match.group(1) in facts().runtime_provided:
-        return match.group(1)
-    return None
 
 
 def _world_reachable(path: Path) -> bool:
@@ -87,17 +55,23 @@ def _candidates(version: tuple[int, int]) -> list[Path]:
     if on_path:
         found.append(Path(on_path))
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    found += sorted(
-        pyenv_root.glob(f"versions/{version[0]}.{version[1]}.*/bin/{name}"), reverse=True
-    )
+    found += _glob(pyenv_root, f"versions/{version[0]}.{version[1]}.*/bin/{name}")
     uv_root = Path(os.environ.get("UV_PYTHON_INSTALL_DIR", Path.home() / ".local/share/uv/python"))
-    found += sorted(uv_root.glob(f"cpython-{version[0]}.{version[1]}.*/bin/{name}"), reverse=True)
+    found += _glob(uv_root, f"cpython-{version[0]}.{version[1]}.*/bin/{name}")
     found += [Path(f"/usr/bin/{name}"), Path(f"/usr/local/bin/{name}")]
     unique: list[Path] = []
     for path in found:
         if path.exists() and path.resolve() not in [u.resolve() for u in unique]:
             unique.append(path)
     return unique
+
+
+def _glob(root: Path, pattern: str) -> list[Path]:
+    """Newest first; nothing when the folder cannot be read (another user's pyenv)."""
+    try:
+        return sorted(root.glob(pattern), reverse=True)
+    except OSError:
+        return []
 
 
 def find_python(target: Target, drop_privileges: bool) -> Path:
@@ -136,44 +110,6 @@ def find_python(target: Target, drop_privileges: bool) -> Path:
         hint=f"install Python {wanted} (`uv python install {wanted}`, `pyenv install "
         f"{wanted}`, or your OS package) and run again.",
     )
-
-
-def _safe_extract(zip_path: Path, dest: Path) -> None:
-    """Extract with the zip's own modes (a 0600 file must fail as it would on Lambda)."""
-    try:
-        zf = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ConfigError(f"{zip_path} is not a readable zip: {exc}.") from exc
-    with zf:
-        for info in zf.infolist():
-            name = PurePosixPath(info.filename)
-            if info.filename.startswith("/") or ".." in name.parts:
-                raise ConfigError(f"{zip_path} holds the unsafe path {info.filename!r}.")
-            target = dest / name
-            try:
-                if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out)
-            except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
-                raise ConfigError(
-                    f"{zip_path}: {info.filename!r} is both a file and a folder (or listed "
-                    "twice); no extractor, Lambda's included, can unpack it.",
-                    hint="rebuild the zip so each path is either a file or a folder.",
-                ) from exc
-            mode = (info.external_attr >> 16) & 0o777
-            os.chmod(target, mode if mode else 0o644)
-    # Read-only like /var/task: no write bits anywhere; folders keep their x bits.
-    for folder, dirs, files in os.walk(dest):
-        for file_name in files:
-            file_path = os.path.join(folder, file_name)
-            os.chmod(file_path, os.stat(file_path).st_mode & ~0o222)
-        for dir_name in dirs:
-            dir_path = os.path.join(folder, dir_name)
-            os.chmod(dir_path, (os.stat(dir_path).st_mode | 0o555) & ~0o222)
-    os.chmod(dest, 0o555)
 
 
 def _module_of(first: str, is_file: bool) -> str | None:
@@ -279,78 +215,91 @@ def verify(
     name: str = "function",
     runtime_sdk: Path | None = None,
     runtime_libraries_only: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    private: Sequence[Path] = (),
 ) -> VerifyResult:
     """Import the package (with its layers) as Lambda would; call the handler with the event.
 
     runtime_sdk: a zip standing in for the SDK the runtime provides (/var/runtime).
-    runtime_libraries_only: hide the host's shared libraries that the runtime lacks."""
+    runtime_libraries_only: hide the host's shared libraries that the runtime lacks.
+    timeout: seconds the whole run may take; a step still running then fails.
+    private: folders the package must not see (with $HOME, lpack's cache, the working one)."""
     if not artifact.is_file():
         raise ConfigError(f"Artifact {artifact} does not exist.", hint="build it first.")
     if event_file is not None:
         _check_event(event_file)
-    if runtime_libraries_only and (reason := unavailable_reason()):
+    drop = os.geteuid() == 0 if hasattr(os, "geteuid") else False
+    python = find_python(target, drop)
+    isolation = isolation_for(str(python))
+    if runtime_libraries_only and not isolation.namespaces:
         raise ConfigError(
-            f"Cannot show the import only the runtime's shared libraries: {reason}.",
+            f"Cannot show the import only the runtime's shared libraries: {isolation.reason}.",
             hint="run verify without --runtime-libraries-only (lint rule LP209 still checks "
             "every library need), or on Linux with user namespaces enabled.",
         )
-    drop = os.geteuid() == 0 if hasattr(os, "geteuid") else False
-    python = find_python(target, drop)
     work = Path(tempfile.mkdtemp(prefix="lpack-verify-", dir=_verify_root()))
     try:
         os.chmod(work, 0o755)
         sandbox = _Sandbox.extract(work, artifact, layers or [], runtime_sdk, event_file)
         modules = [m for m in sandbox.modules(handler) if m not in (skip or [])]
-        payload = [
-            str(sandbox.task),
-            [str(d) for d in sandbox.layers],
-            str(sandbox.runtime) if sandbox.runtime else None,
-            "{}.{}".format(*target.python_version),
-            modules,
-            handler,
-            str(sandbox.event) if sandbox.event else None,
-        ]
+        argv = sandbox.harness(python, target, modules, handler)
         env = lambda_environment(target, sandbox.task, name, handler)
-        argv = [str(python), "-I", "-S", "-c", _harness_source(), json.dumps(payload)]
         view = stage(target, python, work) if runtime_libraries_only else None
-        proc = _run_harness(argv, sandbox.task, env, drop, view, artifact)
-        result = VerifyResult(artifact, python, "nobody" if drop else "current user")
+        plan = Plan(isolation, sandbox.task, [str(work), str(_prefix(python))], timeout=timeout)
+        plan.hide = _private_folders([artifact.parent, *private])
+        plan.binds = view.binds() if view else []
+        outcome = run(plan.command(str(python), argv), sandbox.task, env, timeout)
+        check_setup(outcome, artifact)
+        result = VerifyResult(artifact, python, isolation.user, isolation=plan.describe())
         result.libraries = view
-        result.stderr = proc.stderr
-        _read_events(result, proc.stdout, runtime_sdk is not None)
+        result.stderr = outcome.stderr
+        step = read_events(result, outcome, runtime_sdk is not None)
         if not result.completed:
-            _account_for_crash(result, proc, modules, python)
+            account_for_stop(result, outcome, step, modules, python, timeout)
         return result
     finally:
-        for folder, dirs, _ in os.walk(work):
-            for d in dirs:
-                os.chmod(os.path.join(folder, d), 0o755)
+        unseal(work)
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _run_harness(
-    argv: list[str],
-    task: Path,
-    env: dict[str, str],
-    drop: bool,
-    view: LibraryView | None,
-    artifact: Path,
-) -> subprocess.CompletedProcess[str]:
-    unprivileged: dict[str, Any] = {"user": NOBODY, "group": NOBODY, "extra_groups": []}
-    if view is not None:  # the namespace drops to nobody itself, after mounting
-        argv, unprivileged = view.command(argv, drop), {}
+def _prefix(python: Path) -> Path:
+    """The interpreter's installation (its bin/ folder's parent): it must stay visible."""
+    return python.parent.parent if python.parent.name == "bin" else python.parent
+
+
+# Folders that hold what every program needs: never covered, nor is any folder above them.
+_SYSTEM = [
+    Path(folder)
+    for folder in (
+        "/bin",
+        "/dev",
+        "/etc",
+        "/lib",
+        "/lib64",
+        "/proc",
+        "/sbin",
+        "/tmp",
+        "/usr",
+        "/var",
+    )
+]
+
+
+def _private_folders(extra: Sequence[Path]) -> list[str]:
+    """$HOME, lpack's cache, the working folder and extra: what the package must not read
+    (credentials, the project's .env), covered where there are namespaces."""
+    cache = os.environ.get("LPACK_CACHE_DIR") or platformdirs.user_cache_dir("lpack")
+    folders = [Path.home(), Path(cache), *extra]
     try:
-        return subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            cwd=task,
-            timeout=600,
-            env=env,
-            **(unprivileged if drop else {}),
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise LpackError(f"Verifying {artifact} timed out after 600 s.") from exc
+        folders.append(Path.cwd())
+    except OSError:
+        pass  # a working folder that was removed shows nothing
+    found: dict[str, None] = {}
+    for folder in folders:
+        path = folder.resolve()
+        if path.is_dir() and not any(path == s or path in s.parents for s in _SYSTEM):
+            found.setdefault(str(path))
+    return list(found)
 
 
 def _check_event(event_file: Path) -> None:
@@ -371,113 +320,51 @@ class _Sandbox:
     layers: list[Path]
     runtime: Path | None
     event: Path | None
+    found: list[str]  # top-level modules of the function, then of each layer
 
     @classmethod
     def extract(
         cls, work: Path, artifact: Path, layers: list[Path], sdk: Path | None, event: Path | None
     ) -> _Sandbox:
+        state = Extraction()  # one budget for the function, its layers and the SDK
         task = work / "task"
-        task.mkdir()
-        _safe_extract(artifact, task)
-        layer_dirs = []
-        for i, layer in enumerate(layers):
-            layer_dir = work / f"layer{i}"
-            layer_dir.mkdir()
-            _safe_extract(layer, layer_dir)
-            layer_dirs.append(layer_dir)
-        runtime = None
-        if sdk is not None:
-            runtime = work / "runtime"
-            runtime.mkdir()
-            _safe_extract(sdk, runtime)
+        layer_dirs = [work / f"layer{i}" for i in range(len(layers))]
+        runtime = work / "runtime" if sdk is not None else None
+        pairs = zip([artifact, *layers, sdk], [task, *layer_dirs, runtime], strict=True)
+        for source, folder in pairs:
+            if source is not None and folder is not None:
+                folder.mkdir()
+                extract(source, folder, state)
+        found: list[str] = []  # read before sealing: lpack reads what the zip lets only it read
+        for root in [task, *[d / "python" for d in layer_dirs]]:
+            if root.is_dir():
+                modules = top_level_modules(root, single_modules=root != task)
+                found += [m for m in modules if m not in found]
+        for folder in [task, *layer_dirs, *([runtime] if runtime else [])]:
+            seal(folder, state)
         event_copy = None
         if event is not None:
             event_copy = work / "event.json"
             shutil.copyfile(event, event_copy)
             os.chmod(event_copy, 0o444)
-        return cls(task, layer_dirs, runtime, event_copy)
+        return cls(task, layer_dirs, runtime, event_copy, found)
+
+    def harness(
+        self, python: Path, target: Target, modules: list[str], handler: str | None
+    ) -> list[str]:
+        """The harness's command line: its source and what it is to import and call."""
+        payload = [
+            str(self.task),
+            [str(d) for d in self.layers],
+            str(self.runtime) if self.runtime else None,
+            "{}.{}".format(*target.python_version),
+            modules,
+            handler,
+            str(self.event) if self.event else None,
+        ]
+        return [str(python), "-I", "-S", "-c", _harness_source(), json.dumps(payload)]
 
     def modules(self, handler: str | None) -> list[str]:
         """The handler's module, then every top-level module of the function and its layers."""
-        modules = []
-        if handler:
-            modules.append(handler.rpartition(".")[0].replace("/", "."))
-        for root in [self.task, *[d / "python" for d in self.layers]]:
-            if root.is_dir():
-                found = top_level_modules(root, single_modules=root != self.task)
-                modules += [m for m in found if m not in modules]
-        return modules
-
-
-def _read_events(result: VerifyResult, stdout: str, with_sdk: bool) -> None:
-    for line in stdout.splitlines():
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(event, dict):
-            continue
-        kind = event.get("kind")
-        if kind == "import":
-            result.imports.append(_import_result(event, with_sdk))
-        elif kind == "metadata":
-            detail = (
-                event.get("version", "")
-                if event["ok"]
-                else (f"{event['type']}: {event['message']}")
-            )
-            result.metadata.append(ModuleResult(event["name"], event["ok"], detail))
-        elif kind == "invoke":
-            result.invoke = event
-        elif kind == "handler" and not event["ok"]:
-            if not with_sdk and _provided_by_runtime(event):
-                continue  # it needs the runtime's SDK, which Lambda provides
-            result.imports.append(
-                ModuleResult(
-                    f"handler {event['handler']}",
-                    False,
-                    f"{event['type']}: {event['message']}",
-                    event.get("traceback", ""),
-                )
-            )
-        elif kind == "done":
-            result.completed = True
-
-
-def _import_result(event: dict[str, Any], with_sdk: bool) -> ModuleResult:
-    provided = None if with_sdk else _provided_by_runtime(event)
-    if provided:
-        return ModuleResult(
-            event["module"],
-            True,
-            f"needs the runtime's own {provided} (not in the package; Lambda provides it)",
-        )
-    if event["ok"]:
-        return ModuleResult(event["module"], True, event.get("file", ""))
-    return ModuleResult(
-        event["module"], False, f"{event['type']}: {event['message']}", event.get("traceback", "")
-    )
-
-
-def _account_for_crash(
-    result: VerifyResult, proc: subprocess.CompletedProcess[str], modules: list[str], python: Path
-) -> None:
-    """The interpreter died part-way (a segfault, os._exit): whatever was not reported is a
-    failure, and the cause is the exit status."""
-    cause = (
-        f"killed by signal {-proc.returncode}"
-        if proc.returncode < 0
-        else f"exited with {proc.returncode} before finishing"
-    )
-    reported = {r.module for r in result.imports}
-    pending = [m for m in modules if m not in reported]
-    for module in pending[:1] or ["(interpreter)"]:
-        result.imports.append(
-            ModuleResult(module, False, f"interpreter {cause}", proc.stderr[-2000:])
-        )
-    for module in pending[1:]:
-        result.imports.append(ModuleResult(module, False, "not reached: " + cause))
-    if not any(r.ok for r in result.imports) and not modules:
-        raise LpackError(
-            f"The verifying interpreter {python} failed to start: {proc.stderr.strip()[-500:]}",
-        )
+        first = [handler.rpartition(".")[0].replace("/", ".")] if handler else []
+        return first + [m for m in self.found if m not in first]

@@ -3,7 +3,9 @@
 verify.py passes this file's text to `python -I -S -c` (an unprivileged user may not be able
 to read lpack's install folder), with one JSON argument. It must run on every Python the
 runtimes use (3.9 and later) with nothing but the standard library, and it reports on a
-private copy of stdout, one JSON event per line, ending with {"kind": "done"}.
+private copy of stdout, one JSON event per line, ending with {"kind": "done"}. Before each
+step that runs the package's code it says which ({"kind": "begin"}), so a step that hangs or
+kills the interpreter can be named.
 
 It imports as little as it can before the package is on sys.path: a module already imported
 cannot be shadowed by the package, so a shipped typing.py must still be found as Lambda would
@@ -61,6 +63,7 @@ def lambda_sys_path(task: str, layers: list[str], runtime_dir: str | None, versi
 
 def import_all(events: Events, modules: list[str]) -> None:
     for name in modules:
+        events.emit(kind="begin", step="import", name=name)
         start = time.perf_counter()
         try:
             module = importlib.import_module(name)
@@ -94,6 +97,7 @@ def _handler_function(handler: str) -> Any:
 
 
 def check_handler(events: Events, handler: str) -> None:
+    events.emit(kind="begin", step="handler", name=handler)
     try:
         if not callable(_handler_function(handler)):
             raise TypeError(f"{handler} is not callable")
@@ -122,6 +126,7 @@ class Context:
 
 
 def invoke(events: Events, handler: str, event_path: str) -> None:
+    events.emit(kind="begin", step="invoke", name=handler)
     try:
         with open(event_path, encoding="utf-8") as fh:
             event = json.load(fh)
@@ -134,6 +139,7 @@ def invoke(events: Events, handler: str, event_path: str) -> None:
 def main(argv: list[str]) -> None:
     task, layers, runtime_dir, version, modules, handler, event_path = json.loads(argv[0])
     events = Events()
+    events.emit(kind="begin", step="path", name="sys.path (its .pth files)")
     lambda_sys_path(task, layers, runtime_dir, version)
     import_all(events, modules)
     check_metadata(events, task)

@@ -198,6 +198,7 @@ def verify_json(result: VerifyResult) -> dict[str, Any]:
         "artifact": str(result.artifact),
         "python": str(result.python),
         "user": result.user,
+        "isolation": result.isolation,
         "imports": [
             {"module": r.module, "ok": r.ok, "detail": r.detail, "traceback": r.traceback}
             for r in result.imports

@@ -227,6 +227,7 @@ def print_verify(console: Console, result: VerifyResult) -> None:
             "read-only, Lambda's sys.path and environment"
         ),
     )
+    say("", escape(f"isolation: {result.isolation}"))
     view = result.libraries
     if view is not None:
         extra = f" + {len(view.interpreter)} the interpreter needs" if view.interpreter else ""

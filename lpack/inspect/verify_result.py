@@ -1,0 +1,149 @@
+"""What lpack verify found, read from the harness's events.
+
+The harness (verify_harness.py) reports one JSON event per line; a step it began and did not
+report is where it hung or died, and that step fails with the cause (the deadline, a signal,
+an exit status), as does everything after it that was never reached.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lpack.errors import LpackError
+from lpack.facts import facts
+
+if TYPE_CHECKING:
+    from lpack.inspect.libsandbox import LibraryView
+    from lpack.inspect.sandbox import Outcome
+
+
+@dataclass
+class ModuleResult:
+    module: str
+    ok: bool
+    detail: str  # file on success; "Type: message" on failure
+    traceback: str = ""
+
+
+@dataclass
+class VerifyResult:
+    artifact: Path
+    python: Path
+    user: str
+    imports: list[ModuleResult] = field(default_factory=list)
+    metadata: list[ModuleResult] = field(default_factory=list)
+    invoke: dict[str, Any] | None = None
+    stderr: str = ""
+    libraries: LibraryView | None = None  # set when only the runtime's libraries were visible
+    completed: bool = False  # the harness reached its end (no crash, no os._exit)
+    isolation: str = ""  # what the package was kept from (sandbox.Isolation.describe)
+
+    @property
+    def ok(self) -> bool:
+        invoke_ok = self.invoke is None or bool(self.invoke.get("ok"))
+        return all(r.ok for r in self.imports + self.metadata) and invoke_ok and bool(self.imports)
+
+
+def _provided_by_runtime(event: dict[str, Any]) -> str | None:
+    """The runtime-provided module a failed import was missing, if that was the only cause."""
+    if event.get("ok") or event.get("type") != "ModuleNotFoundError":
+        return None
+    match = re.match(r"No module named '([^'.]+)", event.get("message", ""))
+    if match and match.group(1) in facts().runtime_provided:
+        return match.group(1)
+    return None
+
+
+def read_events(result: VerifyResult, outcome: Outcome, with_sdk: bool) -> dict[str, Any]:
+    """Fill result from the harness's events; returns the step it began and did not report."""
+    step: dict[str, Any] = {}
+    for line in outcome.events.decode("utf-8", "replace").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(event, dict):
+            continue
+        kind = event.get("kind")
+        step = event if kind == "begin" else {}
+        if kind == "import":
+            result.imports.append(_import_result(event, with_sdk))
+        elif kind == "metadata":
+            detail = (
+                event.get("version", "")
+                if event["ok"]
+                else (f"{event['type']}: {event['message']}")
+            )
+            result.metadata.append(ModuleResult(event["name"], event["ok"], detail))
+        elif kind == "invoke":
+            result.invoke = event
+        elif kind == "handler" and not event["ok"]:
+            if not with_sdk and _provided_by_runtime(event):
+                continue  # it needs the runtime's SDK, which Lambda provides
+            result.imports.append(
+                ModuleResult(
+                    f"handler {event['handler']}",
+                    False,
+                    f"{event['type']}: {event['message']}",
+                    event.get("traceback", ""),
+                )
+            )
+        elif kind == "done":
+            result.completed = True
+    return step
+
+
+def _import_result(event: dict[str, Any], with_sdk: bool) -> ModuleResult:
+    provided = None if with_sdk else _provided_by_runtime(event)
+    if provided:
+        return ModuleResult(
+            event["module"],
+            True,
+            f"needs the runtime's own {provided} (not in the package; Lambda provides it)",
+        )
+    if event["ok"]:
+        return ModuleResult(event["module"], True, event.get("file", ""))
+    return ModuleResult(
+        event["module"], False, f"{event['type']}: {event['message']}", event.get("traceback", "")
+    )
+
+
+def account_for_stop(
+    result: VerifyResult,
+    outcome: Outcome,
+    step: dict[str, Any],
+    modules: list[str],
+    python: Path,
+    timeout: float,
+) -> None:
+    """The interpreter stopped part-way (a hang past the deadline, a segfault, os._exit):
+    the step it was in fails with the cause, and whatever was not reported after it."""
+    if outcome.timed_out:
+        cause = f"still running after {timeout:g} s (lpack verify --timeout SECONDS allows more)"
+    elif outcome.returncode < 0:
+        cause = f"interpreter killed by signal {-outcome.returncode}"
+    else:
+        cause = f"interpreter exited with {outcome.returncode} before finishing"
+    if outcome.events_dropped:
+        cause += f"; {outcome.events_dropped:,} B of its report were dropped"
+    if step.get("step") == "invoke":
+        kind = "Timeout" if outcome.timed_out else "Crash"
+        result.invoke = {"handler": step["name"], "ok": False, "type": kind, "message": cause}
+        result.invoke["traceback"] = outcome.stderr[-2000:]
+        return
+    reported = {r.module for r in result.imports}
+    pending = [m for m in modules if m not in reported]
+    if step.get("step") in ("path", "handler"):
+        pending.insert(0, f"{step['step']} {step['name']}")
+    for module in pending[:1] or ["(interpreter)"]:
+        result.imports.append(ModuleResult(module, False, cause, outcome.stderr[-2000:]))
+    for module in pending[1:]:
+        result.imports.append(ModuleResult(module, False, "not reached: " + cause))
+    if not any(r.ok for r in result.imports) and not modules and not outcome.timed_out:
+        raise LpackError(
+            f"The verifying interpreter {python} failed to start: {outcome.stderr.strip()[-500:]}",
+        )
