@@ -34,6 +34,10 @@ class ElfError(ValueError):
     """The bytes are not an ELF file lpack can safely read."""
 
 
+class ElfTooLarge(ElfError):
+    """A table larger than lpack reads: the file may be fine, lint just did not look."""
+
+
 # One table (section headers, .dynamic, .gnu.version_r) larger than this is not a real
 # binary's: lint says it could not read it rather than allocate what a hostile file claims.
 MAX_TABLE_READ = 16 * 1024**2
@@ -74,7 +78,7 @@ class FileView:
         if stop <= start:
             return b""
         if stop - start > MAX_TABLE_READ:
-            raise ElfError(
+            raise ElfTooLarge(
                 f"a table of {stop - start:,} B is more than the {MAX_TABLE_READ:,} B "
                 "lpack reads from one binary"
             )
@@ -182,8 +186,10 @@ class _Header:
 
 
 def _header(data: ByteSource) -> _Header:
-    if len(data) < 52 or not is_elf(data):
+    if not is_elf(data):
         raise ElfError("not an ELF file")
+    if len(data) < 52:
+        raise ElfError(f"truncated: {len(data)} B, shorter than an ELF header")
     ei_class, ei_data = data[4:6]
     if ei_class not in (1, 2) or ei_data not in (1, 2):
         raise ElfError("unknown ELF class or byte order")

@@ -126,7 +126,7 @@ def test_elf_facts_of_a_real_shared_object(tmp_path: Path) -> None:
     [
         (b"not elf at all" * 5, "not an ELF file"),
         (b"\x7fELF\x09\x01" + b"\0" * 60, "unknown ELF class"),
-        (b"\x7fELF\x02\x01\x01" + b"\0" * 20, "not an ELF file"),  # shorter than a header
+        (b"\x7fELF\x02\x01\x01" + b"\0" * 20, "shorter than an ELF header"),
     ],
 )
 def test_malformed_elf_is_an_elf_error(data: bytes, message: str) -> None:

@@ -8,6 +8,7 @@ a fresh process whose exit code, message, wall time and peak RSS are measured.
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 import sys
 import time
@@ -231,3 +232,60 @@ def test_member_digests_are_cached_and_a_stale_record_is_recomputed(
     assert member_digests(_fetched(wheel)) == first
     record.write_text("{not json")
     assert member_digests(_fetched(wheel)) == first
+
+
+# --- binaries the loader would refuse ----------------------------------------------------
+
+
+def _zip_of(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o100644 << 16
+            zf.writestr(info, data)
+    return path
+
+
+def test_a_library_that_is_not_elf_is_an_unloadable_binary(tmp_path: Path) -> None:
+    real = hostile.elf_header(0, sections=0) + bytes(200)
+    target = _zip_of(
+        tmp_path / "fn.zip",
+        {
+            "pkg/_text.cpython-312-x86_64-linux-gnu.so": b"this is not a library\n",
+            "pkg/_cut.cpython-312-x86_64-linux-gnu.so": real[:40],  # a truncated download
+            "lib/libempty.so.1": b"",
+            "pkg/notes.so.json": b"{}",  # not a name the loader opens
+        },
+    )
+    run = measured("lint", str(target), "--runtime", "python3.12", "--format", "json")
+    assert run.rc == 1
+    found = {
+        f["path"]: f["message"] for f in json.loads(run.stdout)["findings"] if f["code"] == "LP210"
+    }
+    assert set(found) == {
+        "pkg/_text.cpython-312-x86_64-linux-gnu.so",
+        "pkg/_cut.cpython-312-x86_64-linux-gnu.so",
+        "lib/libempty.so.1",
+    }
+    assert (
+        "not an ELF file (it begins b'this')" in found["pkg/_text.cpython-312-x86_64-linux-gnu.so"]
+    )
+    assert "it is empty" in found["lib/libempty.so.1"]
+
+
+def test_a_binary_table_past_the_read_cap_is_not_inspected_not_unloadable(tmp_path: Path) -> None:
+    # A .dynamic section claiming 17 MiB: within the file, but more than lpack reads.
+    body_end, dynamic_size = 256, 17 * MiB
+    shoff = body_end + dynamic_size
+    strings = struct.pack("<IIQQQQIIQQ", 0, 3, 0, 0, 0, 0, 0, 0, 1, 0)
+    dynamic = struct.pack("<IIQQQQIIQQ", 1, 6, 2, 0, body_end, dynamic_size, 2, 0, 8, 16)
+    headers = bytes(64) + dynamic + strings + strings  # null, .dynamic, .dynstr, .shstrtab
+    head = hostile.elf_header(shoff, sections=4)
+    data = head + bytes(shoff - len(head)) + headers
+    folder = tmp_path / "fn"
+    (folder / "lib").mkdir(parents=True)
+    (folder / "lib" / "libhuge.so").write_bytes(data + bytes(16 * MiB))  # over 32 MiB: streamed
+    run = measured("lint", str(folder), "--runtime", "python3.12", "--format", "json")
+    codes = {(f["code"], f["path"]) for f in json.loads(run.stdout)["findings"]}
+    assert ("LP409", "lib/libhuge.so") in codes
+    assert not any(code == "LP210" for code, _ in codes)

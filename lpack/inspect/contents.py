@@ -21,6 +21,7 @@ from packaging.utils import canonicalize_name
 
 from lpack import elf
 from lpack.errors import ContentsError
+from lpack.files import why_unusable
 from lpack.inspect.ziparchive import (
     MAX_UNZIPPED,
     archive_defects,
@@ -38,6 +39,7 @@ WHOLE_BINARY_READ = 32 * 1024**2
 # Folders nested deeper than any package's (Python's own limit on imports is far lower).
 MAX_DEPTH = 128
 _LAYER_SITE = re.compile(r"^python/lib/python(\d+\.\d+)/site-packages/")
+_SHARED_OBJECT = re.compile(r"\.so(?:\.\d+)*$")
 _EXT_ABI = re.compile(r"\.cpython-(\d)(\d+)[a-z]*-[^/]*\.so$")
 # What Python could load as a native module or library. Executables (setuptools' cli-*.exe
 # launchers) are never loaded on Lambda, so they are no finding.
@@ -64,6 +66,7 @@ class BinaryFacts:
     has_debug_info: bool = False
     has_symtab: bool = False
     error: str = ""  # set when the file claims a format but cannot be parsed
+    capped: bool = False  # the error is lpack's read cap, not the file's fault
 
 
 @dataclass
@@ -201,12 +204,17 @@ def _binary_facts(data: elf.ByteSource, name: str) -> BinaryFacts | None:
         try:
             parsed = elf.parse(data)
         except elf.ElfError as exc:
-            return BinaryFacts("elf", error=str(exc))
+            return BinaryFacts("elf", error=str(exc), capped=isinstance(exc, elf.ElfTooLarge))
         try:
             versions = elf.needed_versions(parsed)
             dynamic = elf.dynamic(parsed)
         except Exception as exc:  # a hostile file must not stop the lint
-            return BinaryFacts("elf", machine=parsed.machine_name, error=f"unreadable: {exc}")
+            return BinaryFacts(
+                "elf",
+                machine=parsed.machine_name,
+                error=f"unreadable: {exc}",
+                capped=isinstance(exc, elf.ElfTooLarge),
+            )
         return BinaryFacts(
             "elf",
             machine=parsed.machine_name,
@@ -222,6 +230,9 @@ def _binary_facts(data: elf.ByteSource, name: str) -> BinaryFacts | None:
         return BinaryFacts("macho")
     if head[:2] == b"MZ":
         return BinaryFacts("pe")
+    if _SHARED_OBJECT.search(name):  # what the loader would open: "invalid ELF header"
+        shown = "it is empty" if not head else f"it begins {bytes(head)!r}"
+        return BinaryFacts("unknown", error=f"not an ELF file ({shown})")
     if name.endswith((".dylib", ".pyd", ".dll")):
         return BinaryFacts("macho" if name.endswith(".dylib") else "pe")
     return None
@@ -239,7 +250,7 @@ def read_contents(path: Path) -> Contents:
     elif path.is_file():
         contents = _read_zip(path)
     else:
-        raise ContentsError(f"{path} does not exist.", hint="pass a Lambda zip or a folder.")
+        raise ContentsError(f"{path} {why_unusable(path)}.", hint="pass a Lambda zip or a folder.")
     _assign_owners(contents)
     for item in contents.items:
         if not item.is_dir and item.symlink_target is None and _is_binary_candidate(item):

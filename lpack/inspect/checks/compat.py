@@ -170,3 +170,18 @@ def layer_python_mismatch(ctx: Context) -> Iterator[Finding]:
                 f"{ctx.target.runtime} looks in python/lib/python{want}/site-packages "
                 "and python/",
             )
+
+
+@check("LP210")
+def unloadable_binary(ctx: Context) -> Iterator[Finding]:
+    for contents in ctx.packages:
+        for item in files(ctx, contents):
+            facts = item.binary
+            if facts is None or not facts.error:
+                continue
+            if facts.capped:
+                yield finding(
+                    "LP409", contents, item.path, f"{item.size:,} B binary: {facts.error}"
+                )
+            else:
+                yield finding("LP210", contents, item.path, f"cannot be loaded: {facts.error}")
