@@ -125,3 +125,12 @@ def test_the_zip_reader_gives_a_model_or_a_contents_error(scratch: Path, data: b
         damaged_members(path, contents._reader.infolist())  # type: ignore[attr-defined]
     finally:
         contents.close()
+
+
+def test_an_entry_with_no_name_is_a_contents_error(scratch: Path) -> None:
+    # Found by the fuzz run: zipfile's own is_dir() fails on an empty name.
+    path = scratch / "noname.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(zipfile.ZipInfo(""), b"x")
+    with pytest.raises(ContentsError, match="an entry with an empty name"):
+        read_contents(path)

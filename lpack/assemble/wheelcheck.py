@@ -76,6 +76,12 @@ def member_digests(fetched: FetchedWheel) -> dict[str, str]:
     try:
         with zipfile.ZipFile(fetched.path) as zf:
             infos = zf.infolist()
+            if any(not i.filename for i in infos):
+                raise BuildError(
+                    f"Wheel {fetched.filename} holds an entry with an empty name: it is damaged.",
+                    hint="delete it from lpack's cache and build again; if the package index "
+                    "serves it so, pin another version.",
+                )
             digests = _cached(fetched, infos)
             if digests is not None:
                 return digests

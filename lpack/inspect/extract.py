@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from lpack.errors import ConfigError, ContentsError
+from lpack.inspect.ziparchive import MAX_ENTRIES, check_bomb, refuse_oversized_directory
 
 LAMBDA_UNZIPPED = 262_144_000  # Lambda's limit for a function and its layers, unzipped
 EXTRACT_LIMIT = 2 * LAMBDA_UNZIPPED  # room for a package over the limit, and the SDK stand-in
-MAX_ENTRIES = 500_000
 _CHUNK = 1024**2
 
 
@@ -43,6 +43,7 @@ def _recorded_mode(info: zipfile.ZipInfo) -> int | None:
 
 def extract(zip_path: Path, dest: Path, state: Extraction) -> None:
     """Extract zip_path under dest, refusing unsafe paths and anything over the budget."""
+    refuse_oversized_directory(zip_path)  # before zipfile builds an entry per record
     try:
         zf = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -50,6 +51,7 @@ def extract(zip_path: Path, dest: Path, state: Extraction) -> None:
     with zf:
         infos = zf.infolist()
         _check_declared(zip_path, infos, state.left)
+        check_bomb(infos, zip_path)  # lint's refusals: bombs, overlaps, nameless entries
         for info in infos:
             name = PurePosixPath(info.filename)
             if info.filename.startswith("/") or ".." in name.parts:

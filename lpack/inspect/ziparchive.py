@@ -85,9 +85,15 @@ def _refuse_directory(path: Path, what: str) -> None:
 
 
 def check_bomb(infos: list[zipfile.ZipInfo], source: Path) -> None:
-    """Refuse what the central directory says would inflate past any real package."""
+    """Refuse what the central directory says would inflate past any real package, and
+    entries with no name (zipfile's own methods fail on them)."""
     if len(infos) > MAX_ENTRIES:
         _refuse_directory(source, f"declares {len(infos):,} entries")
+    if any(not i.filename for i in infos):
+        raise ContentsError(
+            f"{source} holds an entry with an empty name: its central directory is damaged.",
+            hint="rebuild the zip.",
+        )
     total = sum(i.file_size for i in infos)
     if total > MAX_UNZIPPED:
         raise ContentsError(
