@@ -54,3 +54,11 @@ class BuildError(LpackError):
 
 class ContentsError(LpackError):
     """A package (zip or folder) cannot be read safely."""
+
+
+class NetworkError(LpackError):
+    """The package index could not be reached, or failed: not the requirements' fault."""
+
+
+class FileSystemError(LpackError):
+    """A local file could not be read or written: a full disk, a permission, a symlink loop."""

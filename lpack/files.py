@@ -1,14 +1,19 @@
-"""File-system helpers every layer shares: atomic writes and gitignore-style globs."""
+"""File-system helpers every layer shares: atomic writes, gitignore-style globs, and the words
+for what the file system refused (a full disk, a permission, a symlink loop, a device)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import pathspec
+
+from lpack.errors import FileSystemError
 
 # .NAME.lpack-PID.RANDOM.tmp: a file lpack is writing. The PID tells a live writer from one
 # that was killed (SIGKILL leaves no chance to clean up); source scans never ship one.
@@ -55,8 +60,26 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def refuse_to_replace(path: Path) -> None:
+    """A rename replaces whatever has the name: never a device or a pipe (as root, writing
+    "to" /dev/null would replace the system's /dev/null with a file)."""
+    modes = []
+    for look in (os.lstat, os.stat):  # the name itself, and what a link leads to (/dev/stdout)
+        try:
+            modes.append(stat.S_IFMT(look(path).st_mode))
+        except OSError:
+            pass  # nothing there (or the write itself will say why)
+    if any(m not in (stat.S_IFREG, stat.S_IFLNK, stat.S_IFDIR) for m in modes):
+        raise FileSystemError(
+            f"{path} {why_unusable(path)}: lpack writes only regular files and will not "
+            "replace it.",
+            hint="give a file path (-o/--output, --lock, --baseline), e.g. dist/function.zip.",
+        )
+
+
 def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
     """Write to a temp file beside `path`, then rename: readers never see half a file."""
+    refuse_to_replace(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = temp_beside(path)
     try:
@@ -79,3 +102,64 @@ def matches_any(path: str, patterns: list[str] | tuple[str, ...]) -> bool:
     """gitignore semantics (pathspec): "tests" or "*.md" match at any depth, "/lib" and
     "pkg/lib" only from the root, "**" spans folders, a folder pattern covers its files."""
     return bool(patterns) and _spec(tuple(patterns)).match_file(path)
+
+
+_KINDS = {
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a named pipe",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def why_unusable(path: Path) -> str:
+    """Why path is neither a regular file nor a folder, as the end of "PATH ...": inputs are
+    never read from a device or a pipe (/dev/zero would be read forever)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "is a broken symlink" if path.is_symlink() else "does not exist"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symlink loop"
+        return f"cannot be read ({exc.strerror})"
+    return f"is {_KINDS.get(stat.S_IFMT(mode), 'not a regular file')}, not a file or a folder"
+
+
+def file_system_error(exc: OSError) -> FileSystemError:
+    """An OSError from reading or writing a local file, worded as what to do about it."""
+    code = exc.errno or 0
+    cause = exc.strerror or os.strerror(code)
+    what = str(exc.filename) if exc.filename else "a file lpack was writing"
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return FileSystemError(
+            f"No space left on the device holding {what} ({cause}).",
+            hint="free space there, or write elsewhere (-o/--output, `lock`, LPACK_CACHE_DIR "
+            "for the cache); lpack swaps a file in only once it is complete, so the previous "
+            "zip, lock and cache entries are intact.",
+        )
+    if code in (errno.EACCES, errno.EPERM):
+        return FileSystemError(
+            f"Permission denied: lpack cannot read or write {what}.",
+            hint="fix its permissions or owner; a source file that must not ship can be left "
+            "out with `exclude` in [tool.lpack].",
+        )
+    if code == errno.ELOOP:
+        return FileSystemError(
+            f"{what} is a symlink loop (a link that leads back to itself).",
+            hint="fix or remove the link.",
+        )
+    if code == errno.EROFS:
+        return FileSystemError(
+            f"{what} is on a read-only file system.",
+            hint="write somewhere writable: -o/--output, `lock`, LPACK_CACHE_DIR for the cache.",
+        )
+    if code in (errno.EMFILE, errno.ENFILE):
+        return FileSystemError(
+            f"Too many open files ({cause}) while lpack worked on {what}.",
+            hint="raise the limit (`ulimit -n 4096`) and run again.",
+        )
+    return FileSystemError(
+        f"Cannot use {what}: {cause}.",
+        hint="check the path, the disk, and the permissions, then run again.",
+    )

@@ -334,8 +334,10 @@ def write_archive(
                     progress(item.size)
             stream.finish()
         _publish(tmp_name, output)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp_name).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(output)  # a failed write (a full disk) names no file by itself
         raise
     return Archive(
         path=output,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
+from typing import NoReturn
 
 import click
 
 from lpack import __version__
-from lpack.errors import EXIT_INTERRUPTED, EXIT_USAGE
+from lpack.errors import EXIT_INTERRUPTED, EXIT_USAGE, ConfigError, LpackError
+from lpack.files import file_system_error
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,29 +54,64 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:  # usage errors: click's own message, exit 2
         exc.show()
+        usage = ConfigError(exc.format_message(), hint="see `lpack COMMAND --help`.")
+        usage.exit_code = exc.exit_code
+        _json_error(usage)
         sys.exit(exc.exit_code)
     except SystemExit:
         raise
-    except Exception as exc:  # a bug: still exit 2 with a short message, not a bare traceback
+    except OSError as exc:  # the file system refused: a full disk, a permission, a loop
+        if exc.errno is None:  # not the file system's (a library's own OSError subclass)
+            _internal_error(exc)
+        if exc.errno == errno.EPIPE:  # stdout's reader left (`lpack ... | head`): say nothing
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_USAGE)
         if os.environ.get("LPACK_DEBUG"):
             raise
-        message = (
-            f"internal error: {type(exc).__name__}: {exc} "
-            "(set LPACK_DEBUG=1 for the traceback and report it)"
-        )
-        click.echo(f"error: {message}", err=True)
-        if _wants_json(sys.argv[1:]):  # machines read stdout: it stays one JSON document
-            from lpack.errors import LpackError
-            from lpack.render import json as render_json
+        _report(file_system_error(exc))
+    except RuntimeError as exc:
+        # pathlib before Python 3.13 reports a symlink loop as a RuntimeError, not ELOOP.
+        if os.environ.get("LPACK_DEBUG") or not str(exc).startswith("Symlink loop from "):
+            _internal_error(exc)
+        loop = str(exc).removeprefix("Symlink loop from ").strip("'\"")
+        _report(file_system_error(OSError(errno.ELOOP, os.strerror(errno.ELOOP), loop)))
+    except Exception as exc:  # a bug: still exit 2 with a short message, not a bare traceback
+        _internal_error(exc)
 
-            print(render_json.dumps(render_json.error_json(LpackError(message))))
-        sys.exit(EXIT_USAGE)
+
+def _internal_error(exc: Exception) -> NoReturn:
+    if os.environ.get("LPACK_DEBUG"):
+        raise exc
+    message = (
+        f"internal error: {type(exc).__name__}: {exc} "
+        "(set LPACK_DEBUG=1 for the traceback and report it)"
+    )
+    click.echo(f"error: {message}", err=True)
+    _json_error(LpackError(message))
+    sys.exit(EXIT_USAGE)
+
+
+def _report(error: LpackError) -> NoReturn:
+    """An error that escaped its command, reported as the command would (options.fail)."""
+    from lpack.render.console import make_console
+    from lpack.render.text import print_error
+
+    _json_error(error)
+    print_error(make_console(stderr=True), error)
+    sys.exit(error.exit_code)
+
+
+def _json_error(error: LpackError) -> None:
+    if _wants_json(sys.argv[1:]):  # machines read stdout: it stays one JSON document
+        from lpack.render import json as render_json
+
+        print(render_json.dumps(render_json.error_json(error)))
 
 
 def _wants_json(args: list[str]) -> bool:
     for i, arg in enumerate(args):
         if arg == "--format" and i + 1 < len(args):
-            return args[i + 1] == "json"
-        if arg == "--format=json":
+            return args[i + 1] in ("json", "sarif")
+        if arg in ("--format=json", "--format=sarif"):
             return True
     return False

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from lpack.errors import ConfigError
-from lpack.files import write_atomic
+from lpack.files import why_unusable, write_atomic
 from lpack.inspect.diff import Diff, DistributionSize, PackageSizes, diff_sizes
 from lpack.inspect.report import Report, TargetRef
 
@@ -94,7 +94,9 @@ def _how(path: Path) -> str:
 
 def _load(path: Path) -> Any:
     if not path.is_file():
-        raise ConfigError(f"Baseline {path} does not exist.", hint=_how(path) + ".")
+        why = why_unusable(path)  # never read a device or a pipe: /dev/zero never ends
+        hint = _how(path) + "." if why == "does not exist" else "pass the baseline JSON file."
+        raise ConfigError(f"Baseline {path} {why}.", hint=hint)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

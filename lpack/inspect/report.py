@@ -347,7 +347,10 @@ def load_report_json(path: Path) -> Report:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path} is not a readable report JSON: {exc}.") from exc
+        raise ConfigError(
+            f"{path} is not a readable report JSON: {exc}.",
+            hint="make one with `lpack report PATH --format json > report.json`.",
+        ) from exc
     if not isinstance(data, dict) or data.get("command") != "report" or "distributions" not in data:
         raise ConfigError(
             f"{path} is JSON but not an lpack report.",

@@ -15,13 +15,12 @@ against the ranges these patches are tested with before touching anything privat
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
+import shlex
 import sys
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +36,16 @@ from pip._vendor.packaging import markers as pip_markers
 from pip._vendor.packaging.tags import Tag as PipTag
 from pip._vendor.packaging.utils import canonicalize_name
 
-from lpack.resolve.cache import CHUNK, WheelCache
+from lpack.resolve.cache import WheelCache
+from lpack.resolve.download import HashMismatch, download
+from lpack.resolve.network import (
+    FetchFailureLog,
+    NetworkFailed,
+    NetworkLimits,
+    classify,
+    network_cause,
+    url_of,
+)
 from lpack.target import Target
 
 # The releases the patches below are tested with; pyproject.toml pins the same ranges.
@@ -165,7 +173,9 @@ def target_markers(target: Target) -> Iterator[None]:
             module.default_environment = original
 
 
-def run_compile(request: dict[str, Any], target: Target, skips: SkipLog) -> None:
+def run_compile(
+    request: dict[str, Any], target: Target, skips: SkipLog, limits: NetworkLimits
+) -> None:
     from piptools.repositories import pypi
     from piptools.scripts import compile as pip_compile
 
@@ -195,6 +205,18 @@ def run_compile(request: dict[str, Any], target: Target, skips: SkipLog) -> None
             # this target can use, which are exactly the files fetch may accept.
             yield
 
+    args = _compile_args(request, limits)
+    compile_module: Any = pip_compile  # its PyPIRepository is swapped for ours, then restored
+    saved_repo = compile_module.PyPIRepository
+    compile_module.PyPIRepository = LambdaRepository
+    try:
+        with target_markers(target), contextlib.redirect_stdout(sys.stderr):
+            pip_compile.cli.main(args=args, prog_name="pip-compile", standalone_mode=False)
+    finally:
+        compile_module.PyPIRepository = saved_repo
+
+
+def _compile_args(request: dict[str, Any], limits: NetworkLimits) -> list[str]:
     args = [
         request["src_file"],
         "--output-file",
@@ -210,109 +232,71 @@ def run_compile(request: dict[str, Any], target: Target, skips: SkipLog) -> None
         "--resolver=backtracking",
         "--cache-dir",
         request["cache_dir"],
+        "--pip-args",
+        shlex.join(limits.pip_args()),  # pip-tools passes them last: they win
         "--quiet",
     ]
     if request.get("upgrade"):
         args.append("--upgrade")
     for name in request.get("upgrade_packages", []):
         args += ["--upgrade-package", name]
-
-    compile_module: Any = pip_compile  # its PyPIRepository is swapped for ours, then restored
-    saved_repo = compile_module.PyPIRepository
-    compile_module.PyPIRepository = LambdaRepository
-    try:
-        with target_markers(target), contextlib.redirect_stdout(sys.stderr):
-            pip_compile.cli.main(args=args, prog_name="pip-compile", standalone_mode=False)
-    finally:
-        compile_module.PyPIRepository = saved_repo
+    return args
 
 
-def _download(
-    session: Any, url: str, cache: WheelCache, expected: set[str], retries: int
-) -> tuple[Path, str]:
-    """Stream url into the cache's temp area, hashing as it goes; retry transient failures."""
-    last_error: Exception | None = None
-    for attempt in range(1, retries + 1):
-        fh, tmp = cache.open_temp()
-        try:
-            h = hashlib.sha256()
-            with fh:
-                response = session.get(url, stream=True, timeout=60)
-                response.raise_for_status()
-                for chunk in response.iter_content(CHUNK):
-                    h.update(chunk)
-                    fh.write(chunk)
-            digest = h.hexdigest()
-            if expected and digest not in expected:
-                tmp.unlink(missing_ok=True)
-                raise HashMismatch(url, digest, expected)
-            return tmp, digest
-        except HashMismatch:
-            raise
-        except Exception as exc:  # network errors come in many classes; all are retried
-            tmp.unlink(missing_ok=True)
-            last_error = exc
-            status = getattr(getattr(exc, "response", None), "status_code", None)
-            if status is not None and 400 <= status < 500:
-                break
-            emit("retry", url=url, attempt=attempt, error=f"{type(exc).__name__}: {exc}")
-            time.sleep(min(0.5 * 2 ** (attempt - 1), 4))
-    raise DownloadFailed(url, last_error, attempt)
+def _choose(
+    pin: dict[str, Any], target: Target, finder: Any, failures: FetchFailureLog
+) -> tuple[str, str] | dict[str, Any]:
+    """(filename, url) of the pin's file for the target, or a "missing" result."""
+    name, version, allowed = pin["name"], pin["version"], set(pin["hashes"])
+    if pin.get("url"):  # a foreign lock recorded where its file is
+        return pin.get("filename") or pin["url"].rsplit("/", 1)[-1], pin["url"]
+    candidates = [c for c in finder.find_all_candidates(name) if str(c.version) == version]
+    choices = []
+    for cand in candidates:
+        link = cand.link
+        if link.hash_name == "sha256" and allowed and link.hash not in allowed:
+            continue
+        if link.is_wheel:
+            rank = target.wheel_rank(link.filename)
+            if rank is None:
+                continue
+        else:
+            rank = 1 << 30  # an sdist: only when no wheel fits (and it was allowed)
+        choices.append((rank, link.filename, link))
+    unreachable = failures.unreachable(name)
+    if not choices and unreachable:  # the index that failed may hold it: not "stale"
+        raise NetworkFailed(f"{name}=={version}", unreachable, "resolve")
+    if not choices:
+        files = sorted(c.link.filename for c in candidates)
+        return {"name": name, "version": version, "status": "missing", "files": files}
+    choices.sort(key=lambda item: (item[0], item[1]))
+    _, filename, link = choices[0]
+    return filename, link.url_without_fragment
 
 
-class HashMismatch(Exception):
-    def __init__(self, url: str, got: str, expected: set[str]) -> None:
-        super().__init__(url)
-        self.url, self.got, self.expected = url, got, expected
-
-
-class DownloadFailed(Exception):
-    def __init__(self, url: str, error: Exception | None, attempts: int) -> None:
-        super().__init__(url)
-        self.url, self.error, self.attempts = url, error, attempts
-
-
-def run_fetch(request: dict[str, Any], target: Target, skips: SkipLog) -> None:
+def run_fetch(
+    request: dict[str, Any], target: Target, skips: SkipLog, failures: FetchFailureLog
+) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     cache = WheelCache(Path(request["cache_root"]))
-    _, _, session, finder = make_finder(target, request["allow_sdist"], request["pip_args"])
+    limits = failures.limits
+    pip_args = request["pip_args"] + limits.pip_args()
+    _, _, session, finder = make_finder(target, request["allow_sdist"], pip_args)
     skips.attach(finder)
-    retries = int(request.get("retries", 3))
 
-    def choose(pin: dict[str, Any]) -> tuple[str, str] | dict[str, Any]:
-        """(filename, url) of the pin's file for the target, or a "missing" result."""
-        name, version, allowed = pin["name"], pin["version"], set(pin["hashes"])
-        if pin.get("url"):  # a foreign lock recorded where its file is
-            return pin.get("filename") or pin["url"].rsplit("/", 1)[-1], pin["url"]
-        candidates = [c for c in finder.find_all_candidates(name) if str(c.version) == version]
-        choices = []
-        for cand in candidates:
-            link = cand.link
-            if link.hash_name == "sha256" and allowed and link.hash not in allowed:
-                continue
-            if link.is_wheel:
-                rank = target.wheel_rank(link.filename)
-                if rank is None:
-                    continue
-            else:
-                rank = 1 << 30  # an sdist: only when no wheel fits (and it was allowed)
-            choices.append((rank, link.filename, link))
-        if not choices:
-            files = sorted(c.link.filename for c in candidates)
-            return {"name": name, "version": version, "status": "missing", "files": files}
-        choices.sort(key=lambda item: (item[0], item[1]))
-        _, filename, link = choices[0]
-        return filename, link.url_without_fragment
+    def on_retry(url: str, attempt: int, error: str) -> None:
+        emit("retry", url=url, attempt=attempt, error=error)
 
     def fetch_one(pin: dict[str, Any]) -> dict[str, Any]:
         name, version = pin["name"], pin["version"]
         allowed = set(pin["hashes"])
-        chosen = choose(pin)
+        chosen = _choose(pin, target, finder, failures)
         if isinstance(chosen, dict):
             return chosen
         filename, url = chosen
-        tmp, digest = _download(session, url, cache, allowed, retries)
+        package = f"{name}=={version}"
+        tmp, digest = download(session, url, package, cache, allowed, limits, on_retry)
         path = cache.store(tmp, digest, filename)
         emit("fetched", name=name, filename=filename, size=path.stat().st_size)
         return {
@@ -392,54 +376,70 @@ def main() -> int:
         return 1
     target = Target.from_names(request["runtime"], request["arch"])
     skips = SkipLog()
+    failures = FetchFailureLog(NetworkLimits(**request.get("network", {})))
+    failures.install()
     os.environ.setdefault("PIP_NO_INPUT", "1")
     try:
         if request["mode"] == "compile":
-            run_compile(request, target, skips)
+            run_compile(request, target, skips, failures.limits)
             emit("result", skipped=_skipped_files(skips))
         elif request["mode"] == "fetch":
-            run_fetch(request, target, skips)
+            run_fetch(request, target, skips, failures)
         else:
             raise ValueError(f"unknown mode {request['mode']!r}")
     except SystemExit as exc:  # pip-compile reports its own errors then exits
         if exc.code in (0, None):
             emit("result", skipped=_skipped_files(skips))
             return 0
+        unreachable = failures.unreachable()
+        if unreachable:
+            emit(
+                "error",
+                **NetworkFailed(None, unreachable, "resolve").event(),
+            )
+            return 1
         emit("error", kind="pip-compile", message=f"pip-compile exited with {exc.code}")
         return 1
     except HashMismatch as exc:
         emit("error", kind="hash-mismatch", url=exc.url, got=exc.got, expected=sorted(exc.expected))
         return 1
-    except DownloadFailed as exc:
-        emit(
-            "error",
-            kind="download-failed",
-            url=exc.url,
-            attempts=exc.attempts,
-            message=f"{type(exc.error).__name__}: {exc.error}",
-        )
+    except NetworkFailed as exc:
+        emit("error", **exc.event())
         return 1
     except Exception as exc:
-        message = str(exc)
-        match = _NOT_FOUND.search(message)
-        requirement = match.group(1) if match else None
-        name = re.split(r"[<>=!~\[ ]", requirement, maxsplit=1)[0] if requirement else None
-        if requirement:
-            kind = "not-found"
-        elif type(exc.__cause__).__name__ == "ResolutionImpossible":
-            kind = "conflict"
-        else:
-            kind = type(exc).__name__
-        emit(
-            "error",
-            kind=kind,
-            message=message,
-            requirement=requirement,
-            diagnosis=_skip_summary(skips, name),
-            conflict=_conflict_lines(exc),
-        )
+        emit("error", **_error_event(exc, skips, failures))
         return 1
     return 0
+
+
+def _error_event(exc: Exception, skips: SkipLog, failures: FetchFailureLog) -> dict[str, Any]:
+    """What failed, in the protocol's terms: the index (network), the disk, or the inputs."""
+    message = str(exc)
+    match = _NOT_FOUND.search(message)
+    requirement = match.group(1) if match else None
+    name = re.split(r"[<>=!~\[ ]", requirement, maxsplit=1)[0] if requirement else None
+    if name and failures.unreachable(name):  # no files because the index failed to answer
+        return NetworkFailed(requirement, failures.unreachable(name), "resolve").event()
+    cause = network_cause(exc)
+    if cause is not None:  # a metadata or hash download failed mid-resolution
+        failed = [classify(url_of(cause) or "", cause, failures.limits), *failures.unreachable()]
+        return NetworkFailed(None, failed, "resolve").event()
+    if isinstance(exc, OSError) and exc.errno is not None:  # pip's cache or the lock's temp
+        return {"kind": "os-error", "errno": exc.errno, "filename": exc.filename}
+    if requirement:
+        kind = "not-found"
+    elif type(exc.__cause__).__name__ == "ResolutionImpossible":
+        kind = "conflict"
+    else:
+        kind = type(exc).__name__
+    return {
+        "kind": kind,
+        "message": message,
+        "requirement": requirement,
+        "diagnosis": _skip_summary(skips, name),
+        "conflict": _conflict_lines(exc),
+        "not_found_at": [f.url for f in failures.not_found()],
+    }
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,8 +11,10 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import parse_sdist_filename, parse_wheel_filename
 from packaging.version import InvalidVersion
 
-from lpack.errors import FetchError, LockError
+from lpack.errors import FetchError, LockError, LpackError, NetworkError
+from lpack.files import file_system_error
 from lpack.resolve.inputs import RequirementsInput
+from lpack.resolve.network import NetworkFailure, NetworkLimits
 from lpack.resolve.worker import pip_explanation
 from lpack.settings import ArtifactSpec
 from lpack.target import Target
@@ -19,12 +22,14 @@ from lpack.target import Target
 
 def lock_error(
     error: dict[str, Any], stderr: str, spec: ArtifactSpec, req: RequirementsInput
-) -> LockError:
+) -> LpackError:
     target = spec.target
     where = f"{target.runtime} {target.arch}"
     unsupported = unsupported_pip(error)
     if unsupported:
         return LockError(unsupported, hint=_REINSTALL)
+    if error.get("kind") in ("network", "os-error"):
+        return _not_our_inputs(error)
     diag = error.get("diagnosis") or {}
     requirement = error.get("requirement")
     if error.get("kind") == "conflict":
@@ -39,7 +44,8 @@ def lock_error(
             hint="loosen or change the pins named above, then run `lpack lock` again.",
         )
     if requirement and diag:
-        return _no_candidate_error(requirement, diag, target, spec)
+        not_found_at = error.get("not_found_at") or []
+        return _no_candidate_error(requirement, diag, target, spec, not_found_at)
     message = str(error.get("message", ""))
     if message.startswith("Invalid requirement"):
         return LockError(
@@ -173,14 +179,22 @@ class _Skipped:
 
 
 def _no_candidate_error(
-    requirement: str, diag: dict[str, Any], target: Target, spec: ArtifactSpec
+    requirement: str,
+    diag: dict[str, Any],
+    target: Target,
+    spec: ArtifactSpec,
+    not_found_at: list[str],
 ) -> LockError:
     name = diag.get("project", requirement)
     if not diag.get("links_seen"):
+        pages = [u for u in not_found_at if NetworkFailure(u, "").project == name] or not_found_at
+        answered = f" ({pages[0]} answered HTTP 404)" if pages else ""
         return LockError(
-            f"Package {name!r} (from {requirement!r}) was not found on the package index.",
-            hint="check the spelling; for a private package, set index-url / extra-index-url "
-            "in pip.conf or PIP_INDEX_URL / PIP_EXTRA_INDEX_URL (lpack uses pip's configuration).",
+            f"Package {name!r} (from {requirement!r}) was not found on the package index"
+            f"{answered}.",
+            hint="check the spelling and the index URL; for a private package, set index-url / "
+            "extra-index-url in pip.conf or PIP_INDEX_URL / PIP_EXTRA_INDEX_URL (lpack uses "
+            "pip's configuration).",
         )
     python = "{}.{}".format(*target.python_version)
     skipped = _Skipped.of(requirement, diag.get("skipped") or [], python)
@@ -205,11 +219,13 @@ def unsupported_pip(error: dict[str, Any]) -> str | None:
 _REINSTALL = "reinstall lpack so that pip installs the versions it depends on (`pip install --force-reinstall lpack`)."
 
 
-def fetch_error(final: dict[str, Any], stderr: str) -> FetchError:
+def fetch_error(final: dict[str, Any], stderr: str) -> LpackError:
     kind = final.get("kind")
     unsupported = unsupported_pip(final)
     if unsupported:
         return FetchError(unsupported, hint=_REINSTALL)
+    if kind in ("network", "os-error"):
+        return _not_our_inputs(final)
     if kind == "hash-mismatch":
         return FetchError(
             f"Hash mismatch for {final['url']}: got sha256:{final['got']}, the lock allows "
@@ -218,14 +234,47 @@ def fetch_error(final: dict[str, Any], stderr: str) -> FetchError:
             hint="if the package was re-published on purpose, run `lpack lock --upgrade-package "
             "NAME`; otherwise the index or a proxy served a wrong file.",
         )
-    if kind == "download-failed":
-        return FetchError(
-            f"Downloading {final['url']} failed after {final['attempts']} attempts: "
-            f"{final.get('message')}. Nothing partial was kept in the cache.",
-            hint="check the network or proxy and run the build again; cached wheels are reused.",
-        )
     return FetchError(
         f"Fetching wheels failed: {final.get('message', 'unknown error')}",
         details=pip_explanation(stderr),
         hint="check your index settings (pip.conf, PIP_INDEX_URL) and the network.",
     )
+
+
+def _not_our_inputs(error: dict[str, Any]) -> LpackError:
+    """The network's or the disk's failure, never worded as the requirements' or the lock's."""
+    if error.get("kind") == "os-error":
+        code = int(error.get("errno") or 0)
+        return file_system_error(OSError(code, os.strerror(code), error.get("filename")))
+    return network_error(error)
+
+
+def network_error(error: dict[str, Any]) -> NetworkError:
+    """The index failed or could not be reached: which host, what it answered, for what."""
+    failures = [NetworkFailure.from_json(f) for f in error.get("failures") or []]
+    first = failures[0] if failures else NetworkFailure("", "could not be reached")
+    package = error.get("package")
+    tries = f"after {first.attempts} attempts" if first.attempts > 1 else "on the first attempt"
+    limits = NetworkLimits.from_env()
+    hint = (
+        "this is a network or index failure, not a problem with the requirements or the "
+        "lock: check that the index URL is right (PIP_INDEX_URL, pip.conf, --index-url in "
+        "the requirements), the proxy settings (HTTPS_PROXY, NO_PROXY), and that the index "
+        f"is up, then run again; {limits.describe()}."
+    )
+    if first.status in (401, 403):
+        hint = (
+            "the index wants credentials, or refused the ones given: check them (the "
+            "index URL's user:password, ~/.netrc, keyring); " + hint
+        )
+    details = "\n".join(f"- {f.describe()}" for f in failures[1:]) or None
+    failed = f"{first.host} {first.reason} ({first.url} failed {tries})"
+    if error.get("during") == "download":
+        message = (
+            f"Network failure while downloading {package}: {failed}. Nothing partial was "
+            "kept in the cache."
+        )
+        hint += " Wheels already cached are reused."
+    else:
+        message = f"Network failure while resolving {package or 'the requirements'}: {failed}."
+    return NetworkError(message, hint=hint, details=details)

@@ -13,6 +13,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from lpack.errors import ConfigError
+from lpack.files import why_unusable
 from lpack.resolve.lockfile import LOCK_FORMAT, Pin
 from lpack.settings import ArtifactSpec, read_pyproject
 
@@ -56,7 +57,7 @@ def _string_list(value: object, where: str, path: Path) -> list[str]:
 
 def _from_pyproject(spec: ArtifactSpec, path: Path | None = None) -> RequirementsInput | None:
     if path is not None and not path.is_file():
-        raise ConfigError(f"{path} does not exist.", hint="fix `requirements` or --requirements.")
+        raise ConfigError(f"{path} {why_unusable(path)}.", hint="fix `requirements` or -r.")
     path = path or spec.project_dir / "pyproject.toml"
     if not path.is_file():
         return None
@@ -140,7 +141,7 @@ def find_foreign_lock(spec: ArtifactSpec) -> Path | None:
             return None
         if not path.is_file():
             raise ConfigError(
-                f"Lock file {path} does not exist.", hint="fix `requirements` or --requirements."
+                f"Lock file {path} {why_unusable(path)}.", hint="fix `requirements` or -r."
             )
         return path
     folder = spec.requirements_dir
@@ -174,7 +175,7 @@ def find_requirements(spec: ArtifactSpec) -> RequirementsInput:
             return found
         if not path.is_file():
             raise ConfigError(
-                f"Requirements file {path} does not exist.",
+                f"Requirements file {path} {why_unusable(path)}.",
                 hint="fix `requirements` in [tool.lpack] or --requirements, "
                 "or create the file (one requirement per line).",
             )

@@ -15,6 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from lpack.errors import LockError
+from lpack.files import why_unusable
 from lpack.target import Target
 
 LOCK_FORMAT = "1"
@@ -55,6 +56,8 @@ class Lockfile:
 
 
 def read_lock(path: Path, target: Target | None = None) -> Lockfile:
+    if path.exists() and not path.is_file():  # a pipe or a device would be read forever
+        raise LockError(f"Lock file {path} {why_unusable(path)}.", hint="fix `lock` or --lock.")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -12,7 +13,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from lpack.errors import LockError, StaleLockError
-from lpack.files import write_atomic
+from lpack.files import file_system_error, refuse_to_replace, write_atomic
 from lpack.resolve.cache import default_cache_dir
 from lpack.resolve.diagnose import lock_error
 from lpack.resolve.explain import changes, skipped_newer
@@ -66,6 +67,7 @@ def lock(
     req = find_requirements(spec)
     digest = lock_digest(spec, req, constraints)
     path = target_lock_path(spec)
+    refuse_to_replace(path)  # a device or a pipe: fail now, not after resolving
     upgrade_packages = list(upgrade_packages)
     if not (refresh or upgrade or upgrade_packages):
         existing, damage = _current(path, target, digest, locked)
@@ -229,6 +231,8 @@ def write_lock(result: LockResult) -> LockResult:
     try:
         write_atomic(path, result.unwritten.encode())
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # the previous lock is intact: say so
+            raise file_system_error(OSError(exc.errno, exc.strerror, str(path))) from exc
         raise LockError(
             f"Cannot write lock file {path}: {exc.strerror}.",
             hint="make its folder writable or set `lock` to another path.",

@@ -13,8 +13,11 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+from lpack.resolve.network import NetworkLimits
 
 EventHandler = Callable[[dict[str, Any]], None]
 WORKER_MODULE = "lpack.resolve._pipworker"
@@ -24,6 +27,7 @@ def run_worker(
     request: dict[str, Any], on_event: EventHandler | None = None, cwd: Path | None = None
 ) -> tuple[dict[str, Any], str]:
     """Run the pip-tools worker; return its final event and its stderr (pip's own words)."""
+    request = {**request, "network": asdict(NetworkLimits.from_env())}
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
     final: dict[str, Any] = {}
