@@ -298,7 +298,7 @@ def run_fetch(
         package = f"{name}=={version}"
         tmp, digest = download(session, url, package, cache, allowed, limits, on_retry)
         path = cache.store(tmp, digest, filename)
-        emit("fetched", name=name, filename=filename, size=path.stat().st_size)
+        emit("fetched", name=name, filename=filename, size=path.stat().st_size, sha256=digest)
         return {
             "name": name,
             "version": version,
@@ -368,7 +368,24 @@ def unsupported_versions() -> str | None:
     return "; ".join(wrong) or None
 
 
+def _exit_with_parent() -> None:
+    """End when lpack does: a SIGKILLed lpack cannot stop its worker, and an orphan would
+    go on resolving or downloading for nobody (the parent's death reparents us)."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(143)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
 def main() -> int:
+    _exit_with_parent()
     request = json.load(sys.stdin)
     wrong = unsupported_versions()
     if wrong:

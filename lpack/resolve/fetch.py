@@ -10,6 +10,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
@@ -129,10 +130,21 @@ def _download(
             for p in pins
         ],
     }
-    final, stderr = run_worker(request, on_event=on_event, cwd=spec.project_dir)
+    by_key = {p.key: p for p in pins}
+
+    def record_each(event: dict[str, Any]) -> None:
+        # Recorded as each wheel lands, not at the end: an interrupted fetch keeps the
+        # wheels it finished, and the next build does not download them again.
+        pin = by_key.get(canonicalize_name(str(event.get("name", ""))))
+        if event.get("event") == "fetched" and event.get("sha256") and pin is not None:
+            selection = {"sha256": event["sha256"], "filename": event["filename"]}
+            cache.put_selection(_selection_key(target, pin), selection)
+        if on_event is not None:
+            on_event(event)
+
+    final, stderr = run_worker(request, on_event=record_each, cwd=spec.project_dir)
     if final["event"] == "error":
         raise fetch_error(final, stderr)
-    by_key = {p.key: p for p in pins}
     results = {}
     for item in final["pins"]:
         pin = by_key[canonicalize_name(item["name"])]
