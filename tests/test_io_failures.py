@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -209,9 +210,10 @@ def test_symlink_loop_in_the_source_folder(tmp_path: Path, lpack_env: dict) -> N
 def test_symlink_loop_as_input(tmp_path: Path) -> None:
     loop = tmp_path / "loop.zip"
     os.symlink(loop.name, loop)
-    for command in ("lint", "report"):
+    for command, kind in (("lint", "FileSystemError"), ("verify", "ConfigError")):
         r = run_lpack(command, str(loop), "--format", "json")
-        failure(r, "ConfigError", str(loop))  # click's check of PATH refuses it first
+        error = failure(r, kind, str(loop))
+        assert "symlink loop" in error["message"]  # not "does not exist"
 
 
 @pytest.mark.parametrize("command", ["lint", "report", "diff", "gate", "verify"])
@@ -226,8 +228,20 @@ def test_dev_zero_as_input_is_refused_at_once(tmp_path: Path, command: str) -> N
     assert time.monotonic() - started < 30  # not read forever
     kind = "ConfigError" if command == "verify" else "ContentsError"
     error = failure(r, kind, "/dev/zero")
-    if command != "verify":  # verify's own wording belongs to the verify command
-        assert "is a character device, not a file or a folder" in error["message"]
+    assert "is a character device, not a file or a folder" in error["message"]
+
+
+def test_dev_zero_as_the_event_is_refused_at_once(tmp_path: Path) -> None:
+    artifact = tmp_path / "fn.zip"
+    with zipfile.ZipFile(artifact, "w") as zf:
+        zf.writestr("app.py", "def handler(event, context):\n    return 1\n")
+    big = tmp_path / "big.json"
+    big.write_text('"' + "x" * (7 * 1024**2) + '"')
+    for event, said in (("/dev/zero", "is a character device"), (str(big), "Lambda accepts")):
+        started = time.monotonic()
+        r = run_lpack("verify", str(artifact), "--event", event, "--format", "json")
+        assert time.monotonic() - started < 30
+        assert said in failure(r, "ConfigError", event)["message"]
 
 
 def test_dev_zero_as_baseline_or_requirements_is_refused(tmp_path: Path, lpack_env: dict) -> None:

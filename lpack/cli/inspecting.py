@@ -108,7 +108,7 @@ def verify_command(
 
 
 @click.command(name="lint")
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @project_option
 @target_options
 @click.option("--handler", help="Handler to check, e.g. app.lambda_handler.")
@@ -182,7 +182,7 @@ def _write_output(text: str, output: Path | None) -> None:
 
 
 @click.command(name="report")
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path))
 @project_option
 @target_options
 @artifact_option
@@ -244,8 +244,8 @@ def report_command(
 
 
 @click.command(name="diff")
-@click.argument("old", type=click.Path(exists=True, path_type=Path))
-@click.argument("new", type=click.Path(exists=True, path_type=Path))
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
 @project_option
 @target_options
 @format_option(*_REPORT_FORMATS)
@@ -275,7 +275,7 @@ def diff_command(old: Path, new: Path, project_dir: Path, fmt: str, **flags: Any
 
 
 @click.command(name="gate")
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path))
 @click.option(
     "--baseline",
     required=True,

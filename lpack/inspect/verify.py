@@ -25,6 +25,7 @@ from pathlib import Path
 import platformdirs
 
 from lpack.errors import ConfigError
+from lpack.files import why_unusable
 from lpack.inspect.extract import Extraction, extract, seal, unseal
 from lpack.inspect.libsandbox import stage
 from lpack.inspect.sandbox import DEFAULT_TIMEOUT, Plan, check_setup, isolation_for, run
@@ -225,7 +226,10 @@ def verify(
     timeout: seconds the whole run may take; a step still running then fails.
     private: folders the package must not see (with $HOME, lpack's cache, the working one)."""
     if not artifact.is_file():
-        raise ConfigError(f"Artifact {artifact} does not exist.", hint="build it first.")
+        raise ConfigError(
+            f"Artifact {artifact} {why_unusable(artifact)}.",
+            hint="pass the zip lpack build wrote (build it first).",
+        )
     if event_file is not None:
         _check_event(event_file)
     drop = os.geteuid() == 0 if hasattr(os, "geteuid") else False
@@ -302,7 +306,22 @@ def _private_folders(extra: Sequence[Path]) -> list[str]:
     return list(found)
 
 
+# Lambda's own limit on a synchronous invocation's payload.
+MAX_EVENT = 6 * 1024**2
+
+
 def _check_event(event_file: Path) -> None:
+    if not event_file.is_file():
+        raise ConfigError(
+            f"Event file {event_file} {why_unusable(event_file)}.",
+            hint='pass a file holding one JSON value, e.g. {"key": "value"}.',
+        )
+    if event_file.stat().st_size > MAX_EVENT:
+        raise ConfigError(
+            f"Event file {event_file} is {event_file.stat().st_size:,} B; Lambda accepts at "
+            f"most {MAX_EVENT:,} B for an invocation's event.",
+            hint="pass a smaller event, as Lambda would receive it.",
+        )
     try:
         json.loads(event_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
