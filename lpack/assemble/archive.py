@@ -336,7 +336,7 @@ def write_archive(
         _publish(tmp_name, output)
     except BaseException as exc:
         Path(tmp_name).unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.filename is None:
+        if isinstance(exc, OSError) and exc.errno and exc.filename is None:
             exc.filename = str(output)  # a failed write (a full disk) names no file by itself
         raise
     return Archive(
