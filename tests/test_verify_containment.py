@@ -476,3 +476,49 @@ def test_the_result_says_what_was_isolated(
         sandbox.isolation_for.cache_clear()
     assert grouped.ok and grouped.isolation.startswith("process group only")
     assert "unshare" in grouped.isolation and "may outlive verify" in grouped.isolation
+
+
+REACHING_A_SOCKET = """
+import socket
+def handler(event, context):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(SOCKET)
+        return "connected"
+    except OSError as exc:
+        return type(exc).__name__
+"""
+
+
+def test_a_service_socket_under_var_tmp_is_out_of_reach(place: Place) -> None:
+    import socket
+    import tempfile
+
+    from lpack.inspect.sandbox import namespace_unavailable
+
+    if namespace_unavailable(str(PYTHON)) is not None:
+        pytest.skip("needs namespaces")
+    # Like a session bus or an agent: a socket everyone may connect to, outside the project.
+    folder = Path(tempfile.mkdtemp(prefix="lpack-test-", dir="/var/tmp"))
+    try:
+        os.chmod(folder, 0o777)
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(str(folder / "bus"))
+        os.chmod(folder / "bus", 0o777)
+        server.listen(1)
+        code = f"SOCKET = {str(folder / 'bus')!r}\n" + REACHING_A_SOCKET
+        artifact = make_zip(place.folder("dist") / "fn.zip", {"app.py": (code, 0o644)})
+        args = ("--handler", "app.handler", "--event", _event(place))
+        rc, data, stderr = place.verify(artifact, *args)
+        assert rc == 0, (data, stderr)
+        assert data["invoke"]["ok"] and data["invoke"]["result"] != "connected", data["invoke"]
+        server.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _event(place: Place) -> str:
+    event = place.folder("events") / "event.json"
+    event.write_text("{}")
+    os.chmod(event, 0o644)
+    return str(event)

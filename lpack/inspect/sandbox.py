@@ -122,7 +122,8 @@ def _unshare_commands() -> list[list[str]]:
     """unshare with a PID namespace whose PID 1 is the prelude, then the harness (when it
     ends, the kernel kills everything left in it). Not root: in a user namespace, mapping
     the user to itself where util-linux can (2.38), else to uid 0 there."""
-    flags = ["-m", "-p", "-f", "--kill-child", "--mount-proc", "--propagation", "private"]
+    # -i: System V IPC of its own (shared memory and semaphores other programs use).
+    flags = ["-m", "-i", "-p", "-f", "--kill-child", "--mount-proc", "--propagation", "private"]
     unshare = shutil.which("unshare") or "unshare"
     if os.geteuid() == 0:
         return [[unshare, *flags]]

@@ -289,11 +289,17 @@ _SYSTEM = [
 ]
 
 
+# Where services listen on Unix sockets (a session bus could start a process outside every
+# namespace: `systemd-run --user`) and shared memory: a read-only mount does not stop
+# connect(), so they are covered. Lambda has no /dev/shm either.
+_SOCKET_FOLDERS = [Path("/run"), Path("/var/run"), Path("/var/tmp"), Path("/dev/shm")]
+
+
 def _private_folders(extra: Sequence[Path]) -> list[str]:
     """$HOME, lpack's cache, the working folder and extra: what the package must not read
     (credentials, the project's .env), covered where there are namespaces."""
     cache = os.environ.get("LPACK_CACHE_DIR") or platformdirs.user_cache_dir("lpack")
-    folders = [Path.home(), Path(cache), *extra]
+    folders = [Path.home(), Path(cache), *_SOCKET_FOLDERS, *extra]
     try:
         folders.append(Path.cwd())
     except OSError:
