@@ -289,3 +289,25 @@ def test_a_binary_table_past_the_read_cap_is_not_inspected_not_unloadable(tmp_pa
     codes = {(f["code"], f["path"]) for f in json.loads(run.stdout)["findings"]}
     assert ("LP409", "lib/libhuge.so") in codes
     assert not any(code == "LP210" for code, _ in codes)
+
+
+@pytest.mark.parametrize("trick", ["offset-zero", "fake-record"])
+def test_the_entry_count_is_read_where_zipfile_reads_the_directory(
+    tmp_path: Path, trick: str
+) -> None:
+    # zipfile finds the directory just before the end record, whatever the offsets say; a
+    # count taken where they point could be fooled into passing 500,000+ entries.
+    path = hostile.many_entries(tmp_path / "many.zip", MAX_ENTRIES + 1000)
+    data = bytearray(path.read_bytes())
+    record = data.rindex(b"PK\x06\x06")
+    if trick == "offset-zero":  # the directory is said to start at byte 0 (local headers)
+        data[record + 48 : record + 56] = bytes(8)
+    else:  # a small zip64 record at byte 0, and the locator pointing there
+        locator = data.rindex(b"PK\x06\x07")
+        data[locator + 8 : locator + 16] = bytes(8)
+        fake = struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, 1, 1, 60, 0)
+        data = bytearray(fake) + data
+    path.write_bytes(bytes(data))
+    run = measured("lint", str(path), "--runtime", "python3.12")
+    assert run.rc == 2 and "refused it before reading any" in run.stderr, run.stderr
+    within_caps(run)

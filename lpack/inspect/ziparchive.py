@@ -9,6 +9,8 @@ and the CRC pass streams members through a fixed-size buffer.
 from __future__ import annotations
 
 import mmap
+import os
+import stat
 import struct
 import zipfile
 import zlib
@@ -36,50 +38,60 @@ _LOCAL = b"PK\x03\x04"
 
 
 def _end_record(fh: mmap.mmap | bytes) -> tuple[int, int, int] | None:
-    """(entries, central directory size, its offset) from the end records; None when there
-    is no end record (zipfile then reports the damage in its own words)."""
+    """(entries, central directory size, where it starts) as zipfile will read them: the
+    directory ends where the (zip64) end record begins, whatever offset it states. None
+    when there is no end record (zipfile then reports the damage in its own words)."""
     tail_start = max(0, len(fh) - 65_557)
     at = fh.rfind(_EOCD, tail_start)
     if at < 0 or at + 22 > len(fh):
         return None
-    entries, size, offset = struct.unpack("<HII", fh[at + 10 : at + 20])
+    entries, size = struct.unpack("<HI", fh[at + 10 : at + 16])
+    end = at
     locator = at - 20
-    if locator >= 0 and fh[locator : locator + 4] == _ZIP64_LOCATOR:
-        (record_at,) = struct.unpack("<Q", fh[locator + 8 : locator + 16])
-        record = fh[record_at : record_at + 56]
-        if len(record) == 56 and record[:4] == _ZIP64_EOCD:
-            entries, size, offset = struct.unpack("<QQQ", record[32:56])
-    return entries, size, offset
+    record_at = locator - 56  # zipfile reads the zip64 record just before its locator
+    if record_at >= 0 and fh[locator : locator + 4] == _ZIP64_LOCATOR:
+        record = fh[record_at:locator]
+        if record[:4] == _ZIP64_EOCD:
+            entries, size = struct.unpack("<QQ", record[32:48])
+            end = record_at
+    return entries, size, end - size
 
 
 def refuse_oversized_directory(path: Path) -> None:
     """Refuse, from the end records and a signature count alone, an archive that declares
     more entries than lpack reads: zipfile would build every entry first (2 M entries cost
-    12 s and 1 GiB before any check could run)."""
+    12 s and 1 GiB before any check could run). A FIFO or device is never opened here."""
     try:
-        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return  # zipfile's open reports it
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode) or os.fstat(fd).st_size == 0:
+            return
+        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as view:
             end = _end_record(view)
             if end is None:
                 return
-            entries, size, offset = end
+            entries, size, start = end
             if size > MAX_CENTRAL_DIRECTORY or entries > MAX_ENTRIES:
                 shown = f"{entries:,} entries" if entries > MAX_ENTRIES else f"{size:,} B"
                 _refuse_directory(path, f"declares a central directory of {shown}")
-            start = offset if offset + size <= len(view) else max(0, len(view) - size)
             # Every entry begins with this signature, so the count bounds the entries even
             # when the end record understates them.
-            found = view[start : start + size].count(_CENTRAL)
+            found = view[max(start, 0) : max(start, 0) + size].count(_CENTRAL)
             if found > MAX_ENTRIES:
                 _refuse_directory(path, f"holds {found:,} central directory entries")
     except (OSError, ValueError, struct.error):
-        return  # empty or unreadable: zipfile says why
+        return  # unreadable: zipfile says why
+    finally:
+        os.close(fd)
 
 
-def _refuse_directory(path: Path, what: str) -> None:
+def _refuse_directory(path: Path, what: str, early: bool = True) -> None:
+    when = " and refused it before reading any" if early else ""
     raise ContentsError(
         f"{path} {what}; lpack reads at most {MAX_ENTRIES:,} entries "
-        f"({MAX_CENTRAL_DIRECTORY // 1024**2} MiB of directory) and refused it before "
-        "reading any.",
+        f"({MAX_CENTRAL_DIRECTORY // 1024**2} MiB of directory){when}.",
         hint="this is not a Lambda package (Lambda unzips at most 250 MiB) or it is a zip bomb.",
     )
 
@@ -88,7 +100,13 @@ def check_bomb(infos: list[zipfile.ZipInfo], source: Path) -> None:
     """Refuse what the central directory says would inflate past any real package, and
     entries with no name (zipfile's own methods fail on them)."""
     if len(infos) > MAX_ENTRIES:
-        _refuse_directory(source, f"declares {len(infos):,} entries")
+        _refuse_directory(source, f"declares {len(infos):,} entries", early=False)
+    if any(i.header_offset < 0 for i in infos):
+        raise ContentsError(
+            f"{source}: its end record places members before the start of the file: the "
+            "central directory is damaged.",
+            hint="rebuild the zip.",
+        )
     if any(not i.filename for i in infos):
         raise ContentsError(
             f"{source} holds an entry with an empty name: its central directory is damaged.",
