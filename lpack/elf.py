@@ -43,6 +43,9 @@ class ElfTooLarge(ElfError):
 MAX_TABLE_READ = 16 * 1024**2
 _BLOCK = 64 * 1024
 _CACHED_BLOCKS = 128  # 8 MiB: the string lookups of one table stay in memory
+_NAME_READ = 1024  # a library name, a symbol version or a search path
+# Entries of one kind that lint reads: real binaries need tens of libraries and versions.
+MAX_ENTRIES = 1024
 
 
 class FileView:
@@ -53,10 +56,14 @@ class FileView:
     lookups near each other do not seek again (a zip member seeks back by inflating anew).
     """
 
-    def __init__(self, stream: BinaryIO, size: int) -> None:
+    def __init__(self, stream: BinaryIO, size: int, inflated: bool = False) -> None:
         self._stream = stream
         self._size = size
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        # A compressed stream seeks back by inflating again from byte 0: a hostile file
+        # whose tables point back and forth could make every lookup cost the whole file.
+        self._budget = 4 * size + MAX_TABLE_READ if inflated else None
+        self._at = 0  # where the stream stands after the last read
 
     def __len__(self) -> int:
         return self._size
@@ -64,6 +71,15 @@ class FileView:
     def _block(self, index: int) -> bytes:
         block = self._blocks.get(index)
         if block is None:
+            if self._budget is not None:
+                start = index * _BLOCK
+                self._budget -= start + _BLOCK - (self._at if start >= self._at else 0)
+                if self._budget < 0:
+                    raise ElfTooLarge(
+                        "its tables point back and forth through a compressed member more "
+                        "than lpack inflates (4x the file)"
+                    )
+                self._at = start + _BLOCK
             self._stream.seek(index * _BLOCK)
             block = self._stream.read(_BLOCK)
             self._blocks[index] = block
@@ -292,12 +308,23 @@ class _Strings:
 
     def __init__(self, elf: ElfFile, section: Section) -> None:
         self._data, self._start, self._size = elf.data, section.offset, section.file_size
+        self._read: dict[int, str] = {}
+        self.lookups = 0
 
     def at(self, offset: int) -> str:
+        # Counted, not only cached: entries may all share one chain (each a new offset).
+        self.lookups += 1
+        if self.lookups > 4 * MAX_ENTRIES:
+            raise ElfTooLarge(f"it names more than {4 * MAX_ENTRIES:,} libraries and versions")
+        if offset not in self._read:
+            self._read[offset] = self._name_at(offset)
+        return self._read[offset]
+
+    def _name_at(self, offset: int) -> str:
         if offset >= self._size:
             return ""
         start = self._start + offset
-        window = self._data[start : start + min(4096, self._size - offset)]
+        window = self._data[start : start + min(_NAME_READ, self._size - offset)]
         end = window.find(b"\0")
         return window[: end if end >= 0 else len(window)].decode("ascii", "replace")
 
@@ -366,6 +393,8 @@ def dynamic(elf: ElfFile) -> Dynamic:
                 break
             if tag in found:
                 found[tag].append(strings.at(value))
+                if len(found[tag]) > MAX_ENTRIES:
+                    raise ElfTooLarge(f"its dynamic section has more than {MAX_ENTRIES:,} entries")
 
     def folders(tag: int) -> tuple[str, ...]:
         return tuple(p for text in found[tag] for p in text.split(":") if p)

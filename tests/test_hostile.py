@@ -8,6 +8,7 @@ a fresh process whose exit code, message, wall time and peak RSS are measured.
 from __future__ import annotations
 
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -311,3 +312,43 @@ def test_the_entry_count_is_read_where_zipfile_reads_the_directory(
     run = measured("lint", str(path), "--runtime", "python3.12")
     assert run.rc == 2 and "refused it before reading any" in run.stderr, run.stderr
     within_caps(run)
+
+
+@pytest.mark.parametrize(
+    "make", [hostile.many_needs, hostile.overlapping_versions], ids=["needs", "versions"]
+)
+def test_a_binary_naming_too_much_is_not_inspected_at_bounded_cost(tmp_path: Path, make) -> None:
+    target = hostile._one_library(tmp_path / "odd.zip", make())
+    run = measured("lint", str(target), "--runtime", "python3.12", "--format", "json")
+    within_caps(run)
+    assert run.seconds < 10
+    findings = {(f["code"], f["path"]) for f in json.loads(run.stdout)["findings"]}
+    assert ("LP409", "lib/libodd.so") in findings
+
+
+def test_a_damaged_library_is_a_finding_not_an_abort(tmp_path: Path) -> None:
+    library = hostile._library_with(6, struct.pack("<qQ", 0, 0), b"\0")
+    target = tmp_path / "fn.zip"
+    info = zipfile.ZipInfo("lib/libfoo.so", (1980, 1, 1, 0, 0, 0))
+    info.external_attr = 0o100644 << 16
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr(info, library)
+    raw = bytearray(target.read_bytes())
+    raw[30 + len("lib/libfoo.so") + 100] ^= 0xFF  # a byte of the body, after the header
+    target.write_bytes(bytes(raw))
+    run = measured("lint", str(target), "--runtime", "python3.12", "--format", "json")
+    assert run.rc == 1, run.stderr
+    codes = {(f["code"], f["path"]) for f in json.loads(run.stdout)["findings"]}
+    assert ("LP408", "lib/libfoo.so") in codes
+
+
+def test_reading_back_and_forth_through_a_compressed_member_has_a_budget(tmp_path: Path) -> None:
+    from lpack import elf
+
+    target = _zip_of(tmp_path / "lib.zip", {"lib/libx.so": os.urandom(2 * MiB)})
+    with zipfile.ZipFile(target) as zf, zf.open("lib/libx.so") as fh:
+        view = elf.FileView(fh, 2 * MiB, inflated=True)  # type: ignore[arg-type]
+        with pytest.raises(elf.ElfTooLarge, match="back and forth"):
+            for _ in range(100):  # each return to the start inflates the member again
+                assert view[2 * MiB - 16 : 2 * MiB] and view[0:16]
+                view._blocks.clear()  # as a hostile file's spread-out lookups would
