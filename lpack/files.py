@@ -8,6 +8,7 @@ import os
 import re
 import stat
 import tempfile
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,18 +32,25 @@ def is_lpack_temp(name: str) -> bool:
     return _TEMP.match(name) is not None
 
 
-def remove_stale_temps(folder: Path) -> list[Path]:
-    """Temp files a killed lpack left in folder (their writer is gone); the removed ones."""
+def remove_stale_temps(folder: Path, min_age: float = 0) -> list[Path]:
+    """Temp files a killed lpack left in folder (their writer is gone); the removed ones.
+
+    min_age: seconds since the last write, for folders shared with processes this one
+    cannot see (a cache volume mounted into several containers: another PID namespace's
+    live writer looks dead here, but its file keeps changing)."""
     removed = []
     try:
         names = [p for p in folder.iterdir() if _TEMP.match(p.name)]
     except OSError:
         return []
+    now = time.time()
     for path in names:
         pid = int(_TEMP.match(path.name).group(1))  # type: ignore[union-attr]
         if pid == os.getpid() or _alive(pid):
             continue
         try:
+            if min_age and now - path.stat().st_mtime < min_age:
+                continue
             path.unlink()
             removed.append(path)
         except OSError:
@@ -123,7 +131,12 @@ def why_unusable(path: Path) -> str:
         if exc.errno == errno.ELOOP:
             return "is a symlink loop"
         return f"cannot be read ({exc.strerror})"
-    return f"is {_KINDS.get(stat.S_IFMT(mode), 'not a regular file')}, not a file or a folder"
+    kind = stat.S_IFMT(mode)
+    if kind == stat.S_IFDIR:
+        return "is a folder, where a file was expected"
+    if kind == stat.S_IFREG:
+        return "is a file, where a folder was expected"
+    return f"is {_KINDS.get(kind, 'not a regular file')}, not a file or a folder"
 
 
 def file_system_error(exc: OSError) -> FileSystemError:

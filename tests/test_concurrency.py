@@ -77,3 +77,27 @@ def test_projects_sharing_a_cold_cache_build_at_once(tmp_path: Path, lpack_env: 
     assert wheels and all(
         p.parent.name == hashlib.sha256(p.read_bytes()).hexdigest() for p in wheels
     )
+
+
+def test_a_download_temp_left_in_a_shared_cache_is_removed_only_once_untouched(
+    tmp_path: Path,
+) -> None:
+    import os
+    import time
+
+    from lpack.resolve.cache import WheelCache
+
+    cache = WheelCache(tmp_path / "cache")
+    tmp = tmp_path / "cache" / "tmp"
+    tmp.mkdir(parents=True)
+    # PID 2**22 + 1 is above Linux's pid_max: no process here has it, as a writer in
+    # another container's PID namespace would look.
+    fresh = tmp / f".download.lpack-{2**22 + 1}.abc.tmp"
+    old = tmp / f".download.lpack-{2**22 + 1}.def.tmp"
+    fresh.write_bytes(b"being written elsewhere")
+    old.write_bytes(b"left by a killed run")
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    handle, mine = cache.open_temp()
+    handle.close()
+    assert fresh.exists() and not old.exists() and mine.exists()

@@ -348,3 +348,12 @@ def test_usage_error_under_json_is_a_json_document() -> None:
     error = json.loads(r.stdout)["error"]
     assert "--no-such-option" in error["message"] and error["exit_code"] == 2
     assert "No such option" in r.stderr  # click's own words stay on stderr
+
+
+def test_a_folder_where_a_file_belongs_is_named_a_folder(tmp_path: Path, lpack_env: dict) -> None:
+    project = make_project(tmp_path / "fn", "")
+    folder = tmp_path / "reqs"
+    folder.mkdir()
+    r = run_lpack("lock", str(project), "-r", str(folder), "--format", "json")
+    said = failure(r, "ConfigError", str(folder))["message"]
+    assert "is a folder, where a file was expected" in said

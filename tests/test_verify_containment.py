@@ -522,3 +522,37 @@ def _event(place: Place) -> str:
     event.write_text("{}")
     os.chmod(event, 0o644)
     return str(event)
+
+
+FORGING_EVENTS = """
+import os, sys
+# The harness's event channel is this process's: write malformed events into it.
+for fd in range(3, 64):
+    try:
+        os.write(fd, b'{"kind": "metadata"}\\n{"kind": "import"}\\n' + b"[" * 100000 + b"\\n")
+    except OSError:
+        pass
+"""
+
+
+def test_a_package_writing_malformed_events_is_no_internal_error(place: Place) -> None:
+    record = "x" * (200 * 1024) + ",,\n"  # one field past csv's limit
+    artifact = make_zip(
+        place.folder("dist") / "fn.zip",
+        {
+            "forger/__init__.py": (FORGING_EVENTS, 0o644),
+            "forger-1.0.dist-info/RECORD": (record, 0o644),
+            "forger-1.0.dist-info/METADATA": ("Name: forger\nVersion: 1.0\n", 0o644),
+        },
+    )
+    rc, data, stderr = place.verify(artifact)
+    assert rc in (0, 1), stderr
+    assert "internal error" not in stderr and data["command"] == "verify"
+
+
+def test_a_fifo_as_a_layer_is_refused_at_once(place: Place) -> None:
+    artifact = make_zip(place.folder("dist") / "fn.zip", {"app.py": ("X = 1\n", 0o644)})
+    fifo = place.folder("dist") / "layer.zip"
+    os.mkfifo(fifo)
+    rc, data, stderr = place.verify(artifact, "--layer", str(fifo), timeout=30)
+    assert rc == 2 and ("FIFO" in stderr or "pipe" in stderr), stderr

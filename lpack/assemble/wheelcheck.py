@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lpack.errors import BuildError
 from lpack.files import write_atomic
-from lpack.resolve.cache import default_cache_dir
+from lpack.resolve.cache import default_cache_dir, sha256_file
 from lpack.resolve.fetch import FetchedWheel
 
 _CHUNK = 1 << 20
@@ -27,7 +27,10 @@ _FORMAT = 1
 
 
 def _record_path(fetched: FetchedWheel) -> Path:
-    key = hashlib.sha256(f"{fetched.sha256}|{fetched.filename}".encode()).hexdigest()
+    # A wheel built from an sdist is named by the sdist's hash, and a rebuild may differ:
+    # its own bytes key the record (it is small, and pure Python).
+    wheel = sha256_file(fetched.path) if fetched.built_from_sdist else fetched.sha256
+    key = hashlib.sha256(f"{wheel}|{fetched.filename}".encode()).hexdigest()
     return default_cache_dir() / "members" / key[:2] / f"{key}.json"
 
 

@@ -10,6 +10,7 @@ namespaces where Linux gives them, resource limits, a deadline and bounded outpu
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -18,7 +19,7 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,14 +129,12 @@ def _module_of(first: str, is_file: bool) -> str | None:
 def top_level_modules(root: Path, single_modules: bool = False) -> list[str]:
     """What distributions put at the root (read from each RECORD, else top_level.txt),
     plus packages found there: the modules a function may import."""
-    import csv
-
     names: set[str] = set()
     for dist_info in root.glob("*.dist-info"):
         record = dist_info / "RECORD"
         if record.is_file():
             with open(record, encoding="utf-8", errors="replace", newline="") as fh:
-                for row in csv.reader(fh):
+                for row in _rows(csv.reader(fh)):
                     if not row or row[0].startswith(("/", "..")):
                         continue
                     first, _, rest = row[0].partition("/")
@@ -230,6 +229,9 @@ def verify(
             f"Artifact {artifact} {why_unusable(artifact)}.",
             hint="pass the zip lpack build wrote (build it first).",
         )
+    for path in [*(layers or []), *([runtime_sdk] if runtime_sdk else [])]:
+        if not path.is_file():  # a FIFO would block the extraction forever
+            raise ConfigError(f"{path} {why_unusable(path)}.", hint="pass a layer's zip.")
     if event_file is not None:
         _check_event(event_file)
     drop = os.geteuid() == 0 if hasattr(os, "geteuid") else False
@@ -310,6 +312,15 @@ def _private_folders(extra: Sequence[Path]) -> list[str]:
         if path.is_dir() and not any(path == s or path in s.parents for s in _SYSTEM):
             found.setdefault(str(path))
     return list(found)
+
+
+def _rows(reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    """A RECORD's rows until one cannot be read (a field past csv's limit): what a damaged
+    or hostile RECORD lists after that is not trusted to name modules."""
+    try:
+        yield from reader
+    except csv.Error:
+        return
 
 
 # Lambda's own limit on a synchronous invocation's payload.

@@ -64,37 +64,46 @@ def read_events(result: VerifyResult, outcome: Outcome, with_sdk: bool) -> dict[
     for line in outcome.events.decode("utf-8", "replace").splitlines():
         try:
             event = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if not isinstance(event, dict):
             continue
-        kind = event.get("kind")
-        step = event if kind == "begin" else {}
-        if kind == "import":
-            result.imports.append(_import_result(event, with_sdk))
-        elif kind == "metadata":
-            detail = (
-                event.get("version", "")
-                if event["ok"]
-                else (f"{event['type']}: {event['message']}")
-            )
-            result.metadata.append(ModuleResult(event["name"], event["ok"], detail))
-        elif kind == "invoke":
-            result.invoke = event
-        elif kind == "handler" and not event["ok"]:
-            if not with_sdk and _provided_by_runtime(event):
-                continue  # it needs the runtime's SDK, which Lambda provides
+        # The package runs in the harness's process and can write this channel too: an
+        # event of the wrong shape is ignored, never an internal error.
+        try:
+            step = _read_event(result, event, with_sdk, step)
+        except (KeyError, TypeError, AttributeError, ValueError):
+            continue
+    return step
+
+
+def _read_event(
+    result: VerifyResult, event: dict[str, Any], with_sdk: bool, step: dict[str, Any]
+) -> dict[str, Any]:
+    """Apply one event; returns the step begun and not yet reported."""
+    kind = event.get("kind")
+    if kind == "import":
+        result.imports.append(_import_result(event, with_sdk))
+    elif kind == "metadata":
+        ok = bool(event["ok"])
+        detail = str(event.get("version", "")) if ok else f"{event['type']}: {event['message']}"
+        result.metadata.append(ModuleResult(str(event["name"]), ok, detail))
+    elif kind == "invoke":
+        result.invoke = event
+    elif kind == "handler" and not event["ok"]:
+        # Unless it needs only the runtime's SDK, which Lambda provides.
+        if with_sdk or not _provided_by_runtime(event):
             result.imports.append(
                 ModuleResult(
                     f"handler {event['handler']}",
                     False,
                     f"{event['type']}: {event['message']}",
-                    event.get("traceback", ""),
+                    str(event.get("traceback", "")),
                 )
             )
-        elif kind == "done":
-            result.completed = True
-    return step
+    elif kind == "done":
+        result.completed = True
+    return event if kind == "begin" else {}
 
 
 def _import_result(event: dict[str, Any], with_sdk: bool) -> ModuleResult:
@@ -105,11 +114,11 @@ def _import_result(event: dict[str, Any], with_sdk: bool) -> ModuleResult:
             True,
             f"needs the runtime's own {provided} (not in the package; Lambda provides it)",
         )
+    module = str(event["module"])
     if event["ok"]:
-        return ModuleResult(event["module"], True, event.get("file", ""))
-    return ModuleResult(
-        event["module"], False, f"{event['type']}: {event['message']}", event.get("traceback", "")
-    )
+        return ModuleResult(module, True, str(event.get("file", "")))
+    failure = f"{event['type']}: {event['message']}"
+    return ModuleResult(module, False, failure, str(event.get("traceback", "")))
 
 
 def account_for_stop(

@@ -62,10 +62,10 @@ class WheelCache:
 
     def open_temp(self) -> tuple[BinaryIO, Path]:
         """A file to download into, named with this process's PID: what a killed lpack
-        left is removed by the next one (remove_stale_temps), a live one's never."""
+        left is removed by a later one once untouched for 10 minutes, a live one's never."""
         tmp_dir = self.root / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(tmp_dir)
+        remove_stale_temps(tmp_dir, min_age=600)  # another container may share the cache
         fd, name = temp_beside(tmp_dir / "download")
         return os.fdopen(fd, "wb"), Path(name)
 
