@@ -54,14 +54,23 @@ def network_error(r: Run, *expected: str) -> str:
     return str(error["message"])
 
 
-def test_index_answering_500_is_named_with_host_status_and_package(
-    tmp_path: Path, lpack_env: dict, index: Index
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (500, ("HTTP 500 Internal Server Error", "gamma", "after 2 attempts")),
+        (403, ("HTTP 403 Forbidden", "gamma", "on the first attempt")),
+    ],
+)
+def test_index_answering_an_error_is_named_with_host_status_and_package(
+    tmp_path: Path, lpack_env: dict, index: Index, status: int, expected: tuple[str, ...]
 ) -> None:
     project = make_project(tmp_path / "fn", "gamma\n")
-    with faulty_index(index.root, Fault("status", status=500)) as bad:
+    with faulty_index(index.root, Fault("status", status=status)) as bad:
         r = lock(project, bad.url)
-    network_error(r, bad.host, "HTTP 500 Internal Server Error", "gamma", "after 2 attempts")
+    network_error(r, bad.host, *expected)
     assert not (project / "lpack.lock").exists()
+    # Refused access is about credentials, not the index being down.
+    assert ("credentials" in r.json["error"]["hint"]) is (status == 403)
 
 
 def test_refused_connection_is_a_network_failure(tmp_path: Path, lpack_env: dict) -> None:
@@ -122,42 +131,29 @@ def _assert_untouched(zip_path: Path, digest: str, cache: Path) -> None:
     assert not downloads.exists() or not list(downloads.iterdir())  # no partial download
 
 
-def test_index_pages_failing_at_build_time_are_not_a_stale_lock(
-    tmp_path: Path, lpack_env: dict, index: Index
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        (Fault("status", status=503, under="/simple/"), ("HTTP 503", "gamma==1.0")),
+        (
+            Fault("status", status=500, under="/files/"),
+            ("HTTP 500", "downloading gamma==1.0", "gamma-1.0-py3-none-any.whl failed after 2"),
+        ),
+        (Fault("hang", under="/files/"), ("did not answer within 1 s", "gamma==1.0")),
+    ],
+    ids=["index-page-503-not-a-stale-lock", "wheel-500-names-the-file", "wheel-hang-bounded"],
+)
+def test_an_index_failing_at_build_time_is_a_network_failure(
+    tmp_path: Path, lpack_env: dict, index: Index, fault: Fault, expected: tuple[str, ...]
 ) -> None:
     project = make_project(tmp_path / "fn", "gamma\n")
     zip_path, digest = _built(project)
     fresh_cache = tmp_path / "fresh-cache"  # nothing cached: fetch must ask the index
-    with faulty_index(index.root, Fault("status", status=503, under="/simple/")) as bad:
-        r = build(project, bad.url, LPACK_CACHE_DIR=str(fresh_cache))
-    network_error(r, bad.host, "HTTP 503", "gamma==1.0")
-    _assert_untouched(zip_path, digest, fresh_cache)
-
-
-def test_wheel_download_answering_500_names_the_file_and_host(
-    tmp_path: Path, lpack_env: dict, index: Index
-) -> None:
-    project = make_project(tmp_path / "fn", "gamma\n")
-    zip_path, digest = _built(project)
-    fresh_cache = tmp_path / "fresh-cache"
-    with faulty_index(index.root, Fault("status", status=500, under="/files/")) as bad:
-        r = build(project, bad.url, LPACK_CACHE_DIR=str(fresh_cache))
-    message = network_error(r, bad.host, "HTTP 500", "downloading gamma==1.0")
-    assert "gamma-1.0-py3-none-any.whl failed after 2 attempts" in message
-    _assert_untouched(zip_path, digest, fresh_cache)
-
-
-def test_wheel_download_that_never_answers_is_bounded(
-    tmp_path: Path, lpack_env: dict, index: Index
-) -> None:
-    project = make_project(tmp_path / "fn", "gamma\n")
-    zip_path, digest = _built(project)
-    fresh_cache = tmp_path / "fresh-cache"
-    with faulty_index(index.root, Fault("hang", under="/files/")) as bad:
+    with faulty_index(index.root, fault) as bad:
         started = time.monotonic()
         r = build(project, bad.url, LPACK_CACHE_DIR=str(fresh_cache))
         elapsed = time.monotonic() - started
-    network_error(r, bad.host, "did not answer within 1 s", "gamma==1.0")
+    network_error(r, bad.host, *expected)
     assert elapsed < 20, elapsed
     _assert_untouched(zip_path, digest, fresh_cache)
 
@@ -242,13 +238,3 @@ def test_a_download_failing_mid_resolution_is_a_network_failure() -> None:
         event = _error_event(exc, SkipLog(), FetchFailureLog(NetworkLimits()))
     assert event["kind"] == "network" and event["during"] == "resolve"
     assert "dropped the connection" in event["failures"][0]["reason"]
-
-
-def test_index_refusing_access_points_at_credentials(
-    tmp_path: Path, lpack_env: dict, index: Index
-) -> None:
-    project = make_project(tmp_path / "fn", "gamma\n")
-    with faulty_index(index.root, Fault("status", status=403)) as bad:
-        r = lock(project, bad.url)
-    network_error(r, bad.host, "HTTP 403 Forbidden", "gamma", "on the first attempt")
-    assert "credentials" in r.json["error"]["hint"]
