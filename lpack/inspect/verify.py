@@ -224,14 +224,7 @@ def verify(
     runtime_libraries_only: hide the host's shared libraries that the runtime lacks.
     timeout: seconds the whole run may take; a step still running then fails.
     private: folders the package must not see (with $HOME, lpack's cache, the working one)."""
-    if not artifact.is_file():
-        raise ConfigError(
-            f"Artifact {artifact} {why_unusable(artifact)}.",
-            hint="pass the zip lpack build wrote (build it first).",
-        )
-    for path in [*(layers or []), *([runtime_sdk] if runtime_sdk else [])]:
-        if not path.is_file():  # a FIFO would block the extraction forever
-            raise ConfigError(f"{path} {why_unusable(path)}.", hint="pass a layer's zip.")
+    _check_inputs(artifact, [*(layers or []), *([runtime_sdk] if runtime_sdk else [])])
     if event_file is not None:
         _check_event(event_file)
     drop = os.geteuid() == 0 if hasattr(os, "geteuid") else False
@@ -266,6 +259,18 @@ def verify(
     finally:
         unseal(work)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _check_inputs(artifact: Path, zips: list[Path]) -> None:
+    """Regular files only: a FIFO or a device would block the extraction forever."""
+    if not artifact.is_file():
+        raise ConfigError(
+            f"Artifact {artifact} {why_unusable(artifact)}.",
+            hint="pass the zip lpack build wrote (build it first).",
+        )
+    for path in zips:
+        if not path.is_file():
+            raise ConfigError(f"{path} {why_unusable(path)}.", hint="pass a layer's zip.")
 
 
 def _prefix(python: Path) -> Path:
