@@ -556,3 +556,21 @@ def test_a_fifo_as_a_layer_is_refused_at_once(place: Place) -> None:
     os.mkfifo(fifo)
     rc, data, stderr = place.verify(artifact, "--layer", str(fifo), timeout=30)
     assert rc == 2 and ("FIFO" in stderr or "pipe" in stderr), stderr
+
+
+MIMIC_SETUP_FAILURE = """
+import os
+os.write(2, b"lpack-sandbox: mount: Operation not permitted\\n")
+os._exit(121)
+"""
+
+
+def test_a_package_mimicking_a_setup_failure_is_a_failed_import(place: Place) -> None:
+    artifact = make_zip(
+        place.folder("dist") / "fn.zip", {"mimic/__init__.py": (MIMIC_SETUP_FAILURE, 0o644)}
+    )
+    rc, data, stderr = place.verify(artifact)
+    assert rc == 1, (data, stderr)
+    assert "Could not set up the sandbox" not in stderr
+    failed = [i for i in data["imports"] if not i["ok"]]
+    assert failed and failed[0]["module"] == "mimic" and "121" in failed[0]["detail"]

@@ -273,8 +273,13 @@ def _kill_session(proc: subprocess.Popen[bytes]) -> None:
 
 
 def check_setup(outcome: Outcome, artifact: Path) -> None:
-    """The prelude could not set the sandbox up (its own exit status and message)."""
-    if outcome.returncode == SETUP_FAILED and "lpack-sandbox:" in outcome.stderr:
+    """The prelude could not set the sandbox up (its own exit status and message). Only
+    before the harness said a word: after that, the package could mimic both."""
+    if (
+        outcome.returncode == SETUP_FAILED
+        and "lpack-sandbox:" in outcome.stderr
+        and not outcome.events.strip()
+    ):
         message = outcome.stderr.strip().splitlines()[-1]
         raise LpackError(
             f"Could not set up the sandbox to verify {artifact}: {message}.",

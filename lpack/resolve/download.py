@@ -79,12 +79,15 @@ def download(
 
 def _stream(session: Any, url: str, fh: Any, limits: NetworkLimits) -> str:
     response = session.get(url, stream=True, timeout=limits.timeout)
-    response.raise_for_status()
-    h = hashlib.sha256()
-    for chunk in _body(response):
-        h.update(chunk)
-        fh.write(chunk)  # an OSError here is the disk's: it propagates as itself
-    return h.hexdigest()
+    try:  # closed on every path: a body that fails half-way must not hold its connection
+        response.raise_for_status()
+        h = hashlib.sha256()
+        for chunk in _body(response):
+            h.update(chunk)
+            fh.write(chunk)  # an OSError here is the disk's: it propagates as itself
+        return h.hexdigest()
+    finally:
+        response.close()
 
 
 def _body(response: Any) -> Iterator[bytes]:
