@@ -574,3 +574,18 @@ def test_a_package_mimicking_a_setup_failure_is_a_failed_import(place: Place) ->
     assert "Could not set up the sandbox" not in stderr
     failed = [i for i in data["imports"] if not i["ok"]]
     assert failed and failed[0]["module"] == "mimic" and "121" in failed[0]["detail"]
+
+
+def test_an_interpreter_under_a_covered_folder_stays_visible(tmp_path: Path) -> None:
+    # A venv in /tmp (as CI clones have) links to the real interpreter elsewhere: the
+    # sandbox's private /tmp must not hide either installation.
+    from lpack.inspect.sandbox import interpreter_folders
+
+    venv_python = tmp_path / "venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.symlink_to(sys.executable)
+    real = Path(sys.executable).resolve()
+    assert interpreter_folders(str(venv_python)) == [
+        str(tmp_path / "venv"),
+        str(real.parent.parent if real.parent.name == "bin" else real.parent),
+    ]

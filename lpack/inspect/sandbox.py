@@ -131,6 +131,15 @@ def _unshare_commands() -> list[list[str]]:
     return [[unshare, *mapping, *flags] for mapping in users]
 
 
+def interpreter_folders(python: str) -> list[str]:
+    """The installations (bin/'s parent) of python and of what its symlink points at: they
+    stay visible whatever is covered (a venv or an interpreter under /tmp, for one)."""
+    folders: dict[str, None] = {}
+    for path in (Path(python), Path(python).resolve()):
+        folders.setdefault(str(path.parent.parent if path.parent.name == "bin" else path.parent))
+    return list(folders)
+
+
 @cache
 def isolation_for(python: str) -> Isolation:
     """The strongest isolation this machine gives: each way tried for real, with the prelude
@@ -142,7 +151,8 @@ def isolation_for(python: str) -> Isolation:
         return Isolation((), user, "the `unshare` command (util-linux) is not installed")
     failures = []
     for unshare in _unshare_commands():
-        probe = Plan(Isolation(tuple(unshare), "current user"), Path("/"))
+        isolation = Isolation(tuple(unshare), "current user")
+        probe = Plan(isolation, Path("/"), interpreter_folders(python))
         argv = probe.command(python, [python, "-I", "-S", "-c", "pass"])
         try:
             done = subprocess.run(argv, capture_output=True, text=True, timeout=30)

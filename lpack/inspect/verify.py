@@ -29,7 +29,14 @@ from lpack.errors import ConfigError
 from lpack.files import why_unusable
 from lpack.inspect.extract import Extraction, extract, seal, unseal
 from lpack.inspect.libsandbox import stage
-from lpack.inspect.sandbox import DEFAULT_TIMEOUT, Plan, check_setup, isolation_for, run
+from lpack.inspect.sandbox import (
+    DEFAULT_TIMEOUT,
+    Plan,
+    check_setup,
+    interpreter_folders,
+    isolation_for,
+    run,
+)
 from lpack.inspect.verify_result import VerifyResult as VerifyResult
 from lpack.inspect.verify_result import account_for_stop, read_events
 from lpack.target import Target
@@ -244,7 +251,8 @@ def verify(
         argv = sandbox.harness(python, target, modules, handler)
         env = lambda_environment(target, sandbox.task, name, handler)
         view = stage(target, python, work) if runtime_libraries_only else None
-        plan = Plan(isolation, sandbox.task, [str(work), str(_prefix(python))], timeout=timeout)
+        keep = [str(work), *interpreter_folders(str(python))]
+        plan = Plan(isolation, sandbox.task, keep, timeout=timeout)
         plan.hide = _private_folders([artifact.parent, *private])
         plan.binds = view.binds() if view else []
         outcome = run(plan.command(str(python), argv), sandbox.task, env, timeout)
@@ -271,11 +279,6 @@ def _check_inputs(artifact: Path, zips: list[Path]) -> None:
     for path in zips:
         if not path.is_file():
             raise ConfigError(f"{path} {why_unusable(path)}.", hint="pass a layer's zip.")
-
-
-def _prefix(python: Path) -> Path:
-    """The interpreter's installation (its bin/ folder's parent): it must stay visible."""
-    return python.parent.parent if python.parent.name == "bin" else python.parent
 
 
 # Folders that hold what every program needs: never covered, nor is any folder above them.
