@@ -12,7 +12,8 @@ from lint_fixtures import compile_so, dist_info, write_zip
 
 from lpack import elf
 from lpack.errors import ContentsError
-from lpack.inspect.contents import MAX_UNZIPPED, read_contents
+from lpack.inspect.contents import read_contents
+from lpack.inspect.ziparchive import MAX_UNZIPPED
 
 
 def _package() -> dict[str, bytes]:

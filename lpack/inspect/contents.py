@@ -23,14 +23,11 @@ from lpack import elf
 from lpack.errors import ContentsError
 from lpack.files import why_unusable
 from lpack.inspect.ziparchive import (
-    MAX_UNZIPPED,
     archive_defects,
     check_bomb,
     damaged_members,
     refuse_oversized_directory,
 )
-
-__all__ = ["MAX_UNZIPPED", "Contents", "DistInfo", "Item", "read_contents"]
 
 BINARY_READ_LIMIT = 512 * 1024**2
 # Binaries up to this size are read whole (fast); larger ones through elf.FileView, which
