@@ -10,11 +10,7 @@ from __future__ import annotations
 import json
 import os
 import struct
-import subprocess
-import sys
-import time
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import hostile
@@ -35,39 +31,12 @@ MiB = 1024**2
 PEAK_RSS_CAP_MIB = 150
 SECONDS_CAP = 60
 
-_MEASURE = (
-    "import resource, subprocess, sys\n"
-    "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-    "sys.stderr.write(p.stderr)\n"
-    "sys.stdout.write(p.stdout)\n"
-    "print('\\n@@', p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
-)
+
+def measured(*args: str) -> hostile.Measured:
+    return hostile.measured(*args, timeout=SECONDS_CAP * 2)
 
 
-@dataclass
-class Measured:
-    rc: int
-    stdout: str
-    stderr: str
-    seconds: float
-    peak_mib: float
-
-
-def measured(*args: str) -> Measured:
-    start = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-c", _MEASURE, sys.executable, "-m", "lpack", *args],
-        capture_output=True,
-        text=True,
-        timeout=SECONDS_CAP * 2,
-    )
-    seconds = time.monotonic() - start
-    out, _, tail = proc.stdout.rpartition("\n@@ ")
-    rc, peak = (int(v) for v in tail.split())
-    return Measured(rc, out, proc.stderr, seconds, peak / 1024)
-
-
-def within_caps(run: Measured) -> None:
+def within_caps(run: hostile.Measured) -> None:
     assert run.seconds < SECONDS_CAP, f"{run.seconds:.1f} s"
     assert run.peak_mib < PEAK_RSS_CAP_MIB, f"peak RSS {run.peak_mib:.0f} MiB"
 

@@ -11,37 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "fixtures"))
 
 import hostile  # noqa: E402
-
-MEASURE = (
-    "import resource, subprocess, sys\n"
-    "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
-    "sys.stderr.buffer.write(rc.stderr)\n"
-    "print(rc.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
-)
-
-
-def measure(args: list[str]) -> tuple[int, float, int, str]:
-    """(exit code, seconds, peak RSS in KiB, first line of stderr) of one lpack run."""
-    start = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-c", MEASURE, sys.executable, "-m", "lpack", *args],
-        capture_output=True,
-        text=True,
-    )
-    elapsed = time.monotonic() - start
-    rc, peak = (int(v) for v in proc.stdout.split())
-    first = next((line for line in proc.stderr.splitlines() if line.strip()), "")
-    return rc, elapsed, peak, first
 
 
 def main() -> None:
@@ -54,7 +31,9 @@ def main() -> None:
         case = corpus / name
         for command in (["lint", "--handler", "app.handler"], ["report"]):
             args = [command[0], str(case), "--runtime", "python3.12", *command[1:]]
-            rc, seconds, peak, first = measure(args)
+            run = hostile.measured(*args)
+            first = next((line for line in run.stderr.splitlines() if line.strip()), "")
+            rc, seconds, peak = run.rc, run.seconds, run.peak_mib * 1024
             rows.append(
                 {
                     "case": name,
