@@ -14,35 +14,40 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from packaging.utils import canonicalize_name
 
-from lpack.assemble.archive import Archive, write_archive
+from lpack.assemble.archive import Archive, Packer, write_archive
+from lpack.assemble.bytecode import Bytecode
+from lpack.assemble.compress import COMPRESSIONS
 from lpack.assemble.entries import close_wheels
+from lpack.assemble.entrycache import EntryCache
 from lpack.assemble.layout import InstallLayout, Plan, make_plan
 from lpack.assemble.prune import Prune
 from lpack.assemble.record import WriteRecords
-from lpack.assemble.sources import source_files
+from lpack.assemble.sources import project_files, source_files
 from lpack.assemble.stages import SlimResult, Stage, StageContext, run_stages
 from lpack.assemble.strip import StripElf
 from lpack.errors import BuildError, ConfigError, FetchError
 from lpack.facts import SOURCE_LABEL
+from lpack.files import default_cache_dir
 from lpack.inspect.handler import HandlerCheck, check_handler
 from lpack.inspect.limits import LIMIT_CODES, LimitCheck, check_limits
 from lpack.inspect.lint import ACROSS_LAYERS, Finding, LintOptions, lint_paths
 from lpack.inspect.remedy import dependency_names, remedy, weights_of
-from lpack.inspect.verify import VerifyResult, verify
 from lpack.resolve.fetch import FetchedWheel, fetch
-from lpack.resolve.foreign import LOCK_NAMES
-from lpack.resolve.inputs import REQUIREMENT_FILES, requirement_names
+from lpack.resolve.inputs import LOCK_NAMES, REQUIREMENT_FILES, requirement_names
 from lpack.resolve.lockfile import Pin
 from lpack.resolve.locking import LockResult, lock
 from lpack.resolve.ownpackage import build_own_wheel, own_package
 from lpack.settings import ArtifactSpec
 
+if TYPE_CHECKING:
+    from lpack.inspect.verify import VerifyResult
+
 # What runs between laying the package out and writing it, in order (see assemble/stages.py).
-BUILD_STAGES: tuple[Stage, ...] = (Prune(), StripElf(), WriteRecords())
+BUILD_STAGES: tuple[Stage, ...] = (Prune(), StripElf(), Bytecode(), WriteRecords())
 LAYER_HANDLER = HandlerCheck(None, False, "a layer: no handler")
 
 
@@ -136,19 +141,8 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 
 def own_files(spec: ArtifactSpec, lock_result: LockResult) -> set[Path]:
     """lpack's inputs and outputs never ship inside the function."""
-    project = spec.project_dir
-    paths = {
-        spec.lock_path,
-        lock_result.lockfile.path,
-        spec.output_path,
-        spec.output_path.parent,
-        project / "dist",  # where builds go by default, even when this one writes elsewhere
-        project / "pyproject.toml",
-        lock_result.requirements.path,
-        *(project / name for name in (*REQUIREMENT_FILES, *LOCK_NAMES)),
-        *(spec.requirements_dir / name for name in REQUIREMENT_FILES),
-    }
-    return {p.resolve() for p in paths}
+    locks = (spec.lock_path, lock_result.lockfile.path, lock_result.requirements.path)
+    return project_files(spec, locks)
 
 
 @dataclass(frozen=True)
@@ -367,7 +361,8 @@ def _build(
     with _timed(timings, "slim"):
         progress.start("slim", "slimming dependencies")
         roots = requirement_names(lock_result.requirements)
-        slimmed = run_stages(plan, StageContext(spec.target, spec.slim, roots), BUILD_STAGES)
+        context = StageContext(spec.target, spec.slim, roots, bytecode=spec.bytecode)
+        slimmed = run_stages(plan, context, BUILD_STAGES)
     result = BuildResult(spec, lock_result, wheels, plan, handler, slimmed, None, [], timings)
     result.left_out = left_out
     if dry_run:
@@ -377,7 +372,10 @@ def _build(
         progress.start(
             "write", f"writing {spec.output_path.name}", total=sum(e.size for e in entries)
         )
-        result.archive = write_archive(entries, spec.output_path, progress=progress.advance)
+        packer = Packer(COMPRESSIONS[spec.compression], EntryCache(default_cache_dir()))
+        result.archive = write_archive(
+            entries, spec.output_path, progress=progress.advance, packer=packer
+        )
     progress.done("write", str(spec.output_path))
     archive = result.archive
     _measure(result, layers)
@@ -387,7 +385,8 @@ def _build(
         # LP408 (damaged members) is skipped: lpack wrote these zips itself, from wheel
         # members whose CRCs it checked (assemble/wheelcheck.py) and bytes it compressed, so
         # a second inflate of everything would cost a second and prove nothing.
-        skipped = (*LIMIT_CODES, "LP408")
+        # LP301 (bytecode shipped) is what `bytecode = true` asked for.
+        skipped = (*LIMIT_CODES, "LP408", *(["LP301"] if spec.bytecode else []))
         options = LintOptions.for_artifact(spec, handler.handler, reported_elsewhere=skipped)
         paths = [archive.path, *(layer.archive for layer in layers)]
         findings = lint_paths(paths, spec.target, options)
@@ -400,6 +399,8 @@ def _build(
 def verify_build(result: BuildResult, layers: Sequence[Path] = ()) -> VerifyResult:
     """Verify what build wrote, with its layers; what the runtime provides (LP808) stands in
     for its SDK."""
+    from lpack.inspect.verify import verify  # the sandbox's machinery: only when verifying
+
     assert result.archive is not None
     with tempfile.TemporaryDirectory(prefix="lpack-sdk-") as tmp:
         sdk = None

@@ -11,14 +11,27 @@ import tempfile
 import time
 from functools import lru_cache
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from lpack.errors import FileSystemError
+
+if TYPE_CHECKING:
+    import pathspec
 
 # .NAME.lpack-PID.RANDOM.tmp: a file lpack is writing. The PID tells a live writer from one
 # that was killed (SIGKILL leaves no chance to clean up); source scans never ship one.
 _TEMP = re.compile(r"^\..+\.lpack-(\d+)\.[^.]+\.tmp$")
+
+
+def default_cache_dir() -> Path:
+    """lpack's cache: LPACK_CACHE_DIR, else the user cache folder (every layer keeps its own
+    content-addressed part of it)."""
+    override = os.environ.get("LPACK_CACHE_DIR")
+    if override:
+        return Path(override)
+    import platformdirs  # only when no folder is given
+
+    return Path(platformdirs.user_cache_dir("lpack"))
 
 
 def temp_beside(path: Path) -> tuple[int, str]:
@@ -103,6 +116,8 @@ def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
 
 @lru_cache(maxsize=256)
 def _spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    import pathspec  # on first use: a rebuild that changes nothing never matches a glob
+
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 

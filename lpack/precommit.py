@@ -12,9 +12,8 @@ from typing import Any
 
 from lpack.assemble.sources import tree_stamp
 from lpack.errors import StaleLockError
-from lpack.files import write_atomic
+from lpack.files import default_cache_dir, write_atomic
 from lpack.inspect.limits import LimitCheck, check_limits
-from lpack.resolve.cache import default_cache_dir
 from lpack.resolve.locking import lock
 from lpack.settings import ArtifactSpec, Project
 

@@ -5,8 +5,6 @@ skipped, and the result recorded in dist/lpack-manifest.json."""
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 import os
 import threading
 import zipfile
@@ -17,8 +15,6 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from lpack import __version__
-from lpack.assemble.sources import tree_stamp
 from lpack.build import BuildResult, LayerBuild, build, own_files, verify_build
 from lpack.errors import LockError
 from lpack.inspect.verify import VerifyResult, verify
@@ -27,6 +23,7 @@ from lpack.resolve.cache import sha256_file
 from lpack.resolve.inputs import Constraints
 from lpack.resolve.locking import LockResult, lock, pinned_names, write_lock
 from lpack.settings import ArtifactSpec, Project
+from lpack.unchanged import base_parts, digest_of
 
 
 @dataclass
@@ -108,20 +105,8 @@ def _check_upgrade_names(
 
 def _inputs_digest(spec: ArtifactSpec, lock_result: LockResult, layer_digests: list[str]) -> str:
     """Everything the artifact's zip is made from: when it is unchanged, so is the zip."""
-    settings = {k: v for k, v in spec.to_data().items() if k != "project_dir"}
-    parts = [
-        f"lpack={__version__}",
-        f"SOURCE_DATE_EPOCH={os.environ.get('SOURCE_DATE_EPOCH', '')}",
-        lock_result.lockfile.path.read_text(encoding="utf-8"),
-        json.dumps(settings, sort_keys=True),
-        tree_stamp(spec.source_dir, own_files(spec, lock_result)),
-        *layer_digests,
-    ]
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(part.encode())
-        h.update(b"\0")
-    return "sha256:" + h.hexdigest()
+    lock_text = lock_result.lockfile.path.read_text(encoding="utf-8")
+    return digest_of([*base_parts(spec, lock_text, own_files(spec, lock_result)), *layer_digests])
 
 
 def _unchanged(manifest: Manifest, spec: ArtifactSpec, digest: str) -> ManifestEntry | None:
@@ -198,6 +183,7 @@ class _Run:
     dry_run: bool
     on_done: Callable[[str], None]
     force: bool = False
+    rebuild: bool = False  # build even what is unchanged
     digests: dict[str, str] = field(default_factory=dict)
     layers: dict[str, LayerBuild] = field(default_factory=dict)
     guard: threading.Lock = field(default_factory=threading.Lock)
@@ -207,7 +193,8 @@ class _Run:
         layer_digests = [self.digests[name] for name in spec.layers]
         digest = _inputs_digest(spec, lock_result, layer_digests)
         uses = [self.layers[name] for name in spec.layers]
-        unchanged = None if self.dry_run else _unchanged(self.manifest, spec, digest)
+        skip_check = self.dry_run or self.rebuild
+        unchanged = None if skip_check else _unchanged(self.manifest, spec, digest)
         if unchanged is not None:
             entry: ManifestEntry | None = unchanged
             outcome = ArtifactOutcome(spec, entry, None)
@@ -248,12 +235,13 @@ def build_project(
     workers: int | None = None,
     manifest_file: Path | None = None,
     force: bool = False,
+    rebuild: bool = False,
 ) -> ProjectBuild:
     """Build the named artifacts (all when none) and the layers they use."""
     specs = project.select(names)
     locks = lock_project(project, specs, refresh=refresh_lock, locked=locked)
     manifest = read_manifest(manifest_file or manifest_path(project))
-    run = _Run(project, manifest, locks, dry_run, on_done, force)
+    run = _Run(project, manifest, locks, dry_run, on_done, force, rebuild)
     outcomes: dict[str, ArtifactOutcome] = {}
     limit = workers or os.cpu_count() or 2
     for wave in ([s for s in specs if s.kind == "layer"], [s for s in specs if s.kind != "layer"]):

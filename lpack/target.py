@@ -5,13 +5,13 @@ from __future__ import annotations
 import platform
 from dataclasses import dataclass
 from functools import cache, cached_property
-from typing import Any
-
-from packaging import tags as ptags
-from packaging.markers import default_environment
+from typing import TYPE_CHECKING, Any
 
 from lpack.errors import ConfigError, RulesError
 from lpack.resources import load_rules_toml
+
+if TYPE_CHECKING:
+    from packaging import tags as ptags
 
 # manylinux_2_X equivalents of the legacy PEP 513/571/599 names.
 _LEGACY_MANYLINUX = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
@@ -56,6 +56,10 @@ def arches() -> list[str]:
 def _version_tuple(text: str) -> tuple[int, int]:
     major, minor = text.split(".")[:2]
     return int(major), int(minor)
+
+
+if TYPE_CHECKING:
+    from packaging import tags as ptags
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,8 @@ class Target:
     @cached_property
     def tags(self) -> list[ptags.Tag]:
         """Every wheel tag the runtime accepts, most preferred first (pip's order)."""
+        from packaging import tags as ptags  # here: settings load targets, and must be quick
+
         interpreter = self.interpreter
         ordered = list(
             ptags.cpython_tags(
@@ -183,6 +189,8 @@ class Target:
 
     def marker_environment(self) -> dict[str, str]:
         """PEP 508 marker values as the Lambda runtime would report them."""
+        from packaging.markers import default_environment
+
         env: dict[str, str] = {k: str(v) for k, v in default_environment().items()}
         version = "{}.{}".format(*self.python_version)
         env.update(

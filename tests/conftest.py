@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "fixtures"))
 
 import make_index  # noqa: E402
 
-from lpack.inspect.verify import _world_reachable  # noqa: E402 - one definition of 'nobody can run it'
+from lpack.pythons import world_reachable  # noqa: E402 - one definition of 'nobody can run it'
 
 
 @dataclass
@@ -161,7 +161,7 @@ def isolated_python(version: tuple[int, int]) -> Path | None:
         if not name or not Path(name).exists():
             continue
         candidate = Path(name).resolve()
-        if os.geteuid() == 0 and not _world_reachable(candidate):
+        if os.geteuid() == 0 and not world_reachable(candidate):
             continue
         probe = subprocess.run(
             [str(candidate), "-I", "-S", "-c", "import sys; print(sys.version_info[:2])"],

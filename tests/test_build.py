@@ -349,7 +349,10 @@ def test_damaged_cache_entry_is_refetched(tmp_path: Path, lpack_env: dict, index
     cache = Path(lpack_env["LPACK_CACHE_DIR"])
     (cached,) = list((cache / "wheels").rglob("gamma-1.0*.whl"))
     cached.write_bytes(b"garbage")
-    data = build_ok(project)
+    # Nothing the zip is made from changed, and the zip is intact: it stays as it is.
+    assert build_ok(project)["rebuilt"] is False
+    data = build_ok(project, "--rebuild")
+    assert data["rebuilt"] is True
     assert data["fetch"]["cached"] == 0
     assert hashlib.sha256(cached.read_bytes()).hexdigest() == cached.parent.name
 
@@ -409,7 +412,7 @@ def test_tampered_cache_selection_cannot_touch_files_outside_the_cache(
     cache = Path(lpack_env["LPACK_CACHE_DIR"])
     for selection in (cache / "selections").glob("*.json"):
         selection.write_text(json.dumps({"sha256": "../../../victim", "filename": "notes.txt"}))
-    data = build_ok(project)
+    data = build_ok(project, "--rebuild")
     assert victim.read_text() == "keep me"
     assert data["fetch"]["cached"] == 0  # the record was ignored, the wheel fetched again
 
@@ -518,9 +521,13 @@ def test_output_never_replaces_an_input_or_a_stranger(
 
 def test_output_replaces_a_zip_it_wrote(tmp_path: Path, lpack_env: dict) -> None:
     project = make_project(tmp_path / "fn", "gamma\n")
-    for _ in range(2):
-        r = run_lpack("build", str(project), "--runtime", HOST, "-o", "out.zip")
-        assert r.rc == 0, r.stderr
+    first = build_ok(project, "-o", "out.zip")
+    out = Path(first["output"]["path"])
+    before = out.stat().st_ino
+    # --rebuild: with nothing changed the build would leave the zip alone and replace nothing.
+    again = build_ok(project, "-o", "out.zip", "--rebuild")
+    assert again["rebuilt"] is True and again["output"]["sha256"] == first["output"]["sha256"]
+    assert out.stat().st_ino != before  # a new file renamed over the one it wrote
 
 
 def test_a_wheel_built_from_an_sdist_is_verified_when_reused(
@@ -532,10 +539,10 @@ def test_a_wheel_built_from_an_sdist_is_verified_when_reused(
     first = build_ok(project, "--allow-sdist", "puresdist")
     cache = Path(lpack_env["LPACK_CACHE_DIR"])
     (built,) = [w for w in (cache / "wheels").rglob("puresdist-*.whl")]
-    again = build_ok(project, "--allow-sdist", "puresdist")
+    again = build_ok(project, "--allow-sdist", "puresdist", "--rebuild")
     assert again["fetch"]["cached"] == 1 and again["output"]["sha256"] == first["output"]["sha256"]
     built.write_bytes(built.read_bytes()[:100])  # truncated, as a killed copy would leave it
-    rebuilt = build_ok(project, "--allow-sdist", "puresdist")
+    rebuilt = build_ok(project, "--allow-sdist", "puresdist", "--rebuild")
     assert rebuilt["output"]["sha256"] == first["output"]["sha256"]
     # The damaged copy is gone; what the cache holds now hashes to its name.
     wheels = list((cache / "wheels").rglob("puresdist-*.whl"))

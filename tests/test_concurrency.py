@@ -7,6 +7,7 @@ no temp file may be left anywhere.
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 import zipfile
@@ -15,11 +16,11 @@ from pathlib import Path
 from conftest import make_project
 
 
-def _start(project: Path, output: Path) -> subprocess.Popen[str]:
+def _start(project: Path, output: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
             sys.executable, "-m", "lpack", "build", str(project), "--runtime", "python3.12",
-            "-o", str(output), "--format", "json",
+            "-o", str(output), "--format", "json", *args,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -27,10 +28,13 @@ def _start(project: Path, output: Path) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
-def _finish(procs: list[subprocess.Popen[str]]) -> None:
+def _finish(procs: list[subprocess.Popen[str]]) -> list[dict]:
+    reports = []
     for proc in procs:
-        _, stderr = proc.communicate(timeout=300)
+        stdout, stderr = proc.communicate(timeout=300)
         assert proc.returncode == 0, stderr
+        reports.append(json.loads(stdout))
+    return reports
 
 
 def _leftovers(*folders: Path) -> list[Path]:
@@ -58,9 +62,13 @@ def test_builds_racing_on_one_output_both_succeed_with_the_same_bytes(
         capture_output=True,
     ).returncode == 0  # fmt: skip
     output = tmp_path / "out" / "fn.zip"
-    _finish([_start(project, output) for _ in range(3)])
+    # --rebuild: a racer that starts after another has finished would otherwise confirm that
+    # build's zip from its record and skip the race.
+    raced = _finish([_start(project, output, "--rebuild") for _ in range(3)])
+    assert [r["rebuilt"] for r in raced] == [True, True, True]
     digest = _digest(output)
-    _finish([_start(project, tmp_path / "again.zip")])
+    (again,) = _finish([_start(project, tmp_path / "again.zip")])
+    assert again["rebuilt"] is True  # another output: built, not confirmed from a record
     assert _digest(tmp_path / "again.zip") == digest
     assert _leftovers(tmp_path / "out", Path(lpack_env["LPACK_CACHE_DIR"]), project) == []
 

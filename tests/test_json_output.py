@@ -45,8 +45,12 @@ def test_build_lock_and_error_documents_validate(
     error = run_lpack("build", str(project), "--format", "json", "--handler", "nope.x")
     dry = run_lpack("build", str(project), "--runtime", HOST, "--format", "json", "--dry-run")
     verified = run_lpack("build", str(project), "--runtime", HOST, "--format", "json", "--verify")
+    # Nothing changed since: the last build's report, re-emitted, with a fresh verify.
+    unchanged = run_lpack("build", str(project), "--runtime", HOST, "--format", "json", "--verify")
     assert (lock.rc, build.rc, over.rc, error.rc, dry.rc) == (0, 0, 1, 2, 0)
     assert verified.rc in (0, 1) and "verify" in verified.json
+    assert verified.json["rebuilt"] is True and unchanged.json["rebuilt"] is False
+    assert unchanged.rc == verified.rc and "verify" in unchanged.json
     for document in (
         lock.json,
         build.json,
@@ -55,6 +59,8 @@ def test_build_lock_and_error_documents_validate(
         dry.json,
         verified.json,
         verified.json["verify"],
+        unchanged.json,
+        unchanged.json["verify"],
     ):
         validator.validate(document)
     assert over.json["ok"] is False and build.json["ok"] is True

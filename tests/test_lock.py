@@ -110,7 +110,7 @@ def test_lock_file_format_and_reuse_without_network(
         "beta-1.0-py3-none-any.whl",
     ]
     index.faults.requests.clear()
-    r = run_lpack("build", str(project), "--runtime", HOST, "--format", "json")
+    r = run_lpack("build", str(project), "--runtime", HOST, "--format", "json", "--rebuild")
     assert r.rc == 0 and r.json["fetch"]["cached"] == r.json["fetch"]["wheels"] == 2
     assert index.faults.requests == []  # everything cached: no network at all
     # Changing the input invalidates the lock.

@@ -82,10 +82,15 @@ def _build_and_import(project: Path, world_tmp: Path, imports: str) -> dict:
     proc = run_isolated(task, imports)
     assert proc.returncode == 0, proc.stderr[-3000:]
     start = time.perf_counter()
-    again = run_lpack("build", str(project), "--runtime", "python3.11", "--format", "json")
+    again = run_lpack(
+        "build", str(project), "--runtime", "python3.11", "--format", "json", "--rebuild"
+    )
     cached_elapsed = time.perf_counter() - start
     assert again.rc == 0 and again.json["output"]["sha256"] == data["output"]["sha256"]
     assert again.json["fetch"]["cached"] == again.json["fetch"]["wheels"]
+    same = run_lpack("build", str(project), "--runtime", "python3.11", "--format", "json")
+    assert same.rc == 0 and same.json["rebuilt"] is False
+    assert same.json["output"]["sha256"] == data["output"]["sha256"]
     print(
         f"\n{project.name}: zipped {data['output']['zipped_size']:,} B, unzipped "
         f"{data['output']['unzipped_size']:,} B, {data['output']['files']:,} files, "

@@ -1,10 +1,10 @@
 """Writes a byte-for-byte reproducible zip: sorted entries, fixed times and modes, no extras.
 
-Two steps: `prepare_entry` turns an entry into exactly the bytes the archive will hold (a
-member that comes unchanged from a wheel is copied still compressed: the wheel's hash already
-pins those bytes, so this is faster and independent of the local zlib; everything else is
-deflated at a fixed level, on a thread pool), and `write_archive` lays them out with their
-headers into a temp file that is renamed into place.
+Two steps: a `Packer` turns each entry into exactly the bytes the archive will hold (see
+compress.py for what each `compression` setting does: copy a wheel member still compressed,
+or deflate it again with a stronger encoder, cached by content), on a thread pool a window
+ahead of the writer; `write_archive` lays them out with their headers into a temp file that
+is renamed into place.
 """
 
 from __future__ import annotations
@@ -13,20 +13,30 @@ import base64
 import hashlib
 import os
 import struct
+import tempfile
 import time
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from lpack.assemble.entries import Entry, WheelMember
+from lpack.assemble.compress import (
+    COMPRESSIONS,
+    STREAM_ABOVE,
+    Compression,
+    Packed,
+    deflate_stream,
+    pack,
+)
+from lpack.assemble.entries import Entry, SourceFile, WheelMember, content_sha256
+from lpack.assemble.entrycache import EntryCache
 from lpack.errors import BuildError
 from lpack.files import remove_stale_temps, temp_beside
 
-DEFLATE_LEVEL = 6
+_AHEAD_BYTES = 64 << 20  # uncompressed bytes prepared ahead of the writer
+_BIG_ENTRY = 1 << 20  # started first: see _Window
 _ZIP64_LIMIT = 0xFFFFFFFF
 _UTF8_FLAG = 0x800
 _MADE_BY_UNIX = (3 << 8) | 20
@@ -90,54 +100,119 @@ class PreparedEntry:
     dist: str | None
     payload: bytes | None  # compressed bytes, or None for a raw copy from the wheel
     raw_source: tuple[Path, int, int] | None = None  # (wheel, data offset, length)
+    spooled: bool = False  # raw_source is a temp file of ours, removed once copied
 
     @property
     def external_attr(self) -> int:
         return _DIR_ATTR if self.is_dir else (0o100000 | self.mode) << 16
 
 
-def _deflate(data: bytes) -> tuple[int, bytes]:
-    if not data:
-        return zipfile.ZIP_STORED, b""
-    compressor = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
-    packed = compressor.compress(data) + compressor.flush()
-    if len(packed) >= len(data):
-        return zipfile.ZIP_STORED, data
-    return zipfile.ZIP_DEFLATED, packed
+@dataclass(frozen=True)
+class Packer:
+    """How entries become the bytes the zip holds: a `compression` and, when compressing
+    costs time worth saving, the cache of compressed entries."""
+
+    compression: Compression = COMPRESSIONS["fast"]
+    cache: EntryCache | None = None
+
+    def prepare(self, entry: Entry) -> PreparedEntry:
+        """The bytes the archive will hold for this entry: the wheel's compressed bytes
+        when the setting keeps them or they are the smallest, else deflated (cached)."""
+        source = entry.source
+        raw = source.raw_location() if isinstance(source, WheelMember) else None
+        if raw is not None and not self.compression.recompress_wheel_members:
+            return _raw_copy(entry, raw)
+        if entry.size > STREAM_ABOVE:
+            return self._streamed(entry, raw)
+        packed = self._packed(entry)
+        if raw is not None and raw[2] <= len(packed.payload):
+            return _raw_copy(entry, raw)  # the wheel's encoder did as well: keep its bytes
+        return PreparedEntry(
+            entry.path,
+            entry.mode,
+            False,
+            packed.method,
+            packed.crc,
+            packed.size,
+            len(packed.payload),
+            entry.dist,
+            packed.payload,
+        )
+
+    def _packed(self, entry: Entry) -> Packed:
+        encoder = self.compression.encoder
+        # The function's own files are what users edit: caching each version would only
+        # grow the cache, and they are compressed in parallel with everything else.
+        cache = self.cache if entry.dist is not None else None
+        if cache is None:
+            return pack(entry.read(), encoder)
+        sha256 = content_sha256(entry)
+        found = cache.get(encoder, sha256, entry.size)
+        if found is None:
+            found = pack(entry.read(), encoder)
+            cache.put(encoder, sha256, found)
+        return found
+
+    def _streamed(self, entry: Entry, raw: tuple[Path, int, int] | None) -> PreparedEntry:
+        """A large member deflated chunk by chunk into a temp file the writer copies (and
+        removes); the wheel's own bytes when they are no bigger."""
+        fd, name = tempfile.mkstemp(prefix="lpack-entry-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                crc, size, length = deflate_stream(
+                    _chunks(entry), out, self.compression.encoder.level
+                )
+        except BaseException:
+            os.unlink(name)
+            raise
+        if raw is not None and raw[2] <= length:
+            os.unlink(name)
+            return _raw_copy(entry, raw)
+        return PreparedEntry(
+            entry.path,
+            entry.mode,
+            False,
+            zipfile.ZIP_DEFLATED,
+            crc,
+            size,
+            length,
+            entry.dist,
+            None,
+            (Path(name), 0, length),
+            spooled=True,
+        )
 
 
-def prepare_entry(entry: Entry) -> PreparedEntry:
-    """The bytes the archive will hold for this entry: copied raw when possible."""
+def _chunks(entry: Entry) -> Iterator[bytes]:
     source = entry.source
-    if isinstance(source, WheelMember):
-        raw = source.raw_location()
-        if raw is not None:
-            member = source.member
-            return PreparedEntry(
-                entry.path,
-                entry.mode,
-                False,
-                member.compress_type,
-                member.CRC,
-                member.file_size,
-                member.compress_size,
-                entry.dist,
-                None,
-                raw,
-            )
-    data = entry.read()
-    method, packed = _deflate(data)
+    if isinstance(source, WheelMember | SourceFile):
+        opened = source.open()
+        with opened:
+            while chunk := opened.read(1 << 20):
+                yield chunk
+    else:
+        yield entry.read()
+
+
+def _raw_copy(entry: Entry, raw: tuple[Path, int, int]) -> PreparedEntry:
+    assert isinstance(entry.source, WheelMember)
+    member = entry.source.member
     return PreparedEntry(
         entry.path,
         entry.mode,
         False,
-        method,
-        zlib.crc32(data),
-        len(data),
-        len(packed),
+        member.compress_type,
+        member.CRC,
+        member.file_size,
+        member.compress_size,
         entry.dist,
-        packed,
+        None,
+        raw,
     )
+
+
+def prepare_entry(entry: Entry, packer: Packer | None = None) -> PreparedEntry:
+    return (packer or Packer()).prepare(entry)
 
 
 def _folder(path: str) -> PreparedEntry:
@@ -153,15 +228,61 @@ def _directories(paths: list[str]) -> list[str]:
     return sorted(dirs)
 
 
-def prepared_entries(entries: list[Entry], workers: int | None = None) -> Iterator[PreparedEntry]:
+def prepared_entries(
+    entries: list[Entry], packer: Packer | None = None, workers: int | None = None
+) -> Iterator[PreparedEntry]:
     """Every file and the folders above them, in path order, prepared on a thread pool."""
+    packer = packer or Packer()
     by_path = {e.path: e for e in entries}
     all_paths = sorted(set(by_path) | set(_directories(list(by_path))))
     files = [by_path[p] for p in all_paths if p in by_path]
-    with ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 2)) as pool:
-        ready = iter(pool.map(prepare_entry, files))
+    workers = workers or min(8, os.cpu_count() or 2)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        window = _Window(pool, packer, files, 4 * workers)
         for path in all_paths:
-            yield next(ready) if path in by_path else _folder(path)
+            yield window.next() if path in by_path else _folder(path)
+
+
+class _Window:
+    """Entries prepared ahead of the writer, in its order, within a count and a byte budget:
+    memory holds a few compressed entries, never the whole package. The largest entries
+    start first, so one big library compressing alone does not end the build on one core."""
+
+    def __init__(
+        self, pool: ThreadPoolExecutor, packer: Packer, files: list[Entry], count: int
+    ) -> None:
+        self.pool, self.packer, self.files, self.count = pool, packer, files, count
+        self.started: dict[int, Future[PreparedEntry]] = {}
+        self.in_flight = 0
+        self.written = 0  # files handed to the writer
+        self.queued = 0  # files (in order) considered for starting
+        big = sorted(
+            (i for i, e in enumerate(files) if e.size >= _BIG_ENTRY), key=lambda i: -files[i].size
+        )
+        for i in big:
+            if self.in_flight + files[i].size > _AHEAD_BYTES:
+                break
+            self._start(i)
+
+    def _start(self, index: int) -> None:
+        entry = self.files[index]
+        self.started[index] = self.pool.submit(self.packer.prepare, entry)
+        self.in_flight += entry.size
+
+    def next(self) -> PreparedEntry:
+        limit = min(len(self.files), self.written + self.count)
+        while self.queued < limit and (
+            self.queued == self.written or self.in_flight < _AHEAD_BYTES
+        ):
+            if self.queued not in self.started:
+                self._start(self.queued)
+            self.queued += 1
+        if self.written not in self.started:
+            self._start(self.written)
+        future = self.started.pop(self.written)
+        self.in_flight -= self.files[self.written].size
+        self.written += 1
+        return future.result()
 
 
 class _ZipStream:
@@ -209,7 +330,11 @@ class _ZipStream:
         if item.payload is not None:
             self.emit(item.payload)
         elif item.raw_source is not None:
-            self._copy(item.path, *item.raw_source)
+            try:
+                self._copy(item.path, *item.raw_source)
+            finally:
+                if item.spooled:
+                    item.raw_source[0].unlink(missing_ok=True)
         self.central.append(
             struct.pack(
                 "<4sHHHHHHIIIHHHHHII",
@@ -321,6 +446,7 @@ def write_archive(
     output: Path,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
+    packer: Packer | None = None,
 ) -> Archive:
     """Write entries (any order) to output atomically; return what was written."""
     tm, dt = dos_timestamp()
@@ -328,7 +454,7 @@ def write_archive(
     try:
         with os.fdopen(fd, "wb") as out:
             stream = _ZipStream(out)
-            for item in prepared_entries(entries, workers):
+            for item in prepared_entries(entries, packer, workers):
                 stream.add(item, tm, dt)
                 if progress:
                     progress(item.size)

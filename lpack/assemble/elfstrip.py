@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from lpack.elf import SHT_SYMTAB, ElfError, ElfFile, Section, parse
 
 _RELOCATIONS = (4, 9)  # SHT_RELA, SHT_REL: sh_info names the section they relocate
+_HEADER_SPAN = 64  # the ELF header (52 bytes in 32-bit files): the only bytes rewritten
 
 
 def _strippable(section: Section) -> bool:
@@ -85,9 +86,15 @@ def _sections_to_drop(elf: ElfFile) -> set[int]:
 
 def _rewrite_without(elf: ElfFile, drop: set[int]) -> bytes:
     """The file's bytes up to its last segment, then the kept sections past it, then a new
-    section header table."""
-    data, keep_end = elf.data, elf.segments_end
-    out = bytearray(data[:keep_end])
+    section header table. Built as pieces (views of the original, where they are its bytes)
+    joined once: memory holds the original and the result, no copy in between."""
+    if not isinstance(elf.data, bytes):
+        raise ElfError("only a binary read whole is stripped")
+    data, keep_end = memoryview(elf.data), elf.segments_end
+    if keep_end < _HEADER_SPAN:
+        raise ElfError("the segments end inside the ELF header")
+    pieces: list[bytes | memoryview] = [b"", data[_HEADER_SPAN:keep_end]]  # header: below
+    size = keep_end
     new_offsets: dict[int, int] = {}
     kept = [s for s in elf.sections if s.index not in drop]
     for s in kept:
@@ -99,22 +106,26 @@ def _rewrite_without(elf: ElfFile, drop: set[int]) -> bytes:
         align = max(s.align, 1)
         if align & (align - 1) or align > 1 << 16:
             raise ElfError(f"section {s.name} has an implausible alignment {s.align}")
-        out += b"\0" * (-len(out) % align)
-        new_offsets[s.index] = len(out)
-        out += data[s.offset : s.offset + s.file_size]
+        pieces.append(b"\0" * (-size % align))
+        size += -size % align
+        new_offsets[s.index] = size
+        pieces.append(data[s.offset : s.offset + s.file_size])
+        size += s.file_size
     index_map = {old.index: new for new, old in enumerate(kept)}
-    out += b"\0" * (-len(out) % (8 if elf.is64 else 4))
-    shoff = len(out)
+    pieces.append(b"\0" * (-size % (8 if elf.is64 else 4)))
+    shoff = size + (-size % (8 if elf.is64 else 4))
     for s in kept:
-        out += _section_header(elf, s, new_offsets.get(s.index, s.offset), index_map)
+        pieces.append(_section_header(elf, s, new_offsets.get(s.index, s.offset), index_map))
+    header = bytearray(data[:_HEADER_SPAN])
     e = elf.endian
     if elf.is64:
-        struct.pack_into(e + "Q", out, 40, shoff)
-        struct.pack_into(e + "HH", out, 60, len(kept), index_map[elf.shstrndx])
+        struct.pack_into(e + "Q", header, 40, shoff)
+        struct.pack_into(e + "HH", header, 60, len(kept), index_map[elf.shstrndx])
     else:
-        struct.pack_into(e + "I", out, 32, shoff)
-        struct.pack_into(e + "HH", out, 48, len(kept), index_map[elf.shstrndx])
-    return bytes(out)
+        struct.pack_into(e + "I", header, 32, shoff)
+        struct.pack_into(e + "HH", header, 48, len(kept), index_map[elf.shstrndx])
+    pieces[0] = bytes(header)
+    return b"".join(pieces)
 
 
 def _section_header(elf: ElfFile, s: Section, offset: int, index_map: dict[int, int]) -> bytes:
@@ -141,12 +152,9 @@ def _section_table_fields(is64: bool) -> list[tuple[int, int]]:
 
 def verify_segments_unchanged(before: bytes, after: bytes) -> None:
     """Parse the result back: same ELF identity and segments, the same bytes in each segment
-    (the ELF header's three section-table fields aside, which sit in the first segment)."""
+    (the ELF header's three section-table fields aside, which sit in the first segment).
+    Compared through views: a 100 MB library is never copied to be checked."""
     old, new = parse(before), parse(after)
-    masked = bytearray(after[: len(before)])
-    for offset, length in _section_table_fields(old.is64):
-        masked[offset : offset + length] = before[offset : offset + length]
-    after = bytes(masked)
     if (old.is64, old.little, old.machine, old.elf_type) != (
         new.is64,
         new.little,
@@ -156,11 +164,16 @@ def verify_segments_unchanged(before: bytes, after: bytes) -> None:
         raise ElfError("ELF identity changed")
     if old.segments != new.segments:
         raise ElfError("program headers changed")
+    was, now = memoryview(before), memoryview(after)
+    fields = _section_table_fields(old.is64)
     for seg in old.segments:
-        if (
-            before[seg.offset : seg.offset + seg.filesz]
-            != after[seg.offset : seg.offset + seg.filesz]
-        ):
+        start, end = seg.offset, seg.offset + seg.filesz
+        for offset, length in fields:  # compare around each field inside the segment
+            if start <= offset < end:
+                if was[start:offset] != now[start:offset]:
+                    raise ElfError("a loaded segment changed")
+                start = offset + length
+        if was[start:end] != now[start:end]:
             raise ElfError("a loaded segment changed")
     alloc_old = [(s.name, s.offset, s.size) for s in old.sections if s.allocated]
     alloc_new = [(s.name, s.offset, s.size) for s in new.sections if s.allocated]

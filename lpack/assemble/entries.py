@@ -3,13 +3,14 @@ bytes lpack generated. Each source opens itself and names its content with a sta
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import struct
 import zipfile
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 from lpack.errors import BuildError
 
@@ -58,6 +59,10 @@ class WheelMember:
     def read(self) -> bytes:
         return _open_wheel(self.wheel).read(self.member)
 
+    def open(self) -> IO[bytes]:
+        """The member's bytes as a stream (zipfile checks the CRC at its end)."""
+        return _open_wheel(self.wheel).open(self.member)
+
     def raw_location(self) -> tuple[Path, int, int] | None:
         """(wheel, offset, length) of the compressed bytes when a zip can copy them as they
         are (stored or deflated); None for other methods."""
@@ -87,6 +92,9 @@ class SourceFile:
     def read(self) -> bytes:
         return self.path.read_bytes()
 
+    def open(self) -> IO[bytes]:
+        return open(self.path, "rb")
+
 
 @dataclass(frozen=True)
 class Generated:
@@ -106,6 +114,18 @@ class Generated:
         return self.data
 
 
+def content_sha256(entry: Entry) -> str:
+    """The hex sha256 of the entry's bytes, from what lpack computed when it has (wheel
+    members are hashed once per wheel, see wheelcheck.py), else by reading them."""
+    if entry.record_hash and entry.record_hash.startswith("sha256="):
+        digest = entry.record_hash.removeprefix("sha256=")
+        return base64.urlsafe_b64decode(digest + "=" * (-len(digest) % 4)).hex()
+    key = entry.source.content_key
+    if key.startswith("sha256:"):
+        return key.removeprefix("sha256:")
+    return hashlib.sha256(entry.read()).hexdigest()
+
+
 @dataclass
 class Entry:
     """One file of the package: where it goes, its mode, its owner and its bytes."""
@@ -122,6 +142,11 @@ class Entry:
 
     def read(self) -> bytes:
         return self.source.read()
+
+    def replace_source(self, source: EntrySource, record_hash: str | None) -> None:
+        """New content lpack made (a stripped binary) whose hash it knows."""
+        self.source = source
+        self.record_hash = record_hash
 
     def replace_data(self, data: bytes) -> None:
         """New content (a stripped binary): no longer a raw copy from the wheel."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from lpack.assemble.entries import Entry
 from lpack.assemble.layout import InstallLayout
+from lpack.assemble.scancache import ScanCache
 
 _FROM_IMPORT = re.compile(
     rb"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]*(\([^)]*\)|[^\n#;]*(?:\\\n[^\n#;]*)*)", re.M
@@ -94,14 +95,17 @@ class Protected:
 
 
 def protected_paths(
-    entries: Mapping[str, Entry], prunable_dirs: tuple[str, ...], layout: InstallLayout
+    entries: Mapping[str, Entry],
+    prunable_dirs: tuple[str, ...],
+    layout: InstallLayout,
+    scans: ScanCache | None = None,
 ) -> Protected:
     """Files inside test/docs folders that shipped code imports, and their packages."""
     modules = _module_index(entries, layout)
     prunable = {name for name, path in modules.items() if in_folder_named(path, prunable_dirs)}
     if not prunable:
         return Protected(frozenset(), ())
-    protected = _imported(entries, modules, prunable, prunable_dirs, layout)
+    protected = _imported(entries, modules, prunable, prunable_dirs, layout, scans)
     paths = {modules[m] for m in protected}
     # Data files and extension modules that sit directly in a kept package folder are
     # what its modules load (importlib.resources, __file__-relative paths).
@@ -135,6 +139,7 @@ def _imported(
     prunable: set[str],
     prunable_dirs: tuple[str, ...],
     layout: InstallLayout,
+    scans: ScanCache | None = None,
 ) -> set[str]:
     """The prunable modules reachable by imports from the modules that always ship."""
     words = tuple(d.encode() for d in prunable_dirs)
@@ -148,11 +153,9 @@ def _imported(
         if path in seen or not path.endswith(".py"):
             continue  # an extension module's imports cannot be read statically
         seen.add(path)
-        source = entries[path].read()
-        if path in filtered and not any(w in source for w in words):  # cheap pre-filter
-            continue
         name = module_name(layout.relative(path)) or ""
-        for imported in imported_modules(source, name, path.endswith("__init__.py")):
+        found = _imports_of(entries[path], name, words if path in filtered else (), scans)
+        for imported in found:
             if imported in prunable and imported not in protected:
                 protected.add(imported)
                 # The module, the packages above it (so the import resolves), and whatever
@@ -164,3 +167,22 @@ def _imported(
                         protected.add(ancestor)
                         queue.append(modules[ancestor])
     return protected
+
+
+def _imports_of(
+    entry: Entry, name: str, words: tuple[bytes, ...], scans: ScanCache | None
+) -> list[str]:
+    """What the module imports; nothing when `words` are given and its bytes hold none of
+    them (a cheap pre-filter: an import of a test module names its folder)."""
+    is_package = entry.path.endswith("__init__.py")
+
+    def compute() -> list[str]:
+        source = entry.read()
+        if words and not any(w in source for w in words):
+            return []
+        return sorted(imported_modules(source, name, is_package))
+
+    if scans is None:
+        return compute()
+    key = f"{name}|{is_package}|{b','.join(words).decode()}"
+    return scans.facts("imports", entry, key, compute)

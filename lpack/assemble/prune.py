@@ -19,9 +19,10 @@ from lpack.assemble.entries import Entry
 from lpack.assemble.importscan import Protected, in_folder_named, module_stem, protected_paths
 from lpack.assemble.layout import Distribution, Plan
 from lpack.assemble.readscan import read_at_runtime
+from lpack.assemble.scancache import ScanCache
 from lpack.assemble.stages import USER_DROP, Removal, SlimResult, StageContext
 from lpack.catalog import Category, slim_categories
-from lpack.files import matches_any
+from lpack.files import default_cache_dir, matches_any
 from lpack.settings import SlimRules
 from lpack.target import Target
 
@@ -133,7 +134,8 @@ class Prune:
         prunable_dirs = tuple(
             sorted({d for c in known.values() if c.guard == "imported" for d in c.dirs})
         )
-        protected = protected_paths(plan.entries, prunable_dirs, plan.layout)
+        scans = ScanCache(default_cache_dir())
+        protected = protected_paths(plan.entries, prunable_dirs, plan.layout, scans)
         result.kept_imported = list(protected.modules)
         package = _Package(
             paths=set(plan.entries),
@@ -163,7 +165,8 @@ class Prune:
             if found is not None and not kept_by:
                 removals[path] = found
         guessed = {p: c for p, c in removals.items() if p not in user_dropped}
-        result.kept_read = self._read_at_runtime(plan, guessed, whole, prunable_dirs)
+        result.kept_read = self._read_at_runtime(plan, guessed, whole, prunable_dirs, scans)
+        scans.save()
         for path, code in removals.items():
             if path in result.kept_read:
                 continue
@@ -175,7 +178,11 @@ class Prune:
 
     @staticmethod
     def _read_at_runtime(
-        plan: Plan, removals: dict[str, str], whole: dict[str, str], suite_dirs: tuple[str, ...]
+        plan: Plan,
+        removals: dict[str, str],
+        whole: dict[str, str],
+        suite_dirs: tuple[str, ...],
+        scans: ScanCache,
     ) -> dict[str, str]:
         """A file category's guess yields to a file that shipped code reads; the user's drop
         globs and dist-info metadata (read by installers, not the package) do not."""
@@ -187,7 +194,7 @@ class Prune:
             and known[code].scope == "files"
             and plan.entries[path].dist not in whole
         }
-        return read_at_runtime(plan.entries, candidates, plan.layout, suite_dirs)
+        return read_at_runtime(plan.entries, candidates, plan.layout, suite_dirs, scans)
 
     @staticmethod
     def _file_code(path: str, entry: Entry, rules: SlimRules, package: _Package) -> str | None:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from lpack.assemble.entries import Entry
 from lpack.assemble.importscan import in_folder_named
 from lpack.assemble.layout import InstallLayout
+from lpack.assemble.scancache import ScanCache
 
 # lazy_loader.attach_stub(__name__, __file__) reads the .pyi beside the calling module.
 _ATTACH_STUB = re.compile(rb"\battach_stub\s*\(")
@@ -37,6 +39,7 @@ def read_at_runtime(
     candidates: Mapping[str, str],
     layout: InstallLayout,
     suite_dirs: tuple[str, ...] = (),
+    scans: ScanCache | None = None,
 ) -> dict[str, str]:
     """candidates: path -> distribution of the files a category would remove.
 
@@ -58,22 +61,40 @@ def read_at_runtime(
         names: dict[str, list[str]] = defaultdict(list)
         for path in paths:
             names[path.rsplit("/", 1)[-1]].append(path)
-        worth = _worth_reading(names)
+        endings = _endings(names)
         for reader in sorted(readers[dist]):
-            raw = entries[reader].read()
-            if worth.search(raw) or b"attach_stub" in raw:
-                source = _code_only(raw)
-                _scan(reader, source, names, layout, _Keep(kept, reader, suite_dirs))
+            facts = _reader_facts(entries[reader], scans)
+            if facts.attach_stub or any(text.endswith(endings) for text in facts.literals):
+                _scan(reader, facts, names, layout, _Keep(kept, reader, suite_dirs))
     return kept
 
 
-def _worth_reading(names: Mapping[str, list[str]]) -> re.Pattern[bytes]:
-    """A quick test of a module's bytes: could any literal in it name a candidate? Every
-    such literal ends in a candidate's suffix (or whole name) right before its quote, and
-    most modules have none, so only those few are scanned literal by literal."""
-    endings = {"." + n.rsplit(".", 1)[-1] if "." in n else n for n in names}
-    pattern = b"|".join(re.escape(e.encode()) for e in sorted(endings, key=len, reverse=True))
-    return re.compile(rb"(?:" + pattern + rb")[\"']")
+def _endings(names: Mapping[str, list[str]]) -> tuple[str, ...]:
+    """What a literal naming a candidate ends with: its suffix (or whole name). Most
+    modules have no such literal, so only those few are scanned literal by literal."""
+    return tuple(sorted({"." + n.rsplit(".", 1)[-1] if "." in n else n for n in names}))
+
+
+@dataclass(frozen=True)
+class _ReaderFacts:
+    """What the scan needs of a module, read from its code (doctests and comments aside)."""
+
+    literals: tuple[str, ...]  # the texts of its short one-line string literals
+    attach_stub: bool
+    reads_beside: bool  # __file__, importlib.resources, get_data: it reads files beside it
+
+
+def _reader_facts(entry: Entry, scans: ScanCache | None) -> _ReaderFacts:
+    def compute() -> list[object]:
+        source = _code_only(entry.read())
+        literals = [m.group(2).decode("utf-8", "replace") for m in _LITERAL.finditer(source)]
+        stub = _ATTACH_STUB.search(source) is not None
+        return [literals, stub, _READS_BESIDE.search(source) is not None]
+
+    found = scans.facts("reads", entry, "", compute) if scans is not None else compute()
+    literals, stub, beside = found
+    assert isinstance(literals, list)
+    return _ReaderFacts(tuple(literals), bool(stub), bool(beside))
 
 
 # Doctest lines and comments name files that only a reader of the docs opens.
@@ -99,13 +120,13 @@ class _Keep:
 
 def _scan(
     reader: str,
-    source: bytes,
+    facts: _ReaderFacts,
     names: Mapping[str, list[str]],
     layout: InstallLayout,
     kept: _Keep,
 ) -> None:
     folder = reader.rpartition("/")[0]
-    if _ATTACH_STUB.search(source):
+    if facts.attach_stub:
         stub = f"{reader[:-3]}.pyi"
         if stub in names.get(stub.rsplit("/", 1)[-1], ()):
             kept.setdefault(stub, f"lazy_loader.attach_stub in {reader} reads it")
@@ -113,15 +134,12 @@ def _scan(
     # in it anywhere in the reader's top-level package.
     below = f"{folder}/" if folder else ""
     package = _package_folder(reader, layout)
-    reads_beside = None
-    for match in _LITERAL.finditer(source):
-        text = match.group(2).decode("utf-8", "replace").strip().replace("\\", "/")
+    for literal in facts.literals:
+        text = literal.strip().replace("\\", "/")
         text = text[2:] if text.startswith("./") else text
         suffix = _SUFFIX_PATTERN.match(text) or _FORMATTED.search(text)
         if suffix:
-            if reads_beside is None:
-                reads_beside = _READS_BESIDE.search(source) is not None
-            if reads_beside:
+            if facts.reads_beside:
                 _keep_suffix(suffix.group(1) or suffix.group(2), folder, names, reader, kept)
             continue
         scope = package if "/" in text else below

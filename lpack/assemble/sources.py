@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from lpack.errors import BuildError
 from lpack.files import is_lpack_temp, matches_any
+from lpack.resolve.inputs import LOCK_NAMES, REQUIREMENT_FILES
+from lpack.settings import ArtifactSpec
 
 # Never part of a function: version control, virtualenvs, caches, editor junk.
 ALWAYS_EXCLUDED_DIRS = frozenset(
@@ -130,8 +133,22 @@ def tree_stamp(folder: Path | None, skip: AbstractSet[Path] = frozenset()) -> st
                 st = os.lstat(full)
             except OSError:
                 continue
-            stamp = (
-                f"{full.relative_to(folder)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0"
-            )
-            h.update(stamp.encode())
+            # fsencode: a name that is not UTF-8 still stamps (the build then says why it stops)
+            h.update(os.fsencode(full.relative_to(folder)))
+            h.update(f"\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0".encode())
     return h.hexdigest()
+
+
+def project_files(spec: ArtifactSpec, lock_paths: Iterable[Path]) -> set[Path]:
+    """lpack's inputs and outputs in the project, which never ship inside the function."""
+    project = spec.project_dir
+    paths = {
+        *lock_paths,
+        spec.output_path,
+        spec.output_path.parent,
+        project / "dist",  # where builds go by default, even when this one writes elsewhere
+        project / "pyproject.toml",
+        *(project / name for name in (*REQUIREMENT_FILES, *LOCK_NAMES)),
+        *(spec.requirements_dir / name for name in REQUIREMENT_FILES),
+    }
+    return {p.resolve() for p in paths}

@@ -1,15 +1,15 @@
 """The build stages that run between laying out the package and writing it, as a list.
 
 Each stage changes the plan in place and records what it did in the SlimResult; the order is
-the list's order (prune before strip, so nothing removed is stripped; RECORD last, so it lists
-what ships). The pipeline (lpack/build.py) holds the list: adding a stage (bytecode
-compilation) is adding to it.
+the list's order (prune before strip, so nothing removed is stripped; bytecode after both,
+so nothing removed is compiled; RECORD last, so it lists what ships). The pipeline
+(lpack/build.py) holds the list: adding a stage is adding to it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -39,6 +39,54 @@ class Stripped:
     removed_sections: tuple[str, ...]
 
 
+class _Written(Protocol):
+    """A member as the archive wrote it (assemble/archive.py's WrittenEntry)."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def compressed_size(self) -> int: ...
+
+
+# What one member costs in a zip beyond its compressed bytes: a local header (30 B) and a
+# central directory record (46 B), each with the name; archive.py writes no extra fields.
+_ZIP_RECORDS = 30 + 46
+
+
+@dataclass
+class BytecodeResult:
+    """What the bytecode stage added: a .pyc in __pycache__/ beside each shipped .py."""
+
+    python: str  # the compiling interpreter's version, e.g. "3.11.7"
+    interpreter: str  # its path
+    cache_tag: str  # e.g. "cpython-311": the .pyc names Python looks for
+    added: dict[str, int] = field(default_factory=dict)  # .pyc path -> bytes
+    folders: list[str] = field(default_factory=list)  # the __pycache__/ folders it created
+    compiled: int = 0  # compiled by this build; the others came from lpack's cache
+    failed: dict[str, str] = field(default_factory=dict)  # .py path -> why it has no .pyc
+
+    @property
+    def files(self) -> int:
+        return len(self.added)
+
+    @property
+    def unzipped(self) -> int:
+        return sum(self.added.values())
+
+    @property
+    def cached(self) -> int:
+        return self.files - self.compiled
+
+    def zipped(self, written: Iterable[_Written]) -> int:
+        """The bytes the .pyc files and their folders add to the zip."""
+        mine = set(self.added) | set(self.folders)
+        return sum(
+            w.compressed_size + _ZIP_RECORDS + 2 * len(w.path.encode())
+            for w in written
+            if w.path in mine
+        )
+
+
 @dataclass
 class SlimResult:
     """What the stages removed, rewrote and deliberately kept."""
@@ -51,6 +99,7 @@ class SlimResult:
     untouched_binaries: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     runtime_entries: list[Entry] = field(default_factory=list)  # left to the runtime (LP808)
+    bytecode: BytecodeResult | None = None  # None: the build ships no bytecode of its own
 
     def _saved(self, key: Callable[[Removal | Stripped], str]) -> dict[str, int]:
         saved: dict[str, int] = defaultdict(int)
@@ -84,6 +133,7 @@ class StageContext:
     target: Target
     slim: SlimSettings
     roots: list[str]  # the distributions the requirements name (the dependency graph's roots)
+    bytecode: bool = False  # ship .pyc compiled by the target's Python (the `bytecode` setting)
 
 
 class Stage(Protocol):

@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lpack.errors import BuildError
-from lpack.files import write_atomic
-from lpack.resolve.cache import default_cache_dir, sha256_file
+from lpack.files import default_cache_dir, write_atomic
+from lpack.resolve.cache import sha256_file
 from lpack.resolve.fetch import FetchedWheel
 
 _CHUNK = 1 << 20

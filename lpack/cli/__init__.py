@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import importlib
 import os
 import signal
 import sys
@@ -14,22 +15,40 @@ from lpack import __version__
 from lpack.errors import EXIT_INTERRUPTED, EXIT_USAGE, ConfigError, LpackError
 from lpack.files import file_system_error
 
+# Each command's module, imported only when that command runs (or help lists them all):
+# a rebuild that changes nothing should not pay for loading lint, report and verify.
+# tests/test_cli_commands.py checks this table against each module's COMMANDS.
+COMMAND_MODULES = {
+    "build": "building",
+    "lock": "building",
+    "check": "building",
+    "verify": "inspecting",
+    "lint": "inspecting",
+    "report": "inspecting",
+    "diff": "inspecting",
+    "gate": "inspecting",
+    "rules": "info",
+    "explain": "info",
+    "runtimes": "info",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is None:
+            return None
+        commands = importlib.import_module(f"lpack.cli.{module}").COMMANDS
+        return next((c for c in commands if c.name == cmd_name), None)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lpack")
 def cli() -> None:
     """Build, lint and size-gate AWS Lambda deployment packages for Python."""
-
-
-def _register() -> None:
-    from lpack.cli import building, info, inspecting
-
-    for module in (building, inspecting, info):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
 
 
 _SIGNALLED: list[int] = []

@@ -31,6 +31,7 @@ from lpack.settings import ArtifactSpec, Project, load_project
 if TYPE_CHECKING:
     from lpack.build import BuildResult
     from lpack.project import ProjectBuild
+    from lpack.unchanged import Inputs
 
 
 @click.command()
@@ -46,6 +47,18 @@ if TYPE_CHECKING:
 @upload_option
 @budget_options
 @slim_options
+@click.option(
+    "--bytecode/--no-bytecode",
+    default=None,
+    help="Ship .pyc compiled by the target's Python (needs python3.X on this machine): "
+    "faster cold starts, a bigger zip (default: `bytecode` in [tool.lpack], else off).",
+)
+@click.option(
+    "--compression",
+    type=click.Choice(["fast", "default", "smallest"]),
+    help="default: every file at libdeflate -10 (cached per file); smallest: -12; "
+    "fast: wheel members as their wheels compressed them.",
+)
 @click.option(
     "--list",
     "list_only",
@@ -66,6 +79,11 @@ if TYPE_CHECKING:
 @click.option("--refresh-lock", is_flag=True, help="Re-resolve even if the lock is current.")
 @click.option("--locked", is_flag=True, help="Fail instead of updating a stale lock (for CI).")
 @click.option("--force", is_flag=True, help="Replace an existing output file that is not a zip.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Build even when nothing changed since the last build (which leaves the zip as it is).",
+)
 def build(
     args: tuple[str, ...],
     fmt: str,
@@ -75,6 +93,7 @@ def build(
     dry_run: bool,
     verify_after: bool,
     force: bool,
+    rebuild: bool,
     **flags: Any,
 ) -> None:
     """Build PROJECT_DIR: every function and layer it declares, or those NAMEd (with the
@@ -96,7 +115,7 @@ def build(
         if list_only:
             _print_list(project, names, fmt, console)
             sys.exit(EXIT_OK)
-        options = BuildFlags(refresh_lock, locked, dry_run, verify_after, force)
+        options = BuildFlags(refresh_lock, locked, dry_run, verify_after, force, rebuild)
         for name in names:
             project.artifact(name)  # an unknown name is an error, whatever the project
         if project.declared:
@@ -117,17 +136,29 @@ class BuildFlags:
     dry_run: bool
     verify: bool
     force: bool = False
+    rebuild: bool = False
 
 
 def _build_function(spec: ArtifactSpec, flags: BuildFlags, fmt: str, console: Console) -> bool:
     """One function, as a project without artifact tables has; True when it failed."""
-    from lpack.build import build as run_build
-    from lpack.build import verify_build
-    from lpack.render import json as render_json
-    from lpack.render import text
-    from lpack.render.progress import RichProgress
+    from lpack import unchanged
 
-    def run(progress: RichProgress | None = None) -> BuildResult:
+    inputs = unchanged.function_inputs(spec)
+    if not (flags.dry_run or flags.refresh_lock or flags.rebuild):
+        report = unchanged.unchanged_report(spec, inputs)
+        if report is not None:
+            return _report_unchanged(spec, report, flags.verify, fmt, console)
+    result = _run_build(spec, flags, fmt, console)
+    if not flags.dry_run:
+        _remember(spec, result, inputs)
+    return _report_build(result, flags, fmt, console)
+
+
+def _run_build(spec: ArtifactSpec, flags: BuildFlags, fmt: str, console: Console) -> BuildResult:
+    from lpack.build import Progress
+    from lpack.build import build as run_build
+
+    def run(progress: Progress | None = None) -> BuildResult:
         return run_build(
             spec,
             progress,
@@ -138,10 +169,32 @@ def _build_function(spec: ArtifactSpec, flags: BuildFlags, fmt: str, console: Co
         )
 
     if fmt == "text" and console.is_terminal:
+        from lpack.render.progress import RichProgress  # a live display: terminals only
+
         with RichProgress(console) as progress:
-            result = run(progress)
+            return run(progress)
+    return run()
+
+
+def _remember(spec: ArtifactSpec, result: BuildResult, before: Inputs) -> None:
+    """Record a build that passed for the next one to confirm; a source file edited while
+    it ran (the zip may hold the old bytes) or a failure records nothing."""
+    from lpack import unchanged
+    from lpack.render import json as render_json
+
+    after = unchanged.function_inputs(spec)
+    if result.ok and result.archive and after.digest and after.sources == before.sources:
+        report = render_json.build_json(result)
+        unchanged.remember(spec, after, result.archive.sha256, report)
     else:
-        result = run()
+        unchanged.forget(spec)
+
+
+def _report_build(result: BuildResult, flags: BuildFlags, fmt: str, console: Console) -> bool:
+    from lpack.build import verify_build
+    from lpack.render import json as render_json
+    from lpack.render import text
+
     if flags.dry_run:
         if fmt == "json":
             print(render_json.dumps(render_json.dry_run_json(result)))
@@ -156,6 +209,32 @@ def _build_function(spec: ArtifactSpec, flags: BuildFlags, fmt: str, console: Co
         if verified is not None:
             text.print_verify(console, verified)
     return not result.ok or (verified is not None and not verified.ok)
+
+
+def _report_unchanged(
+    spec: ArtifactSpec, report: dict[str, Any], verify_it: bool, fmt: str, console: Console
+) -> bool:
+    """What the last build reported, for a zip its inputs would make again byte for byte.
+    Loads only what it prints: this path is the whole of a rebuild that changes nothing."""
+    from lpack.render import unchanged as render_unchanged
+
+    verified = None
+    if verify_it:
+        from lpack.inspect.verify import verify
+        from lpack.render import json as render_json
+
+        verified = verify(spec.output_path, spec.target, handler=spec.handler, name=spec.name)
+        if fmt == "json":
+            report["verify"] = render_json.verify_json(verified)
+    if fmt == "json":
+        print(render_unchanged.dumps(report))
+    else:
+        render_unchanged.print_unchanged(console, report)
+        if verified is not None:
+            from lpack.render import text
+
+            text.print_verify(console, verified)
+    return verified is not None and not verified.ok
 
 
 def _build_project(
@@ -178,6 +257,7 @@ def _build_project(
             dry_run=flags.dry_run,
             on_done=on_done,
             force=flags.force,
+            rebuild=flags.rebuild,
         )
 
     if fmt == "text" and console.is_terminal:

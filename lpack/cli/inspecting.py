@@ -66,6 +66,20 @@ _REPORT_FORMATS = ("text", "json", "markdown", "html")
     metavar="SECONDS",
     help="Stop the package after this long; the step still running fails.",
 )
+@click.option(
+    "--profile",
+    is_flag=True,
+    help="Then import the handler's module once more in a fresh interpreter with -X "
+    "importtime: its cold import time, the heaviest imports, and how much came from bytecode.",
+)
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1, max=20),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="With --profile: that many fresh runs, the fastest shown (less noise).",
+)
 @format_option("text", "json")
 def verify_command(
     artifact: Path,
@@ -75,6 +89,8 @@ def verify_command(
     skip: tuple[str, ...],
     runtime_libraries_only: bool,
     timeout: float,
+    profile: bool,
+    repeat: int,
     fmt: str,
     **flags: Any,
 ) -> None:
@@ -82,9 +98,14 @@ def verify_command(
     from lpack.inspect.verify import verify
     from lpack.render import json as render_json
     from lpack.render.console import make_console
-    from lpack.render.text import print_verify
+    from lpack.render.verify_text import print_verify
 
     try:
+        if repeat != 1 and not profile:
+            raise ConfigError(
+                "--repeat repeats the --profile run, and --profile was not given.",
+                hint="add --profile, or drop --repeat.",
+            )
         spec = load_artifact(project_dir, spec_from_flags(flags), artifact)
         result = verify(
             artifact,
@@ -97,6 +118,7 @@ def verify_command(
             runtime_libraries_only=runtime_libraries_only,
             timeout=timeout,
             private=[project_dir],
+            profile_runs=repeat if profile else 0,
         )
     except LpackError as exc:
         fail(exc, fmt)

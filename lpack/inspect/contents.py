@@ -120,6 +120,11 @@ class Contents:
         return sum(i.size for i in self.items if not i.is_dir)
 
     @property
+    def reader(self) -> object:
+        """The open ZipFile of a zip; None for a folder."""
+        return self._reader
+
+    @property
     def files(self) -> list[Item]:
         return [i for i in self.items if not i.is_dir]
 
@@ -254,9 +259,11 @@ def read_contents(path: Path) -> Contents:
     else:
         raise ContentsError(f"{path} {why_unusable(path)}.", hint="pass a Lambda zip or a folder.")
     _assign_owners(contents)
+    from lpack.inspect.factscache import binary_facts  # it builds on this module
+
     for item in contents.items:
         if not item.is_dir and item.symlink_target is None and _is_binary_candidate(item):
-            item.binary = contents.binary_facts(item)
+            item.binary = binary_facts(contents, item)
     return contents
 
 

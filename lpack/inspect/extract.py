@@ -11,6 +11,7 @@ a zip that lies about its sizes cannot fill the disk.
 
 from __future__ import annotations
 
+import calendar
 import os
 import stat
 import zipfile
@@ -103,6 +104,17 @@ def _copy(
     except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
         raise ContentsError(f"{zip_path}: {info.filename!r} is damaged: {exc}.") from exc
     state.left -= written
+    _keep_date(target, info)
+
+
+def _keep_date(target: Path, info: zipfile.ZipInfo) -> None:
+    """The zip's date, as UTC, as Lambda keeps it: a .pyc checked by its source's timestamp
+    is used, or compiled past, here as there (verify --profile says which)."""
+    try:
+        when = calendar.timegm((*info.date_time, 0, 0, 0))
+        os.utime(target, (when, when))
+    except (ValueError, OverflowError, OSError):
+        pass  # an impossible date (month 0): the file keeps the time it was written
 
 
 def seal(root: Path, state: Extraction) -> None:

@@ -177,7 +177,7 @@ class Outcome:
 
     returncode: int
     events: bytes  # its event lines, the first EVENTS_CAP bytes
-    stderr: str  # what the package printed, the last STDERR_CAP bytes
+    stderr: str  # what the package printed, the last STDERR_CAP bytes (or run's stderr_cap)
     timed_out: bool = False
     events_dropped: int = 0
 
@@ -207,9 +207,12 @@ class _Buffer:
         return text
 
 
-def run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> Outcome:
+def run(
+    argv: list[str], cwd: Path, env: dict[str, str], timeout: float, stderr_cap: int = STDERR_CAP
+) -> Outcome:
     """Run argv in a session of its own; whatever happens (the end, the deadline, Ctrl-C or
-    SIGTERM to lpack), every process of that session is killed before this returns."""
+    SIGTERM to lpack), every process of that session is killed before this returns.
+    stderr_cap: more for a run whose stderr is the report (-X importtime's lines)."""
     proc = subprocess.Popen(
         argv,
         cwd=cwd,
@@ -220,7 +223,7 @@ def run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> Outc
         start_new_session=True,
     )
     assert proc.stdout is not None and proc.stderr is not None
-    events, stderr = _Buffer(EVENTS_CAP, keep_last=False), _Buffer(STDERR_CAP, keep_last=True)
+    events, stderr = _Buffer(EVENTS_CAP, keep_last=False), _Buffer(stderr_cap, keep_last=True)
     buffers = {proc.stdout.fileno(): events, proc.stderr.fileno(): stderr}
     try:
         with selectors.DefaultSelector() as selector:

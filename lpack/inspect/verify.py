@@ -15,12 +15,10 @@ import json
 import os
 import re
 import shutil
-import stat
-import subprocess
-import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import platformdirs
@@ -29,96 +27,24 @@ from lpack.errors import ConfigError
 from lpack.files import why_unusable
 from lpack.inspect.extract import Extraction, extract, seal, unseal
 from lpack.inspect.libsandbox import stage
+from lpack.inspect.profile import best_profile, read_run
 from lpack.inspect.sandbox import (
     DEFAULT_TIMEOUT,
+    EVENTS_CAP,
+    Outcome,
     Plan,
     check_setup,
     interpreter_folders,
     isolation_for,
     run,
 )
+from lpack.inspect.verify_result import NEEDS_RUNTIME, account_for_stop, read_events
 from lpack.inspect.verify_result import VerifyResult as VerifyResult
-from lpack.inspect.verify_result import account_for_stop, read_events
+from lpack.pythons import find_python, world_reachable
 from lpack.target import Target
 
 _EXT_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\.(?:cpython-[^.]+|abi3)\.so$")
 _NOT_MODULES = {"bin", "include", "share", "__pycache__", "setup", "conftest"}
-
-
-def _world_reachable(path: Path) -> bool:
-    path = path.resolve()
-    try:
-        if not path.stat().st_mode & stat.S_IXOTH:
-            return False
-        return all(parent.stat().st_mode & stat.S_IXOTH for parent in path.parents)
-    except OSError:
-        return False
-
-
-def _candidates(version: tuple[int, int]) -> list[Path]:
-    name = f"python{version[0]}.{version[1]}"
-    found: list[Path] = []
-    if sys.version_info[:2] == version:
-        found += [Path(getattr(sys, "_base_executable", sys.executable)), Path(sys.executable)]
-    on_path = shutil.which(name)
-    if on_path:
-        found.append(Path(on_path))
-    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    found += _glob(pyenv_root, f"versions/{version[0]}.{version[1]}.*/bin/{name}")
-    uv_root = Path(os.environ.get("UV_PYTHON_INSTALL_DIR", Path.home() / ".local/share/uv/python"))
-    found += _glob(uv_root, f"cpython-{version[0]}.{version[1]}.*/bin/{name}")
-    found += [Path(f"/usr/bin/{name}"), Path(f"/usr/local/bin/{name}")]
-    unique: list[Path] = []
-    for path in found:
-        if path.exists() and path.resolve() not in [u.resolve() for u in unique]:
-            unique.append(path)
-    return unique
-
-
-def _glob(root: Path, pattern: str) -> list[Path]:
-    """Newest first; nothing when the folder cannot be read (another user's pyenv)."""
-    try:
-        return sorted(root.glob(pattern), reverse=True)
-    except OSError:
-        return []
-
-
-def find_python(target: Target, drop_privileges: bool) -> Path:
-    """A CPython of the target's version the verifying user can run."""
-    version = target.python_version
-    wanted = f"{version[0]}.{version[1]}"
-    unreachable = []
-    for candidate in _candidates(version):
-        probe = subprocess.run(
-            [
-                str(candidate),
-                "-I",
-                "-S",
-                "-c",
-                "import sys; print(sys.implementation.name, '%d.%d' % sys.version_info[:2])",
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if probe.returncode != 0 or probe.stdout.split() != ["cpython", wanted]:
-            continue
-        if drop_privileges and not _world_reachable(candidate):
-            unreachable.append(str(candidate))
-            continue
-        return candidate.resolve()
-    if unreachable:
-        raise ConfigError(
-            f"Python {wanted} was found ({', '.join(unreachable)}) but the unprivileged user "
-            "lpack verifies as cannot run it: a folder above it is not world-executable.",
-            hint=f"install python{wanted} where every user can run it (e.g. the system "
-            "package), or run lpack verify as a non-root user.",
-        )
-    raise ConfigError(
-        f"No Python {wanted} found to verify a {target.runtime} package (looked on PATH, in "
-        "pyenv and uv installs, /usr/bin and /usr/local/bin).",
-        hint=f"install Python {wanted} (`uv python install {wanted}`, `pyenv install "
-        f"{wanted}`, or your OS package) and run again.",
-    )
 
 
 def _module_of(first: str, is_file: bool) -> str | None:
@@ -199,7 +125,7 @@ def lambda_environment(
 
 def _verify_root() -> Path:
     for base in (Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp")):
-        if base.is_dir() and _world_reachable(base):
+        if base.is_dir() and world_reachable(base):
             return base
     raise ConfigError(
         "No temporary folder that every user can traverse (tried $TMPDIR, /tmp, /var/tmp).",
@@ -224,16 +150,17 @@ def verify(
     runtime_libraries_only: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     private: Sequence[Path] = (),
+    profile_runs: int = 0,
 ) -> VerifyResult:
     """Import the package (with its layers) as Lambda would; call the handler with the event.
 
     runtime_sdk: a zip standing in for the SDK the runtime provides (/var/runtime).
     runtime_libraries_only: hide the host's shared libraries that the runtime lacks.
     timeout: seconds the whole run may take; a step still running then fails.
-    private: folders the package must not see (with $HOME, lpack's cache, the working one)."""
+    private: folders the package must not see (with $HOME, lpack's cache, the working one).
+    profile_runs: then time the handler's module alone in that many fresh interpreters."""
     _check_inputs(artifact, [*(layers or []), *([runtime_sdk] if runtime_sdk else [])])
-    if event_file is not None:
-        _check_event(event_file)
+    _check_request(artifact, event_file, handler, profile_runs)
     drop = os.geteuid() == 0 if hasattr(os, "geteuid") else False
     python = find_python(target, drop)
     isolation = isolation_for(str(python))
@@ -263,10 +190,55 @@ def verify(
         step = read_events(result, outcome, runtime_sdk is not None)
         if not result.completed:
             account_for_stop(result, outcome, step, modules, python, timeout)
+        if profile_runs and handler:
+            argv = plan.command(str(python), sandbox.harness(python, target, [], handler, True))
+            again = partial(run, argv, sandbox.task, env, timeout, EVENTS_CAP)
+            _profile(result, sandbox.modules(handler)[0], again, profile_runs)
         return result
     finally:
         unseal(work)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _check_request(
+    artifact: Path, event_file: Path | None, handler: str | None, profile_runs: int
+) -> None:
+    if event_file is not None:
+        _check_event(event_file)
+    if profile_runs and not handler:
+        raise ConfigError(
+            f"--profile times the import of the handler's module, and {artifact} has no "
+            "handler (a layer has none; a function's is its `handler` setting).",
+            hint="pass --handler MODULE.FUNCTION (or set `handler` in [tool.lpack]); for a "
+            "layer, profile a function that uses it: lpack verify FUNCTION.zip --layer "
+            "LAYER.zip --handler MODULE.FUNCTION --profile.",
+        )
+
+
+def _profile(result: VerifyResult, module: str, run_once: Callable[[], Outcome], runs: int) -> None:
+    """The handler's cold import, the best of runs fresh interpreters; skipped, with the
+    reason, when the verify run did not import the handler's module."""
+    verified = next((r for r in result.imports if r.module == module), None)
+    if verified is None or not verified.ok:
+        why = "was skipped (--skip)" if verified is None else "did not import (see imports)"
+        result.profile_skipped = f"{module} {why}"
+        return
+    if verified.detail.startswith(NEEDS_RUNTIME):
+        result.profile_skipped = f"{module} {verified.detail}: verify has no copy of it to time"
+        return
+    done: list[tuple[dict[str, object], str]] = []
+    for _ in range(runs):
+        outcome = run_once()
+        event = read_run(outcome, module)
+        if isinstance(event, str):
+            result.profile_skipped = event
+            return
+        done.append((event, outcome.stderr))
+    found = best_profile(done, module)
+    if isinstance(found, str):
+        result.profile_skipped = found
+    else:
+        result.profile = found
 
 
 def _check_inputs(artifact: Path, zips: list[Path]) -> None:
@@ -394,9 +366,18 @@ class _Sandbox:
         return cls(task, layer_dirs, runtime, event_copy, found)
 
     def harness(
-        self, python: Path, target: Target, modules: list[str], handler: str | None
+        self,
+        python: Path,
+        target: Target,
+        modules: list[str],
+        handler: str | None,
+        profile: bool = False,
     ) -> list[str]:
-        """The harness's command line: its source and what it is to import and call."""
+        """The harness's command line: its source and what it is to import and call; or, to
+        profile, the handler's module alone with -X importtime and no bytecode written (-B:
+        -I ignores PYTHONDONTWRITEBYTECODE)."""
+        if profile and handler:
+            modules = self.modules(handler)[:1]
         payload = [
             str(self.task),
             [str(d) for d in self.layers],
@@ -405,8 +386,10 @@ class _Sandbox:
             modules,
             handler,
             str(self.event) if self.event else None,
+            profile,
         ]
-        return [str(python), "-I", "-S", "-c", _harness_source(), json.dumps(payload)]
+        flags = ["-B", "-X", "importtime"] if profile else []
+        return [str(python), "-I", "-S", *flags, "-c", _harness_source(), json.dumps(payload)]
 
     def modules(self, handler: str | None) -> list[str]:
         """The handler's module, then every top-level module of the function and its layers."""

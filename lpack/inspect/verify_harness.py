@@ -5,7 +5,9 @@ to read lpack's install folder), with one JSON argument. It must run on every Py
 runtimes use (3.9 and later) with nothing but the standard library, and it reports on a
 private copy of stdout, one JSON event per line, ending with {"kind": "done"}. Before each
 step that runs the package's code it says which ({"kind": "begin"}), so a step that hangs or
-kills the interpreter can be named.
+kills the interpreter can be named. With its last argument set (verify --profile) it imports
+only the handler's module, timed, under -X importtime, and says how many of the package's
+modules came from bytecode.
 
 It imports as little as it can before the package is on sys.path: a module already imported
 cannot be shadowed by the package, so a shipped typing.py must still be found as Lambda would
@@ -136,11 +138,94 @@ def invoke(events: Events, handler: str, event_path: str) -> None:
         events.emit(kind="invoke", handler=handler, ok=False, **failure(exc))
 
 
+def pyc_is_valid(source: str, cached: str) -> bool:
+    """What the source loader checks before it uses a cached .pyc (PEP 552)."""
+    import importlib.util
+
+    try:
+        with open(cached, "rb") as fh:
+            header = fh.read(16)
+        if header[:4] != importlib.util.MAGIC_NUMBER:
+            return False
+        flags = int.from_bytes(header[4:8], "little")
+        if flags & 1:  # hash-based: unchecked ones are used as they are
+            if not flags & 2:
+                return True
+            with open(source, "rb") as fh:
+                return importlib.util.source_hash(fh.read()) == header[8:16]
+        st = os.stat(source)
+        recorded = (int(st.st_mtime) & 0xFFFFFFFF, st.st_size & 0xFFFFFFFF)
+        return recorded == (
+            int.from_bytes(header[8:12], "little"),
+            int.from_bytes(header[12:16], "little"),
+        )
+    except OSError:
+        return False
+
+
+def loaded_from(module: Any, prefixes: tuple[str, ...]) -> str:
+    """ "pyc", "source", "stale" (compiled from source past a .pyc that did not match it),
+    or "" for what the package did not ship (the standard library, the SDK, extensions)."""
+    spec = getattr(module, "__spec__", None)
+    origin = getattr(spec, "origin", None)
+    if not isinstance(origin, str) or not origin.startswith(prefixes):
+        return ""
+    if origin.endswith(".pyc"):
+        return "pyc"
+    if not origin.endswith(".py"):
+        return ""
+    cached = getattr(spec, "cached", None)
+    if not isinstance(cached, str) or not os.path.isfile(cached):
+        return "source"
+    return "pyc" if pyc_is_valid(origin, cached) else "stale"
+
+
+def bytecode_use(names: list[str], roots: list[str]) -> dict[str, int]:
+    """How the package's own Python modules among these were loaded, counted."""
+    prefixes = tuple(os.path.join(root, "") for root in roots)
+    counts = {"pyc": 0, "source": 0, "stale": 0}
+    for name in names:
+        try:
+            kind = loaded_from(sys.modules.get(name), prefixes)
+        except Exception:  # a module object of the package's own making
+            continue
+        if kind:
+            counts[kind] += 1
+    return counts
+
+
+def profile_import(events: Events, module: str, roots: list[str]) -> None:
+    """Import the handler's module alone, timed; verify runs this with -X importtime."""
+    events.emit(kind="begin", step="profile", name=module)
+    before = set(sys.modules)
+    start = time.perf_counter()
+    try:
+        __import__(module)  # importlib.import_module's path is not timed by -X importtime
+    except BaseException as exc:
+        events.emit(kind="profile", module=module, ok=False, **failure(exc))
+        return
+    seconds = time.perf_counter() - start
+    counts = bytecode_use([n for n in list(sys.modules) if n not in before], roots)
+    events.emit(
+        kind="profile",
+        module=module,
+        ok=True,
+        seconds=round(seconds, 6),
+        from_pyc=counts["pyc"],
+        from_source=counts["source"] + counts["stale"],
+        stale_pyc=counts["stale"],
+    )
+
+
 def main(argv: list[str]) -> None:
-    task, layers, runtime_dir, version, modules, handler, event_path = json.loads(argv[0])
+    task, layers, runtime_dir, version, modules, handler, event_path, profile = json.loads(argv[0])
     events = Events()
     events.emit(kind="begin", step="path", name="sys.path (its .pth files)")
     lambda_sys_path(task, layers, runtime_dir, version)
+    if profile:
+        profile_import(events, modules[0], [task, *layers])
+        events.emit(kind="done")
+        return
     import_all(events, modules)
     check_metadata(events, task)
     if handler and not event_path:

@@ -18,7 +18,11 @@ from lpack.facts import facts
 
 if TYPE_CHECKING:
     from lpack.inspect.libsandbox import LibraryView
+    from lpack.inspect.profile import ImportProfile
     from lpack.inspect.sandbox import Outcome
+
+
+NEEDS_RUNTIME = "needs the runtime's own"  # how an import that lacked only the SDK reads
 
 
 @dataclass
@@ -41,6 +45,8 @@ class VerifyResult:
     libraries: LibraryView | None = None  # set when only the runtime's libraries were visible
     completed: bool = False  # the harness reached its end (no crash, no os._exit)
     isolation: str = ""  # what the package was kept from (sandbox.Isolation.describe)
+    profile: ImportProfile | None = None  # verify --profile: the handler's cold import
+    profile_skipped: str = ""  # why --profile has none (the handler's module did not import)
 
     @property
     def ok(self) -> bool:
@@ -112,7 +118,7 @@ def _import_result(event: dict[str, Any], with_sdk: bool) -> ModuleResult:
         return ModuleResult(
             event["module"],
             True,
-            f"needs the runtime's own {provided} (not in the package; Lambda provides it)",
+            f"{NEEDS_RUNTIME} {provided} (not in the package; Lambda provides it)",
         )
     module = str(event["module"])
     if event["ok"]:

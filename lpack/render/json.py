@@ -51,6 +51,25 @@ def slim_json(result: BuildResult) -> dict[str, Any]:
     }
 
 
+def bytecode_json(result: BuildResult) -> dict[str, Any]:
+    """The .pyc the build compiled for the target and what they cost."""
+    done = result.slim.bytecode
+    if done is None:
+        return {"enabled": False}
+    return {
+        "enabled": True,
+        "python": done.python,
+        "interpreter": done.interpreter,
+        "cache_tag": done.cache_tag,
+        "files": done.files,
+        "unzipped_size": done.unzipped,
+        "zipped_size": done.zipped(result.archive.entries) if result.archive else None,
+        "compiled": done.compiled,
+        "cached": done.cached,
+        "failed": [{"path": p, "reason": why} for p, why in sorted(done.failed.items())],
+    }
+
+
 def dry_run_json(result: BuildResult) -> dict[str, Any]:
     return {
         "version": JSON_VERSION,
@@ -117,6 +136,7 @@ def build_json(result: BuildResult, verified: VerifyResult | None = None) -> dic
         "version": JSON_VERSION,
         "command": "build",
         "ok": result.ok,
+        "rebuilt": True,
         "target": target_json(spec.target),
         "lock": {
             "path": str(lock.lockfile.path),
@@ -149,6 +169,7 @@ def build_json(result: BuildResult, verified: VerifyResult | None = None) -> dic
             for d in result.sizes_by_distribution
         ],
         "slim": slim_json(result),
+        "bytecode": bytecode_json(result),
         "lint": findings_json(result.findings, spec.target),
         "warnings": result.warnings,
         "timings": {k: round(v, 3) for k, v in result.timings.items()},
@@ -213,6 +234,32 @@ def verify_json(result: VerifyResult) -> dict[str, Any]:
             "covered": result.libraries.covered,
             "uncovered": result.libraries.uncovered,
         },
+        "profile": _profile_json(result),
+    }
+
+
+def _profile_json(result: VerifyResult) -> dict[str, Any] | None:
+    """verify --profile: null when not asked for; {"skipped": why} when there was none."""
+    profile = result.profile
+    if profile is None:
+        return {"skipped": result.profile_skipped} if result.profile_skipped else None
+    return {
+        "module": profile.module,
+        "import_seconds": round(profile.seconds, 4),
+        "runs": profile.runs,
+        "bytecode": profile.bytecode,
+        "from_pyc": profile.from_pyc,
+        "from_source": profile.from_source,
+        "stale_pyc": profile.stale_pyc,
+        "heaviest": [
+            {
+                "module": h.module,
+                "cumulative_us": h.cumulative_us,
+                "self_us": h.self_us,
+                "imported_by": h.imported_by,
+            }
+            for h in profile.heaviest
+        ],
     }
 
 

@@ -3,7 +3,6 @@ diff and gate, and errors."""
 
 from __future__ import annotations
 
-import json
 import os
 from functools import partial
 from typing import TYPE_CHECKING
@@ -21,6 +20,7 @@ from lpack.inspect.limits import upload_note
 from lpack.inspect.registry import Finding, counts
 from lpack.inspect.report import NamedSizes, Report, TreeNode
 from lpack.render.console import SEVERITY_STYLES, bar, count, delta, human_bytes, line
+from lpack.render.verify_text import print_verify as print_verify
 
 if TYPE_CHECKING:
     from lpack.build import BuildResult
@@ -42,6 +42,22 @@ def _slim_line(result: BuildResult) -> str:
         for c, n in saved.items()
     )
     return f"−{human_bytes(result.slim.total_saved)}: {parts}"
+
+
+def _bytecode_line(result: BuildResult) -> str | None:
+    """What the shipped bytecode costs; None when the build ships none of its own."""
+    done = result.slim.bytecode
+    if done is None:
+        return None
+    cost = f"+{human_bytes(done.unzipped)} unzipped"
+    if result.archive is not None:
+        cost += f" / +{human_bytes(done.zipped(result.archive.entries))} zipped"
+    made = f"{done.compiled:,} compiled, {done.cached:,} from cache"
+    failed = sorted(done.failed)
+    if failed:
+        named = ", ".join(failed[:2]) + (f" and {len(failed) - 2} more" if len(failed) > 2 else "")
+        made += f"; no .pyc for what does not compile: {named}"
+    return f"{count(done.files, 'file')} ({done.cache_tag}, CPython {done.python}): {cost} ({made})"
 
 
 def print_dry_run(console: Console, result: BuildResult) -> None:
@@ -105,6 +121,9 @@ def _print_inputs(console: Console, result: BuildResult) -> None:
     if kept:
         shown = ", ".join(kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
         say("", escape(f"kept, as shipped code loads them: {shown} (lpack build --dry-run: why)"))
+    bytecode = _bytecode_line(result)
+    if bytecode is not None:
+        say("bytecode", escape(bytecode))
     say("handler", escape(result.handler.note))
 
 
@@ -216,57 +235,6 @@ def print_error(console: Console, error: LpackError) -> None:
         console.print(error.details, highlight=False, markup=False, soft_wrap=True)
     if error.hint:
         console.print(f"[bold]fix:[/] {escape(error.hint)}", highlight=False, soft_wrap=True)
-
-
-def print_verify(console: Console, result: VerifyResult) -> None:
-    say = partial(line, console)
-    say(
-        "verify",
-        escape(
-            f"{result.artifact} with {result.python} -I -S as {result.user}, "
-            "read-only, Lambda's sys.path and environment"
-        ),
-    )
-    say("", escape(f"isolation: {result.isolation}"))
-    view = result.libraries
-    if view is not None:
-        extra = f" + {len(view.interpreter)} the interpreter needs" if view.interpreter else ""
-        say(
-            "",
-            escape(
-                f"shared libraries: only {len(view.runtime)} the runtime provides{extra}; "
-                f"covered {', '.join(view.covered)}"
-            ),
-        )
-    for item in result.imports:
-        if item.ok:
-            say("", f"[green]ok[/]    import {escape(item.module)}")
-        else:
-            say("", f"[red]FAIL[/]  import {escape(item.module)}: {escape(item.detail)}")
-    if not result.imports:
-        say("", "[red]FAIL[/]  nothing was imported")
-    found = [m for m in result.metadata if m.ok]
-    if found:
-        say("", f"[green]ok[/]    importlib.metadata finds {len(found)} distributions")
-    for item in result.metadata:
-        if not item.ok:
-            say(
-                "", f"[red]FAIL[/]  importlib.metadata {escape(item.module)}: {escape(item.detail)}"
-            )
-    invoke = result.invoke
-    if invoke is not None:
-        if invoke.get("ok"):
-            say("invoke", escape(json.dumps(invoke.get("result"), default=str)))
-        else:
-            say(
-                "invoke",
-                f"[red]FAIL[/] {escape(invoke['handler'])} raised "
-                f"{escape(invoke['type'])}: {escape(invoke['message'])}",
-            )
-            console.print(escape(invoke.get("traceback", "").rstrip()), highlight=False)
-    for item in result.imports:
-        if not item.ok:
-            console.print(escape(item.traceback.rstrip()), highlight=False)
 
 
 def print_findings(console: Console, findings: list[Finding]) -> None:

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import platformdirs
-
 from lpack.files import remove_stale_temps, temp_beside, write_atomic
 
 CHUNK = 1 << 20
@@ -26,11 +24,6 @@ def safe_cache_name(sha256: str, filename: str) -> bool:
         and filename not in (".", "..")
         and not any(c in filename for c in "/\\\0")
     )
-
-
-def default_cache_dir() -> Path:
-    override = os.environ.get("LPACK_CACHE_DIR")
-    return Path(override) if override else Path(platformdirs.user_cache_dir("lpack"))
 
 
 def sha256_file(path: Path) -> str:

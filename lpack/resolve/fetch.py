@@ -15,7 +15,8 @@ from typing import Any
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from lpack.errors import FetchError
-from lpack.resolve.cache import WheelCache, default_cache_dir, sha256_file
+from lpack.files import default_cache_dir
+from lpack.resolve.cache import WheelCache, sha256_file
 from lpack.resolve.diagnose import fetch_error
 from lpack.resolve.lockfile import Lockfile, Pin
 from lpack.resolve.worker import EventHandler, run_worker

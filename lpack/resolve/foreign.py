@@ -18,6 +18,7 @@ from packaging.markers import InvalidMarker, Marker
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
 from lpack.errors import LockError
+from lpack.resolve.inputs import LOCK_NAMES
 from lpack.resolve.lockfile import Lockfile, Pin
 from lpack.settings import ArtifactSpec, read_pyproject
 from lpack.target import Target
@@ -27,7 +28,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-LOCK_NAMES = ("uv.lock", "poetry.lock", "pylock.toml")
 # Dependency groups that never ship unless asked for by name.
 DEV_GROUPS = frozenset({"dev", "test", "tests", "lint", "docs", "typing"})
 

@@ -18,6 +18,8 @@ from lpack.resolve.lockfile import LOCK_FORMAT, Pin
 from lpack.settings import ArtifactSpec, read_pyproject
 
 REQUIREMENT_FILES = ("requirements.in", "requirements.txt")
+# Locks other tools write that lpack reads as a function's input (resolve/foreign.py).
+LOCK_NAMES = ("uv.lock", "poetry.lock", "pylock.toml")
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ def _group(table: object, name: str, path: Path, seen: tuple[str, ...]) -> list[
 def find_foreign_lock(spec: ArtifactSpec) -> Path | None:
     """A lock another tool wrote that is the artifact's input: named by `requirements`, or
     found beside it when no requirements file is (a requirements file wins)."""
-    from lpack.resolve.foreign import LOCK_NAMES, is_foreign_lock
+    from lpack.resolve.foreign import is_foreign_lock
 
     if spec.requirements:
         path = (spec.project_dir / spec.requirements).resolve()
@@ -345,3 +347,26 @@ def _included_files(req: RequirementsInput) -> Iterable[str]:
                 continue
             yield f"{label}:{content}"
             queue.append((path, content))
+
+
+def target_lock_path(spec: ArtifactSpec) -> Path:
+    """Where the lock for the spec's target lives: the configured path, unless --runtime or
+    --arch chose a target whose lock that file is not; then a file named for this target
+    beside it, so that switching targets on the command line never overwrites a lock and
+    `--locked` holds for each. (A project whose own settings change target moves its lock.)"""
+    path = spec.lock_path
+    key = spec.target.key
+    if not spec.target_from_cli or not path.is_file() or _target_key(path) in (None, key):
+        return path
+    return path.with_name(f"{path.stem}.{key}{path.suffix}")
+
+
+def _target_key(path: Path) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for _, line in zip(range(20), fh, strict=False):
+                if line.startswith("# target-key:"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None

@@ -13,8 +13,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from lpack.errors import LockError, StaleLockError
-from lpack.files import file_system_error, refuse_to_replace, write_atomic
-from lpack.resolve.cache import default_cache_dir
+from lpack.files import default_cache_dir, file_system_error, refuse_to_replace, write_atomic
 from lpack.resolve.diagnose import lock_error
 from lpack.resolve.explain import changes, skipped_newer
 from lpack.resolve.foreign import as_lockfile, read_foreign
@@ -26,6 +25,7 @@ from lpack.resolve.inputs import (
     index_options,
     lock_digest,
     refuse_local_requirements,
+    target_lock_path,
 )
 from lpack.resolve.lockfile import Lockfile, Pin, lock_header, parse_lock, read_lock
 from lpack.resolve.worker import run_worker
@@ -198,29 +198,6 @@ def _read_foreign(
     roots = "".join(f"{name}\n" for name in foreign.roots)
     req = RequirementsInput(label=path.name, path=path, text=roots)
     return LockResult(lockfile, reused=True, requirements=req, defers_to=foreign.refresh)
-
-
-def target_lock_path(spec: ArtifactSpec) -> Path:
-    """Where the lock for the spec's target lives: the configured path, unless --runtime or
-    --arch chose a target whose lock that file is not; then a file named for this target
-    beside it, so that switching targets on the command line never overwrites a lock and
-    `--locked` holds for each. (A project whose own settings change target moves its lock.)"""
-    path = spec.lock_path
-    key = spec.target.key
-    if not spec.target_from_cli or not path.is_file() or _target_key(path) in (None, key):
-        return path
-    return path.with_name(f"{path.stem}.{key}{path.suffix}")
-
-
-def _target_key(path: Path) -> str | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            for _, line in zip(range(20), fh, strict=False):
-                if line.startswith("# target-key:"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        return None
-    return None
 
 
 def write_lock(result: LockResult) -> LockResult:

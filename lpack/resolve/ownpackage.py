@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lpack.errors import FetchError
-from lpack.resolve.cache import WheelCache, default_cache_dir
+from lpack.files import default_cache_dir
+from lpack.resolve.cache import WheelCache
 from lpack.resolve.fetch import FetchedWheel, build_wheel
 from lpack.settings import ArtifactSpec, read_pyproject
 

@@ -9,13 +9,19 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
 from lpack.catalog import lint_rules, slim_categories
 from lpack.errors import ConfigError
 from lpack.settings import values
 from lpack.settings.merge import EXTEND, NESTED, UPDATE, Section, Where, setting
 from lpack.target import Target
+
+
+def canonical(name: str) -> str:
+    """packaging's canonicalize_name, imported when a per-distribution table is read."""
+    from packaging.utils import canonicalize_name
+
+    return str(canonicalize_name(name))
+
 
 DEFAULT_RUNTIME = "python3.12"
 DEFAULT_ARCH = "x86_64"
@@ -37,7 +43,7 @@ def _per_distribution(value: Any, key: str, where: Where) -> dict[str, Distribut
     for dist, rules in values.table(value, key, where, "distribution = {...}").items():
         if not isinstance(rules, Mapping):
             raise ConfigError(f"`slim.per-distribution.{dist}` must be a table.")
-        result[str(canonicalize_name(dist))] = DistributionSlim.from_table(
+        result[str(canonical(dist))] = DistributionSlim.from_table(
             rules, where.nested(f"per-distribution.{dist}")
         )
     return result
@@ -62,7 +68,7 @@ class SlimSettings(Section):
         defaults = {code for code, cat in slim_categories().items() if cat.default}
         enabled = (defaults | set(self.enable)) - set(self.disable)
         keep, drop = self.keep, self.drop
-        per = self.per_distribution.get(canonicalize_name(dist)) if dist else None
+        per = self.per_distribution.get(canonical(dist)) if dist else None
         if per is not None:
             enabled = (enabled | set(per.enable)) - set(per.disable)
             keep, drop = keep + per.keep, drop + per.drop
@@ -183,9 +189,12 @@ class ArtifactSpec(Section):
     include: tuple[str, ...] = setting((), parse=values.strings)
     exclude: tuple[str, ...] = setting((), parse=values.strings)
     upload: str = setting("direct", parse=values.upload)
+    compression: str = setting("default", parse=values.compression)  # see assemble/compress.py
     max_zipped: int | None = setting(None, parse=values.size)
     max_unzipped: int | None = setting(None, parse=values.size)
     allow_sdist: tuple[str, ...] = setting((), parse=values.strings)
+    # Ship .pyc compiled by the target's Python: Lambda's read-only folders cannot cache them.
+    bytecode: bool = setting(False, parse=values.flag)
     slim: SlimSettings = setting(merge=NESTED, parse=_slim, factory=SlimSettings)
     lint: LintSettings = setting(merge=NESTED, parse=_lint, factory=LintSettings)
 

@@ -85,6 +85,13 @@ upload = choice(
     "`s3` for SAM, Serverless, CDK and other S3 uploads.",
 )
 
+compression = choice(
+    lambda: ("fast", "default", "smallest"),
+    "a compression",
+    "`default` deflates every file with libdeflate -10 (cached, so paid once per file); "
+    "`smallest` with -12; `fast` copies wheel members as their wheels compressed them.",
+)
+
 
 def lint_codes(value: Any, key: str, where: Where) -> tuple[str, ...]:
     """Rule codes or prefixes; "LP201,LP105" is two, as in ruff."""

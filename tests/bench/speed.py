@@ -7,8 +7,9 @@ For each set it measures, as medians of --repeat runs in fresh processes:
 - cold: empty caches (lpack's lock is present: it is part of the project);
 - warm: a rebuild where nothing changed;
 - src: a rebuild after a source-only change (app.py edited);
-and reports wall time, peak RSS (of the tool and everything it started), zipped and unzipped
-bytes, and the ratios lpack / reference. The floor is uv's install with bytecode, tests and
+and reports wall time, peak RSS (the largest of the tool and the processes it started),
+zipped and unzipped bytes, and the ratios lpack / reference. pip and uv install the pins of
+lpack's lock (the same wheels, by hash) for the runtime's glibc, wheels only. The floor is uv's install with bytecode, tests and
 *.pyi removed and extension modules stripped, zipped with `zip -9`: lpack's zip is compared
 with it. uv is installed from the package index into a folder of this run when missing.
 
@@ -109,6 +110,12 @@ class Tools:
     def __init__(self, work: Path, runtime: str, uv: str) -> None:
         self.work, self.runtime, self.uv = work, runtime, uv
         self.version = runtime.removeprefix("python")
+        # pip and uv install the pins of lpack's lock (the same wheels, by hash): left to
+        # resolve, pip's manylinux2014 picks older releases, and uv cannot name Amazon
+        # Linux 2's glibc 2.26. Only wheels, up to the runtime's glibc, as Lambda needs.
+        glibc = 26 if int(self.version.split(".")[1]) <= 11 else 34
+        self.pip_platforms = [f"manylinux_2_{m}_x86_64" for m in range(glibc, 16, -1)]
+        self.uv_platform = "x86_64-manylinux_2_28" if glibc == 26 else "x86_64-manylinux_2_34"
         self.env = environment(work)
 
     def lpack(self, project: Path, cache: Path) -> Run:
@@ -133,7 +140,7 @@ class Tools:
     def pip(self, requirements: Path, target: Path, cache: Path) -> Run:
         cmd = [
             sys.executable, "-m", "pip", "install", "-q", "--target", str(target),
-            "--platform", "manylinux2014_x86_64", "--only-binary=:all:",
+            *(f"--platform={p}" for p in self.pip_platforms), "--only-binary=:all:",
             "--python-version", self.version, "--implementation", "cp",
             "--cache-dir", str(cache), "-r", str(requirements),
         ]  # fmt: skip
@@ -142,7 +149,8 @@ class Tools:
     def uv_install(self, requirements: Path, target: Path, cache: Path) -> Run:
         cmd = [
             self.uv, "pip", "install", "-q", "--target", str(target),
-            "--python-platform", "x86_64-manylinux2014", "--python-version", self.version,
+            "--python-platform", self.uv_platform, "--python-version", self.version,
+            "--only-binary", ":all:",
             "--link-mode", "copy", "-r", str(requirements),
         ]  # fmt: skip
         return self._install_and_zip(cmd, target, dict(self.env, UV_CACHE_DIR=str(cache)))
@@ -175,6 +183,7 @@ def bench_set(name: str, tools: Tools, repeat: int) -> list[Row]:
     (project / "app.py").write_text(HANDLER)
     # The lock is part of the project: made once, outside the timings.
     tools.lpack(project, work / "lock-cache")
+    pins = project / "lpack.lock"
     rows = {
         (t, p): Row(name, t, p) for t in ("lpack", "pip", "uv") for p in ("cold", "warm", "src")
     }
@@ -185,10 +194,8 @@ def bench_set(name: str, tools: Tools, repeat: int) -> list[Row]:
             if phase == "src":
                 (project / "app.py").write_text(HANDLER + f"# edit {i}\n")
             rows["lpack", phase].runs.append(tools.lpack(project, caches["lpack"]))
-            rows["pip", phase].runs.append(tools.pip(requirements, targets["pip"], caches["pip"]))
-            rows["uv", phase].runs.append(
-                tools.uv_install(requirements, targets["uv"], caches["uv"])
-            )
+            rows["pip", phase].runs.append(tools.pip(pins, targets["pip"], caches["pip"]))
+            rows["uv", phase].runs.append(tools.uv_install(pins, targets["uv"], caches["uv"]))
         (project / "app.py").write_text(HANDLER)
         for cache in caches.values():
             shutil.rmtree(cache, ignore_errors=True)
@@ -242,6 +249,11 @@ def main() -> None:
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="lpack-speed-"))
     tools = Tools(work, args.runtime, ensure_uv(work))
+    # As an install leaves it: lpack's modules compiled (a checkout run with
+    # PYTHONDONTWRITEBYTECODE would compile every module on every run and time that).
+    import lpack
+
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(lpack.__file__).parent)])
     print(f"machine: {os.cpu_count()} cores, {sys.platform}; uv {tools.uv}; work {work}")
     rows: list[Row] = []
     for name in args.sets.split(","):

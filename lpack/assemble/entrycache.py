@@ -1,0 +1,63 @@
+"""Compressed entries, cached by what they hold: each file is compressed once, ever.
+
+A file lives at deflated/<encoder>/<sha256[:2]>/<sha256>, named by the sha256 of its
+uncompressed bytes as lpack computed it (never a wheel's RECORD claim) and by the encoder
+and level that made it. The file holds a header (method, CRC, size) and the compressed
+bytes, and ends with the sha256 of both: a damaged or truncated file reads as a miss and
+is compressed again. Writes go to a temp file that is renamed, so concurrent builds only
+ever see whole files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from pathlib import Path
+
+from lpack.assemble.compress import Encoder, Packed
+from lpack.files import remove_stale_temps, write_atomic
+
+_MAGIC = b"LPDF1"
+_HEADER = struct.Struct("<5sBIQQ")  # magic, method, crc, size, compressed size
+_DIGEST = 32
+
+
+class EntryCache:
+    def __init__(self, root: Path) -> None:
+        self.root = root / "deflated"
+        self._cleaned: set[Path] = set()
+
+    def _path(self, encoder: Encoder, sha256: str) -> Path:
+        return self.root / encoder.name / sha256[:2] / sha256
+
+    def get(self, encoder: Encoder, sha256: str, size: int) -> Packed | None:
+        """The cached entry for these bytes, or None (absent, damaged, or for other bytes)."""
+        try:
+            blob = self._path(encoder, sha256).read_bytes()
+        except OSError:
+            return None
+        if len(blob) < _HEADER.size + _DIGEST:
+            return None
+        body, digest = blob[:-_DIGEST], blob[-_DIGEST:]
+        magic, method, crc, stored_size, compressed = _HEADER.unpack_from(body)
+        if (
+            magic != _MAGIC
+            or stored_size != size
+            or compressed != len(body) - _HEADER.size
+            or hashlib.sha256(body).digest() != digest
+        ):
+            return None
+        return Packed(method, crc, size, body[_HEADER.size :])
+
+    def put(self, encoder: Encoder, sha256: str, packed: Packed) -> None:
+        header = _HEADER.pack(_MAGIC, packed.method, packed.crc, packed.size, len(packed.payload))
+        body = header + packed.payload
+        path = self._path(encoder, sha256)
+        try:
+            if path.parent not in self._cleaned:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                remove_stale_temps(path.parent, min_age=600)  # what a killed build left
+                self._cleaned.add(path.parent)
+            write_atomic(path, body + hashlib.sha256(body).digest())
+        except OSError:
+            pass  # a full or read-only cache costs the next build this compression again

@@ -1,0 +1,153 @@
+"""A rebuild that changes nothing is confirmed from digests, and the zip is left as it is.
+
+The digest covers everything a function's zip is made from: the lock and what it was
+resolved from (or the uv/Poetry lock it reads), the settings, the source files (names,
+sizes, times: see sources.tree_stamp), SOURCE_DATE_EPOCH and lpack itself (its version and
+the files it runs from, so an upgrade or an edited checkout builds again). After a build
+that passed, the digest, the zip's sha256 and the build's summary are recorded in the
+cache; the next build with the same digest re-reads only the zip's bytes to confirm they
+are the ones recorded, and reports that summary instead of building.
+
+This module imports little on purpose: it runs before anything heavy is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from lpack import __version__
+from lpack.assemble.sources import project_files, tree_stamp
+from lpack.errors import LpackError
+from lpack.files import default_cache_dir, write_atomic
+from lpack.resolve.cache import sha256_file
+from lpack.resolve.inputs import (
+    find_foreign_lock,
+    find_requirements,
+    lock_digest,
+    target_lock_path,
+)
+from lpack.settings import ArtifactSpec
+
+_FORMAT = 1
+
+
+@cache
+def code_stamp() -> str:
+    """lpack's version and the names, sizes and mtimes of the files it runs from."""
+    package = Path(__file__).resolve().parent
+    h = hashlib.sha256(f"lpack={__version__}".encode())
+    for root, dirs, files in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            st = os.stat(os.path.join(root, name))
+            h.update(os.fsencode(os.path.join(root, name)))
+            h.update(f"\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return h.hexdigest()
+
+
+def digest_of(parts: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode())
+        h.update(b"\0")
+    return "sha256:" + h.hexdigest()
+
+
+def base_parts(spec: ArtifactSpec, lock_text: str, skip: set[Path]) -> list[str]:
+    """What every artifact's zip is made from, bar its layers."""
+    settings = {k: v for k, v in spec.to_data().items() if k != "project_dir"}
+    return [
+        code_stamp(),
+        f"SOURCE_DATE_EPOCH={os.environ.get('SOURCE_DATE_EPOCH', '')}",
+        lock_text,
+        json.dumps(settings, sort_keys=True),
+        tree_stamp(spec.source_dir, skip),
+    ]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    digest: str | None  # None when it cannot be known without building: no lock yet,
+    # or inputs the build itself will report as broken
+    sources: str  # the source tree's stamp alone: a build that saw it change records nothing
+
+
+def function_inputs(spec: ArtifactSpec) -> Inputs:
+    """The digest of a single function's inputs."""
+    try:
+        foreign = find_foreign_lock(spec)
+        if foreign is not None:
+            lock_text = f"foreign:{foreign}:{foreign.read_text(encoding='utf-8')}"
+            lock_paths = [foreign]
+        else:
+            path = target_lock_path(spec)
+            requirements = find_requirements(spec)
+            lock_text = f"{lock_digest(spec, requirements)}:{path.read_text(encoding='utf-8')}"
+            lock_paths = [spec.lock_path, path, requirements.path]
+        skip = project_files(spec, lock_paths)
+        parts = base_parts(spec, lock_text, skip)
+    except (LpackError, OSError, UnicodeDecodeError):
+        return Inputs(None, tree_stamp(spec.source_dir, project_files(spec, [spec.lock_path])))
+    return Inputs(digest_of(parts), parts[-1])
+
+
+def _record_path(output: Path) -> Path:
+    key = hashlib.sha256(str(output.resolve()).encode()).hexdigest()
+    return default_cache_dir() / "builds" / key[:2] / f"{key}.json"
+
+
+def remember(spec: ArtifactSpec, inputs: Inputs, zip_sha256: str, report: dict[str, Any]) -> None:
+    """Record a build that passed, so that the same inputs next time are confirmed, not
+    rebuilt. A record that cannot be written only costs the next build its full run."""
+    record = {
+        "format": _FORMAT,
+        "inputs": inputs.digest,
+        "zip": {"sha256": zip_sha256, "size": spec.output_path.stat().st_size},
+        "report": report,
+    }
+    try:
+        path = _record_path(spec.output_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps(record).encode())
+    except OSError:
+        pass
+
+
+def forget(spec: ArtifactSpec) -> None:
+    """A build that failed or was not recorded: the next one runs in full."""
+    try:
+        _record_path(spec.output_path).unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def unchanged_report(spec: ArtifactSpec, inputs: Inputs) -> dict[str, Any] | None:
+    """The last build's report when its inputs are these and its zip is intact, else None."""
+    start = time.perf_counter()
+    if inputs.digest is None:
+        return None
+    try:
+        record = json.loads(_record_path(spec.output_path).read_text(encoding="utf-8"))
+        if record.get("format") != _FORMAT or record.get("inputs") != inputs.digest:
+            return None
+        expected, report = record["zip"], record["report"]
+        output = spec.output_path
+        if output.is_symlink() or not output.is_file():
+            return None
+        if output.stat().st_size != expected["size"] or sha256_file(output) != expected["sha256"]:
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(report, dict):
+        return None
+    report["rebuilt"] = False
+    report["timings"] = {"unchanged": round(time.perf_counter() - start, 3)}
+    return report
