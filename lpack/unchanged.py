@@ -61,6 +61,21 @@ def digest_of(parts: Sequence[str]) -> str:
     return "sha256:" + h.hexdigest()
 
 
+def _pyproject_texts(spec: ArtifactSpec) -> list[str]:
+    """Every pyproject.toml the build may read, whole: beyond [tool.lpack] (in the settings)
+    they hold [project] dependencies, a uv or Poetry project's own tables and the version
+    the project's own package is built with."""
+    folders = [spec.project_dir, spec.requirements_dir, spec.source_dir]
+    paths = sorted({(f / "pyproject.toml").resolve() for f in folders if f is not None})
+    texts = []
+    for path in paths:
+        try:
+            texts.append(f"{path}:{hashlib.sha256(path.read_bytes()).hexdigest()}")
+        except OSError:
+            texts.append(f"{path}: absent")
+    return texts
+
+
 def base_parts(spec: ArtifactSpec, lock_text: str, skip: set[Path]) -> list[str]:
     """What every artifact's zip is made from, bar its layers."""
     settings = {k: v for k, v in spec.to_data().items() if k != "project_dir"}
@@ -69,6 +84,7 @@ def base_parts(spec: ArtifactSpec, lock_text: str, skip: set[Path]) -> list[str]
         f"SOURCE_DATE_EPOCH={os.environ.get('SOURCE_DATE_EPOCH', '')}",
         lock_text,
         json.dumps(settings, sort_keys=True),
+        *_pyproject_texts(spec),
         tree_stamp(spec.source_dir, skip),
     ]
 

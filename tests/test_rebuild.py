@@ -77,6 +77,21 @@ def test_a_change_builds_again(project: Path, change: str, monkeypatch: pytest.M
     assert build(project, *args)["rebuilt"] is False  # and the build after it is confirmed
 
 
+def test_a_pyproject_edit_outside_tool_lpack_builds_again(tmp_path: Path, lpack_env: dict) -> None:
+    """[project] dependencies (and a uv or Poetry project's tables, or the version of the
+    project's own package) are in pyproject.toml, beside the [tool.lpack] settings."""
+    project = make_project(tmp_path / "fn", None)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "fn"\nversion = "1"\ndependencies = ["alpha"]\n')
+    first = build(project)
+    assert "alpha" in {d["name"] for d in first["distributions"]}
+    assert "gamma" not in {d["name"] for d in first["distributions"]}
+    pyproject.write_text(pyproject.read_text().replace('["alpha"]', '["alpha", "gamma"]'))
+    again = build(project)
+    assert again["rebuilt"] is True
+    assert "gamma" in {d["name"] for d in again["distributions"]}
+
+
 def test_a_failed_build_is_never_confirmed(project: Path) -> None:
     build(project)
     r = run_lpack(
