@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lpack import __version__
 from lpack.assemble.sources import project_files, tree_stamp
@@ -34,22 +34,29 @@ from lpack.resolve.inputs import (
     lock_digest,
     target_lock_path,
 )
+from lpack.resolve.lockfile import read_lock
 from lpack.settings import ArtifactSpec
+
+if TYPE_CHECKING:
+    from lpack.resolve.locking import LockResult
 
 _FORMAT = 1
 
 
 @cache
 def code_stamp() -> str:
-    """lpack's version and the names, sizes and mtimes of the files it runs from."""
-    package = Path(__file__).resolve().parent
+    """lpack's version and the names, sizes and mtimes of the files it runs from: its
+    modules and its rules/ data (beside the package in a checkout, inside it in a wheel)."""
+    from lpack.resources import rules_dir
+
     h = hashlib.sha256(f"lpack={__version__}".encode())
-    for root, dirs, files in os.walk(package):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(files):
-            st = os.stat(os.path.join(root, name))
-            h.update(os.fsencode(os.path.join(root, name)))
-            h.update(f"\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    for folder in sorted({Path(__file__).resolve().parent, rules_dir().resolve()}):
+        for root, dirs, files in os.walk(folder):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                st = os.stat(os.path.join(root, name))
+                h.update(os.fsencode(os.path.join(root, name)))
+                h.update(f"\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
     return h.hexdigest()
 
 
@@ -94,6 +101,22 @@ class Inputs:
     digest: str | None  # None when it cannot be known without building: no lock yet,
     # or inputs the build itself will report as broken
     sources: str  # the source tree's stamp alone: a build that saw it change records nothing
+    lock: str = ""  # the lock part: a foreign lock (which no build writes) must not change
+
+    def same_run(self, before: Inputs, spec: ArtifactSpec, lock: LockResult) -> bool:
+        """These inputs (read after a build) are the ones the build used: nothing was edited
+        while it ran. Only lpack's own lock may have changed, written by the build itself;
+        then the lock on disk must be current for the inputs on disk and pin what shipped."""
+        if self.digest is None or self.sources != before.sources:
+            return False
+        if lock.defers_to is not None:  # a uv, Poetry or PEP 751 lock, which no build writes
+            return self.lock == before.lock
+        try:
+            on_disk = read_lock(target_lock_path(spec), spec.target)
+            current = on_disk.is_current(spec.target, lock_digest(spec, find_requirements(spec)))
+        except (LpackError, OSError, UnicodeDecodeError):
+            return False
+        return current and on_disk.pins == lock.lockfile.pins
 
 
 def function_inputs(spec: ArtifactSpec) -> Inputs:
@@ -112,7 +135,7 @@ def function_inputs(spec: ArtifactSpec) -> Inputs:
         parts = base_parts(spec, lock_text, skip)
     except (LpackError, OSError, UnicodeDecodeError):
         return Inputs(None, tree_stamp(spec.source_dir, project_files(spec, [spec.lock_path])))
-    return Inputs(digest_of(parts), parts[-1])
+    return Inputs(digest_of(parts), parts[-1], lock_text)
 
 
 def _record_path(output: Path) -> Path:

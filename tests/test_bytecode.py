@@ -290,3 +290,23 @@ def test_an_interpreter_of_another_version_or_that_fails_to_start_is_refused(
     broken.chmod(0o755)
     with pytest.raises(BuildError, match="exit status 3; it said: cannot run here"):
         Compiler(broken)
+
+
+@pytest.mark.parametrize("minor", [9, 10])
+def test_set_constants_compile_to_the_same_bytes_in_every_run(minor: int) -> None:
+    """marshal writes a frozenset in hash order, and str hashes are randomised per process:
+    3.9 and 3.10 gave one source several .pyc until the compiler ran with a fixed seed."""
+    from lpack.assemble.pycompile import Compiler, Source
+    from lpack.pythons import cpython
+
+    python = cpython((3, minor))
+    if python is None:
+        pytest.skip(f"no CPython 3.{minor} on this machine")
+    words = ", ".join(repr(f"word{i}") for i in range(40))
+    source = f"def f(x):\n    return x in {{{words}}}\n".encode()
+    outputs = set()
+    for _ in range(4):
+        with Compiler(python) as compiler:
+            (done,) = compiler.compile([Source("m.py", lambda: source)])
+            outputs.add(done.pyc)
+    assert len(outputs) == 1

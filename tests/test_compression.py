@@ -8,6 +8,7 @@ import hashlib
 import os
 import random
 import shutil
+import struct
 import subprocess
 import sys
 import threading
@@ -98,7 +99,9 @@ def test_the_cache_is_used_and_the_zip_does_not_depend_on_it(
     assert warm.sha256 == cold.sha256
 
 
-@pytest.mark.parametrize("damage", ["flip a payload byte", "truncate", "empty", "other size"])
+@pytest.mark.parametrize(
+    "damage", ["flip a payload byte", "truncate", "empty", "other size", "forged"]
+)
 def test_a_damaged_cache_entry_is_compressed_again(tmp_path: Path, damage: str) -> None:
     entries = _wheel_entries(tmp_path)
     packer = Packer(COMPRESSIONS["default"], EntryCache(tmp_path / "cache"))
@@ -112,8 +115,16 @@ def test_a_damaged_cache_entry_is_compressed_again(tmp_path: Path, damage: str) 
             blob = blob[: len(blob) // 2]
         elif damage == "empty":
             blob = bytearray()
-        else:
+        elif damage == "other size":
             blob[14] ^= 0x01  # the header's size field
+        else:  # whole and self-consistent, but other bytes than its name says
+            other = _python_like(99, len(entries[0].read()))
+            packed = pack(other, COMPRESSIONS["default"].encoder)
+            header = struct.pack(
+                "<5sBIQQ", b"LPDF1", packed.method, packed.crc, packed.size, len(packed.payload)
+            )
+            body = header + packed.payload
+            blob = bytearray(body + hashlib.sha256(body).digest())
         path.write_bytes(bytes(blob))
     again = write_archive(entries, tmp_path / "b.zip", packer=packer)
     assert again.sha256 == first.sha256
@@ -224,3 +235,22 @@ def test_large_members_are_deflated_as_streams_and_leave_no_temp_file(
         assert contents["model.txt"] == source.read_bytes()
         assert contents["big/blob.bin"] == entries[-1].read()
     assert list((tmp_path / "spool").iterdir()) == []
+    assert sorted(p.name for p in tmp_path.glob("*.zip")) == ["default.zip", "fast.zip"]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_failed_write_leaves_no_spooled_member_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("lpack.assemble.archive.STREAM_ABOVE", 100_000)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "spool"))
+    (tmp_path / "spool").mkdir()
+    out = tmp_path / "out" / "fn.zip"
+    missing = tmp_path / "gone.py"
+    entries = [
+        Entry("a.py", 0o644, None, SourceFile(missing, 10)),  # fails when the writer gets it
+        Entry("z/model.bin", 0o644, "z", Generated(_python_like(5, 400_000))),  # spooled first
+    ]
+    with pytest.raises(OSError):
+        write_archive(entries, out, packer=Packer(COMPRESSIONS["default"]))
+    assert list(out.parent.iterdir()) == [] and list((tmp_path / "spool").iterdir()) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,31 @@ def test_lint_of_any_zip_gives_the_same_findings_from_its_cache(
     runs = [run_lpack("lint", zip_path, "--runtime", HOST, "--format", "json") for _ in range(2)]
     assert runs[0].stdout == runs[1].stdout
     assert list((_cache(lpack_env) / "binary-facts").rglob("*.json"))
+
+
+def test_facts_that_depend_on_a_files_name_are_not_shared_through_the_cache(
+    tmp_path: Path,
+) -> None:
+    """The same bytes are "PE" as a .dll and "not an ELF file" as a .so: lint of the one
+    never changes what lint says of the other."""
+    data = b"not a binary at all\n" * 200
+    zips = {}
+    for name in ("vendor/libhelper.so", "vendor/helper.dll"):
+        path = tmp_path / (name.rsplit("/", 1)[-1] + ".zip")
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("app.py", "def lambda_handler(e, c):\n    return 1\n")
+            zf.writestr(name, data)
+        zips[name] = path
+
+    def codes(path: Path, cache: Path) -> set[str]:
+        r = run_lpack(
+            "lint", str(path), "--runtime", HOST, "--format", "json",
+            env={"LPACK_CACHE_DIR": str(cache)},
+        )  # fmt: skip
+        return {f["code"] for f in r.json["findings"]}
+
+    fresh = codes(zips["vendor/libhelper.so"], tmp_path / "fresh")
+    assert "LP210" in fresh
+    shared = tmp_path / "shared"
+    codes(zips["vendor/helper.dll"], shared)
+    assert codes(zips["vendor/libhelper.so"], shared) == fresh

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -121,3 +122,25 @@ def test_a_tampered_record_is_ignored(project: Path, lpack_env: dict) -> None:
     assert build(project)["rebuilt"] is True
     record.write_text("{not json")
     assert build(project)["rebuilt"] is True
+
+
+def test_inputs_edited_while_the_build_runs_are_not_recorded_as_built(project: Path) -> None:
+    """requirements.in edited after the lock was read: the zip holds the old pins, so the
+    next build must not confirm it against the new file."""
+    build(project)
+    driver = (
+        "import sys, lpack.build as b\n"
+        "real = b._fetch\n"
+        "def fetch(spec, *args, **kwargs):\n"
+        "    (spec.project_dir / 'requirements.in').write_text('alpha\\ngamma\\n')\n"
+        "    return real(spec, *args, **kwargs)\n"
+        "b._fetch = fetch\n"
+        "from lpack.cli import main\n"
+        f"sys.argv = ['lpack', 'build', {str(project)!r}, '--runtime', {HOST!r}, '--rebuild']\n"
+        "main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    again = build(project)
+    assert again["rebuilt"] is True
+    assert "gamma" in {d["name"] for d in again["distributions"]}

@@ -18,7 +18,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -114,6 +114,7 @@ class Packer:
 
     compression: Compression = COMPRESSIONS["fast"]
     cache: EntryCache | None = None
+    spool: Path | None = None  # large members are deflated to temp files beside this path
 
     def prepare(self, entry: Entry) -> PreparedEntry:
         """The bytes the archive will hold for this entry: the wheel's compressed bytes
@@ -156,7 +157,9 @@ class Packer:
     def _streamed(self, entry: Entry, raw: tuple[Path, int, int] | None) -> PreparedEntry:
         """A large member deflated chunk by chunk into a temp file the writer copies (and
         removes); the wheel's own bytes when they are no bigger."""
-        fd, name = tempfile.mkstemp(prefix="lpack-entry-", suffix=".tmp")
+        # Beside the output, named as lpack's temps are: a killed build's are removed by the
+        # next build (files.remove_stale_temps).
+        fd, name = temp_beside(self.spool) if self.spool else tempfile.mkstemp(suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as out:
                 crc, size, length = deflate_stream(
@@ -237,10 +240,18 @@ def prepared_entries(
     all_paths = sorted(set(by_path) | set(_directories(list(by_path))))
     files = [by_path[p] for p in all_paths if p in by_path]
     workers = workers or min(8, os.cpu_count() or 2)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        window = _Window(pool, packer, files, 4 * workers)
-        for path in all_paths:
-            yield window.next() if path in by_path else _folder(path)
+    started: dict[int, Future[PreparedEntry]] = {}
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            window = _Window(pool, packer, files, 4 * workers, started)
+            for path in all_paths:
+                yield window.next() if path in by_path else _folder(path)
+    finally:  # the writer failed or stopped: what was prepared ahead is dropped
+        for future in started.values():
+            if not future.cancelled() and future.exception() is None:
+                item = future.result()
+                if item.spooled and item.raw_source is not None:
+                    item.raw_source[0].unlink(missing_ok=True)
 
 
 class _Window:
@@ -249,10 +260,15 @@ class _Window:
     start first, so one big library compressing alone does not end the build on one core."""
 
     def __init__(
-        self, pool: ThreadPoolExecutor, packer: Packer, files: list[Entry], count: int
+        self,
+        pool: ThreadPoolExecutor,
+        packer: Packer,
+        files: list[Entry],
+        count: int,
+        started: dict[int, Future[PreparedEntry]],
     ) -> None:
         self.pool, self.packer, self.files, self.count = pool, packer, files, count
-        self.started: dict[int, Future[PreparedEntry]] = {}
+        self.started = started  # index -> its preparation, until the writer takes it
         self.in_flight = 0
         self.written = 0  # files handed to the writer
         self.queued = 0  # files (in order) considered for starting
@@ -454,7 +470,8 @@ def write_archive(
     try:
         with os.fdopen(fd, "wb") as out:
             stream = _ZipStream(out)
-            for item in prepared_entries(entries, packer, workers):
+            spooling = replace(packer or Packer(), spool=output)
+            for item in prepared_entries(entries, spooling, workers):
                 stream.add(item, tm, dt)
                 if progress:
                     progress(item.size)

@@ -18,7 +18,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from lpack.assemble.entries import Entry, EntrySource, Generated, content_sha256
+from lpack.assemble.entries import Entry, EntrySource, Generated, SourceFile, content_sha256
 from lpack.assemble.layout import Plan
 from lpack.assemble.pycompile import Compiled, Compiler, Interpreter, Source
 from lpack.assemble.stages import BytecodeResult, SlimResult, StageContext
@@ -128,6 +128,10 @@ def _jobs(plan: Plan, cache_tag: str) -> list[_Job]:
         pyc = pyc_path(path, cache_tag)
         if pyc.rsplit("/", 1)[0] in plan.entries:  # a file named __pycache__: no folder there
             continue
+        if isinstance(entry.source, SourceFile):
+            # Read once: the .py shipped and the .pyc compiled are the same bytes even when
+            # the file is edited while the build runs.
+            entry.source = Generated(entry.read())
         jobs.append(_Job(path, pyc, entry, Source(plan.layout.relative(path), entry.read)))
     return jobs
 

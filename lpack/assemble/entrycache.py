@@ -3,8 +3,9 @@
 A file lives at deflated/<encoder>/<sha256[:2]>/<sha256>, named by the sha256 of its
 uncompressed bytes as lpack computed it (never a wheel's RECORD claim) and by the encoder
 and level that made it. The file holds a header (method, CRC, size) and the compressed
-bytes, and ends with the sha256 of both: a damaged or truncated file reads as a miss and
-is compressed again. Writes go to a temp file that is renamed, so concurrent builds only
+bytes, and ends with the sha256 of both. A hit is inflated and must give exactly the bytes
+its name says: a damaged, truncated or forged file reads as a miss and is compressed
+again. Writes go to a temp file that is renamed, so concurrent builds only
 ever see whole files.
 """
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import zipfile
+import zlib
 from pathlib import Path
 
 from lpack.assemble.compress import Encoder, Packed
@@ -20,6 +23,29 @@ from lpack.files import remove_stale_temps, write_atomic
 _MAGIC = b"LPDF1"
 _HEADER = struct.Struct("<5sBIQQ")  # magic, method, crc, size, compressed size
 _DIGEST = 32
+
+
+def _holds(packed: Packed, sha256: str) -> bool:
+    """The payload inflates to the bytes its name says, with its CRC: whatever wrote the
+    file, the zip holds exactly the entry's content. Inflating is ~20x faster than
+    compressing at level 10, so this check costs little of what the cache saves."""
+    if packed.method == zipfile.ZIP_STORED:
+        data = packed.payload
+    elif packed.method == zipfile.ZIP_DEFLATED:
+        inflater = zlib.decompressobj(-15)
+        try:
+            data = inflater.decompress(packed.payload, packed.size + 1)
+        except zlib.error:
+            return False
+        if not inflater.eof or inflater.unconsumed_tail or inflater.unused_data:
+            return False
+    else:
+        return False
+    return (
+        len(data) == packed.size
+        and zlib.crc32(data) == packed.crc
+        and hashlib.sha256(data).hexdigest() == sha256
+    )
 
 
 class EntryCache:
@@ -47,7 +73,8 @@ class EntryCache:
             or hashlib.sha256(body).digest() != digest
         ):
             return None
-        return Packed(method, crc, size, body[_HEADER.size :])
+        packed = Packed(method, crc, size, body[_HEADER.size :])
+        return packed if _holds(packed, sha256) else None
 
     def put(self, encoder: Encoder, sha256: str, packed: Packed) -> None:
         header = _HEADER.pack(_MAGIC, packed.method, packed.crc, packed.size, len(packed.payload))

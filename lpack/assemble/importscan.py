@@ -185,4 +185,8 @@ def _imports_of(
     if scans is None:
         return compute()
     key = f"{name}|{is_package}|{b','.join(words).decode()}"
-    return scans.facts("imports", entry, key, compute)
+    return scans.facts("imports", entry, key, compute, _names)
+
+
+def _names(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(n, str) for n in value)

@@ -9,6 +9,7 @@ worker takes the rest, a few times at most.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import tempfile
 import threading
@@ -55,6 +56,9 @@ class Compiled:
     error: str | None = None
 
 
+_COMPILER_ENV = {"PYTHONHASHSEED": "0", "PATH": os.defpath, "LC_ALL": "C.UTF-8"}
+
+
 class Compiler:
     """One worker process of `python`; a context manager that ends it."""
 
@@ -73,8 +77,12 @@ class Compiler:
     def _start(self) -> Interpreter:
         self._stderr = tempfile.TemporaryFile()
         try:
+            # Not -I: it ignores PYTHONHASHSEED, and marshal writes frozensets in hash order,
+            # so 3.9 and 3.10 compile one source to different bytes from run to run. -s -S
+            # and an environment of our own keep user site-packages and PYTHON* out instead.
             self._proc = subprocess.Popen(
-                [str(self.python), "-I", "-S", "-B", str(WORKER)],
+                [str(self.python), "-s", "-S", "-B", str(WORKER)],
+                env=_COMPILER_ENV,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,

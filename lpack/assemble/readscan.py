@@ -64,7 +64,7 @@ def read_at_runtime(
         endings = _endings(names)
         for reader in sorted(readers[dist]):
             facts = _reader_facts(entries[reader], scans)
-            if facts.attach_stub or any(text.endswith(endings) for text in facts.literals):
+            if facts.attach_stub or any(t.strip().endswith(endings) for t in facts.literals):
                 _scan(reader, facts, names, layout, _Keep(kept, reader, suite_dirs))
     return kept
 
@@ -91,10 +91,21 @@ def _reader_facts(entry: Entry, scans: ScanCache | None) -> _ReaderFacts:
         stub = _ATTACH_STUB.search(source) is not None
         return [literals, stub, _READS_BESIDE.search(source) is not None]
 
-    found = scans.facts("reads", entry, "", compute) if scans is not None else compute()
+    found = scans.facts("reads", entry, "", compute, _valid) if scans is not None else compute()
     literals, stub, beside = found
-    assert isinstance(literals, list)
-    return _ReaderFacts(tuple(literals), bool(stub), bool(beside))
+    assert isinstance(literals, list)  # _valid checked the shape
+    return _ReaderFacts(tuple(str(t) for t in literals), bool(stub), bool(beside))
+
+
+def _valid(value: object) -> bool:
+    """The shape compute() returns: anything else in the cache is a miss."""
+    return (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[0], list)
+        and all(isinstance(t, str) for t in value[0])
+        and all(isinstance(flag, bool) for flag in value[1:])
+    )
 
 
 # Doctest lines and comments name files that only a reader of the docs opens.

@@ -48,10 +48,18 @@ class ScanCache:
             self._records[wheel_sha256] = record
         return record
 
-    def facts(self, kind: str, entry: Entry, key: str, compute: Callable[[], T]) -> T:
+    def facts(
+        self,
+        kind: str,
+        entry: Entry,
+        key: str,
+        compute: Callable[[], T],
+        valid: Callable[[object], bool],
+    ) -> T:
         """compute() for this entry, from the wheel's record when it holds it. kind names
         the scan; key what else the facts depend on (the module's name, the scan's words).
-        `compute` must return JSON data (lists, not tuples or sets)."""
+        `compute` must return JSON data (lists, not tuples or sets); a recorded value that
+        `valid` rejects (a damaged or edited record) is computed again."""
         source = entry.source
         # The content hash lpack computed: a wheel built from an sdist is named by the
         # sdist's hash, and building it again may change its files.
@@ -61,7 +69,7 @@ class ScanCache:
         name = f"{kind}|{source.member.filename}|{entry.record_hash}|{key}"
         with self._lock:
             found = self._record(wheel).get(name)
-        if found is not None:
+        if found is not None and valid(found):
             return found  # type: ignore[no-any-return]
         value = compute()
         with self._lock:

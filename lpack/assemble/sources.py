@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from pathlib import Path
@@ -136,6 +137,14 @@ def tree_stamp(folder: Path | None, skip: AbstractSet[Path] = frozenset()) -> st
             # fsencode: a name that is not UTF-8 still stamps (the build then says why it stops)
             h.update(os.fsencode(full.relative_to(folder)))
             h.update(f"\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0".encode())
+            if stat.S_ISLNK(st.st_mode):  # a link ships its target's bytes, wherever it is
+                try:
+                    target = os.stat(full)
+                    h.update(
+                        f"{target.st_size}\0{target.st_mtime_ns}\0{target.st_ctime_ns}".encode()
+                    )
+                except OSError:
+                    h.update(b"dangling")
     return h.hexdigest()
 
 

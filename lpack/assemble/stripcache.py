@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from lpack.files import remove_stale_temps, write_atomic
 
 # Bump when elfstrip.py's output for the same input changes: old outcomes are then unused.
 STRIP_FORMAT = 1
+_SHA256 = re.compile("[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,16 @@ class StripOutcome:
     @property
     def stripped(self) -> bool:
         return self.sha256 is not None
+
+
+def _well_formed(outcome: StripOutcome) -> bool:
+    """A record as store() writes it; an edited one (a number for a digest) is a miss."""
+    digest = outcome.sha256
+    return (
+        (outcome.note is None or isinstance(outcome.note, str))
+        and all(isinstance(name, str) for name in outcome.removed_sections)
+        and (digest is None or (isinstance(digest, str) and _SHA256.fullmatch(digest) is not None))
+    )
 
 
 class StripCache:
@@ -60,6 +72,8 @@ class StripCache:
                 sha256=data["sha256"],
             )
         except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not _well_formed(outcome):
             return None
         if outcome.stripped:
             assert outcome.sha256 is not None

@@ -144,10 +144,11 @@ def _build_function(spec: ArtifactSpec, flags: BuildFlags, fmt: str, console: Co
     from lpack import unchanged
 
     inputs = unchanged.function_inputs(spec)
-    if not (flags.dry_run or flags.refresh_lock or flags.rebuild):
+    # --verify builds: its import test needs what the build leaves to the runtime (LP808).
+    if not (flags.dry_run or flags.refresh_lock or flags.rebuild or flags.verify):
         report = unchanged.unchanged_report(spec, inputs)
         if report is not None:
-            return _report_unchanged(spec, report, flags.verify, fmt, console)
+            return _report_unchanged(report, fmt, console)
     result = _run_build(spec, flags, fmt, console)
     if not flags.dry_run:
         _remember(spec, result, inputs)
@@ -183,7 +184,7 @@ def _remember(spec: ArtifactSpec, result: BuildResult, before: Inputs) -> None:
     from lpack.render import json as render_json
 
     after = unchanged.function_inputs(spec)
-    if result.ok and result.archive and after.digest and after.sources == before.sources:
+    if result.ok and result.archive and after.same_run(before, spec, result.lock):
         report = render_json.build_json(result)
         unchanged.remember(spec, after, result.archive.sha256, report)
     else:
@@ -211,30 +212,16 @@ def _report_build(result: BuildResult, flags: BuildFlags, fmt: str, console: Con
     return not result.ok or (verified is not None and not verified.ok)
 
 
-def _report_unchanged(
-    spec: ArtifactSpec, report: dict[str, Any], verify_it: bool, fmt: str, console: Console
-) -> bool:
+def _report_unchanged(report: dict[str, Any], fmt: str, console: Console) -> bool:
     """What the last build reported, for a zip its inputs would make again byte for byte.
     Loads only what it prints: this path is the whole of a rebuild that changes nothing."""
     from lpack.render import unchanged as render_unchanged
 
-    verified = None
-    if verify_it:
-        from lpack.inspect.verify import verify
-        from lpack.render import json as render_json
-
-        verified = verify(spec.output_path, spec.target, handler=spec.handler, name=spec.name)
-        if fmt == "json":
-            report["verify"] = render_json.verify_json(verified)
     if fmt == "json":
         print(render_unchanged.dumps(report))
     else:
         render_unchanged.print_unchanged(console, report)
-        if verified is not None:
-            from lpack.render import text
-
-            text.print_verify(console, verified)
-    return verified is not None and not verified.ok
+    return False  # only a build that passed is recorded
 
 
 def _build_project(

@@ -87,9 +87,11 @@ def binary_facts(contents: Contents, item: Item) -> BinaryFacts | None:
     if key is None:
         return contents.binary_facts(item)
     cached = _load(key)
-    if cached is not None:
+    if cached is not None and cached.format == "elf":
         return cached
     facts = contents.binary_facts(item)
-    if facts is not None and not facts.error:  # errors may be a damaged read: read again
+    # Only what the bytes alone decide: an error may be a damaged read, and a file that is
+    # not ELF is judged by its name too (a .dll's bytes are "PE", a .so's "not ELF").
+    if facts is not None and facts.format == "elf" and not facts.error:
         _store(key, facts)
     return facts
