@@ -24,6 +24,8 @@ from lpack.assemble.archive import Packer, PreparedEntry, prepared_entries, writ
 from lpack.assemble.compress import COMPRESSIONS, Encoder, pack
 from lpack.assemble.entries import Entry, Generated, SourceFile, WheelMember
 from lpack.assemble.entrycache import EntryCache
+from lpack.errors import ConfigError
+from lpack.settings import cli_spec, load_project
 
 HOST = f"python3.{sys.version_info[1]}"
 
@@ -254,3 +256,15 @@ def test_a_failed_write_leaves_no_spooled_member_behind(
     with pytest.raises(OSError):
         write_archive(entries, out, packer=Packer(COMPRESSIONS["default"]))
     assert list(out.parent.iterdir()) == [] and list((tmp_path / "spool").iterdir()) == []
+
+
+def test_the_setting_is_read_from_pyproject_and_the_command_line(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", None, files={"app.py": ""})
+    (project / "pyproject.toml").write_text('[tool.lpack]\ncompression = "smallest"\n')
+    assert load_project(project).function.compression == "smallest"
+    forced = load_project(project, cli_spec({"compression": "fast"})).function
+    assert forced.compression == "fast" and forced.to_data()["compression"] == "fast"
+    assert load_project(make_project(tmp_path / "q", None)).function.compression == "default"
+    (project / "pyproject.toml").write_text('[tool.lpack]\ncompression = "zopfli"\n')
+    with pytest.raises(ConfigError, match="`compression` = 'zopfli' .* fast, default, smallest"):
+        load_project(project)
