@@ -18,7 +18,6 @@ from packaging.markers import InvalidMarker, Marker
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
 from lpack.errors import LockError
-from lpack.resolve.inputs import LOCK_NAMES
 from lpack.resolve.lockfile import Lockfile, Pin
 from lpack.settings import ArtifactSpec, read_pyproject
 from lpack.target import Target
@@ -30,11 +29,6 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 # Dependency groups that never ship unless asked for by name.
 DEV_GROUPS = frozenset({"dev", "test", "tests", "lint", "docs", "typing"})
-
-
-def is_foreign_lock(path: Path) -> bool:
-    name = path.name
-    return name in LOCK_NAMES or (name.startswith("pylock.") and name.endswith(".toml"))
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 from lpack.errors import ConfigError
 from lpack.files import why_unusable
 from lpack.resolve.lockfile import LOCK_FORMAT, Pin
 from lpack.settings import ArtifactSpec, read_pyproject
+from lpack.settings.model import canonical
+
+# packaging is imported where it is used: a rebuild that changes nothing reads requirement
+# files and digests them, and never parses a requirement (lpack/unchanged.py).
 
 REQUIREMENT_FILES = ("requirements.in", "requirements.txt")
 # Locks other tools write that lpack reads as a function's input (resolve/foreign.py).
@@ -58,6 +59,9 @@ def _string_list(value: object, where: str, path: Path) -> list[str]:
 
 
 def _from_pyproject(spec: ArtifactSpec, path: Path | None = None) -> RequirementsInput | None:
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
     if path is not None and not path.is_file():
         raise ConfigError(f"{path} {why_unusable(path)}.", hint="fix `requirements` or -r.")
     path = path or spec.project_dir / "pyproject.toml"
@@ -107,6 +111,8 @@ def _from_pyproject(spec: ArtifactSpec, path: Path | None = None) -> Requirement
 
 def _group(table: object, name: str, path: Path, seen: tuple[str, ...]) -> list[str]:
     """A PEP 735 dependency group's requirements, its include-group entries expanded."""
+    from packaging.utils import canonicalize_name
+
     groups = {
         canonicalize_name(k): v for k, v in (table if isinstance(table, dict) else {}).items()
     }
@@ -132,11 +138,14 @@ def _group(table: object, name: str, path: Path, seen: tuple[str, ...]) -> list[
     return found
 
 
+def is_foreign_lock(path: Path) -> bool:
+    name = path.name
+    return name in LOCK_NAMES or (name.startswith("pylock.") and name.endswith(".toml"))
+
+
 def find_foreign_lock(spec: ArtifactSpec) -> Path | None:
     """A lock another tool wrote that is the artifact's input: named by `requirements`, or
     found beside it when no requirements file is (a requirements file wins)."""
-    from lpack.resolve.foreign import is_foreign_lock
-
     if spec.requirements:
         path = (spec.project_dir / spec.requirements).resolve()
         if not is_foreign_lock(path):
@@ -210,6 +219,8 @@ def _read(path: Path) -> str:
 
 def requirement_names(req: RequirementsInput) -> list[str]:
     """Names the input asks for directly (the roots of the dependency graph)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
     names = []
     for line in req.text.splitlines():
         line = line.split(" #", 1)[0].strip()
@@ -230,7 +241,7 @@ def lock_digest(
         req.text,
         f"lpack-lock-version={LOCK_FORMAT}",
         f"target={spec.target.key}",
-        "allow-sdist=" + ",".join(sorted(canonicalize_name(n) for n in spec.allow_sdist)),
+        "allow-sdist=" + ",".join(sorted(canonical(n) for n in spec.allow_sdist)),
         *_included_files(req),
         *(f"constraints:{c.name}:{c.text()}" for c in constraints),
     ]
@@ -292,6 +303,8 @@ def index_options(req: RequirementsInput) -> list[str]:
 
 
 def _local_kind(line: str) -> str | None:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     if not line:
         return None
     if line.startswith(("-e", "--editable")):

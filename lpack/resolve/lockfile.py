@@ -11,9 +11,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 from lpack.errors import LockError
 from lpack.files import why_unusable
 from lpack.target import Target
@@ -34,6 +31,8 @@ class Pin:
 
     @property
     def key(self) -> str:
+        from packaging.utils import canonicalize_name  # on use: see resolve/inputs.py
+
         return canonicalize_name(self.name)
 
 
@@ -67,6 +66,8 @@ def read_lock(path: Path, target: Target | None = None) -> Lockfile:
 
 def parse_lock(text: str, path: Path, target: Target | None = None) -> Lockfile:
     """Parse a pip-tools style lock: pins with --hash options, markers evaluated for target."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
     header: dict[str, str] = {}
     for line in text.splitlines():
         if not line.startswith("#"):
