@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from packaging.utils import canonicalize_name
 
-from lpack.assemble.archive import Archive, Packer, write_archive
+from lpack.assemble.archive import Archive, write_archive
 from lpack.assemble.bytecode import Bytecode
 from lpack.assemble.compress import COMPRESSIONS
 from lpack.assemble.entries import close_wheels
 from lpack.assemble.entrycache import EntryCache
 from lpack.assemble.layout import InstallLayout, Plan, make_plan
+from lpack.assemble.packer import Packer
 from lpack.assemble.prune import Prune
 from lpack.assemble.record import WriteRecords
 from lpack.assemble.sources import project_files, source_files

@@ -12,8 +12,9 @@ from pathlib import Path
 import make_index
 import pytest
 
-from lpack.assemble.archive import prepare_entry, write_archive
+from lpack.assemble.archive import write_archive
 from lpack.assemble.entries import Entry, Generated, SourceFile, WheelMember
+from lpack.assemble.packer import prepare_entry
 from lpack.errors import BuildError
 
 

@@ -20,10 +20,11 @@ import make_index
 import pytest
 from conftest import make_project, run_lpack
 
-from lpack.assemble.archive import Packer, PreparedEntry, prepared_entries, write_archive
+from lpack.assemble.archive import prepared_entries, write_archive
 from lpack.assemble.compress import COMPRESSIONS, Encoder, pack
 from lpack.assemble.entries import Entry, Generated, SourceFile, WheelMember
 from lpack.assemble.entrycache import EntryCache
+from lpack.assemble.packer import Packer, PreparedEntry
 from lpack.errors import ConfigError
 from lpack.settings import cli_spec, load_project
 
@@ -96,7 +97,7 @@ def test_the_cache_is_used_and_the_zip_does_not_depend_on_it(
     def no_compressing(data: bytes, encoder: Encoder) -> None:
         raise AssertionError("a cached entry was compressed again")
 
-    monkeypatch.setattr("lpack.assemble.archive.pack", no_compressing)
+    monkeypatch.setattr("lpack.assemble.packer.pack", no_compressing)
     warm = write_archive(entries, tmp_path / "warm.zip", packer=packer)
     assert warm.sha256 == cold.sha256
 
@@ -220,7 +221,7 @@ def test_build_default_compression_is_smaller_and_imports(tmp_path: Path, lpack_
 def test_large_members_are_deflated_as_streams_and_leave_no_temp_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("lpack.assemble.archive.STREAM_ABOVE", 100_000)
+    monkeypatch.setattr("lpack.assemble.packer.STREAM_ABOVE", 100_000)
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "spool"))
     (tmp_path / "spool").mkdir()
     source = tmp_path / "model.txt"
@@ -244,7 +245,7 @@ def test_large_members_are_deflated_as_streams_and_leave_no_temp_file(
 def test_a_failed_write_leaves_no_spooled_member_behind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("lpack.assemble.archive.STREAM_ABOVE", 100_000)
+    monkeypatch.setattr("lpack.assemble.packer.STREAM_ABOVE", 100_000)
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "spool"))
     (tmp_path / "spool").mkdir()
     out = tmp_path / "out" / "fn.zip"
@@ -268,3 +269,17 @@ def test_the_setting_is_read_from_pyproject_and_the_command_line(tmp_path: Path)
     (project / "pyproject.toml").write_text('[tool.lpack]\ncompression = "zopfli"\n')
     with pytest.raises(ConfigError, match="`compression` = 'zopfli' .* fast, default, smallest"):
         load_project(project)
+
+
+def test_large_members_are_cached_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("lpack.assemble.packer.STREAM_ABOVE", 100_000)
+    entries = [Entry("big/blob.bin", 0o644, "big", Generated(_python_like(13, 250_000)))]
+    packer = Packer(COMPRESSIONS["default"], EntryCache(tmp_path / "cache"))
+    first = write_archive(entries, tmp_path / "a.zip", packer=packer)
+
+    def no_streaming(*args: object) -> None:
+        raise AssertionError("a cached large member was compressed again")
+
+    monkeypatch.setattr("lpack.assemble.packer.deflate_stream", no_streaming)
+    assert write_archive(entries, tmp_path / "b.zip", packer=packer).sha256 == first.sha256
+    assert _contents(tmp_path / "b.zip")["big/blob.bin"] == entries[0].read()

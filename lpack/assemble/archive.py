@@ -13,7 +13,6 @@ import base64
 import hashlib
 import os
 import struct
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -22,16 +21,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from lpack.assemble.compress import (
-    COMPRESSIONS,
-    STREAM_ABOVE,
-    Compression,
-    Packed,
-    deflate_stream,
-    pack,
-)
-from lpack.assemble.entries import Entry, SourceFile, WheelMember, content_sha256
-from lpack.assemble.entrycache import EntryCache
+from lpack.assemble.entries import Entry
+from lpack.assemble.packer import Packer, PreparedEntry
 from lpack.errors import BuildError
 from lpack.files import remove_stale_temps, temp_beside
 
@@ -40,7 +31,6 @@ _BIG_ENTRY = 1 << 20  # started first: see _Window
 _ZIP64_LIMIT = 0xFFFFFFFF
 _UTF8_FLAG = 0x800
 _MADE_BY_UNIX = (3 << 8) | 20
-_DIR_ATTR = ((0o040000 | 0o755) << 16) | 0x10  # a folder, drwxr-xr-x, and the MS-DOS flag
 
 
 @dataclass(frozen=True)
@@ -84,138 +74,6 @@ def dos_timestamp() -> tuple[int, int]:
         year, month, day, hour, minute, second = t[:6]
         year = min(year, 2107)
     return (hour << 11) | (minute << 5) | (second // 2), ((year - 1980) << 9) | (month << 5) | day
-
-
-@dataclass(frozen=True)
-class PreparedEntry:
-    """An entry as the archive stores it: its header fields and where its bytes are."""
-
-    path: str
-    mode: int
-    is_dir: bool
-    method: int
-    crc: int
-    size: int
-    compressed_size: int
-    dist: str | None
-    payload: bytes | None  # compressed bytes, or None for a raw copy from the wheel
-    raw_source: tuple[Path, int, int] | None = None  # (wheel, data offset, length)
-    spooled: bool = False  # raw_source is a temp file of ours, removed once copied
-
-    @property
-    def external_attr(self) -> int:
-        return _DIR_ATTR if self.is_dir else (0o100000 | self.mode) << 16
-
-
-@dataclass(frozen=True)
-class Packer:
-    """How entries become the bytes the zip holds: a `compression` and, when compressing
-    costs time worth saving, the cache of compressed entries."""
-
-    compression: Compression = COMPRESSIONS["fast"]
-    cache: EntryCache | None = None
-    spool: Path | None = None  # large members are deflated to temp files beside this path
-
-    def prepare(self, entry: Entry) -> PreparedEntry:
-        """The bytes the archive will hold for this entry: the wheel's compressed bytes
-        when the setting keeps them or they are the smallest, else deflated (cached)."""
-        source = entry.source
-        raw = source.raw_location() if isinstance(source, WheelMember) else None
-        if raw is not None and not self.compression.recompress_wheel_members:
-            return _raw_copy(entry, raw)
-        if entry.size > STREAM_ABOVE:
-            return self._streamed(entry, raw)
-        packed = self._packed(entry)
-        if raw is not None and raw[2] <= len(packed.payload):
-            return _raw_copy(entry, raw)  # the wheel's encoder did as well: keep its bytes
-        return PreparedEntry(
-            entry.path,
-            entry.mode,
-            False,
-            packed.method,
-            packed.crc,
-            packed.size,
-            len(packed.payload),
-            entry.dist,
-            packed.payload,
-        )
-
-    def _packed(self, entry: Entry) -> Packed:
-        encoder = self.compression.encoder
-        # The function's own files are what users edit: caching each version would only
-        # grow the cache, and they are compressed in parallel with everything else.
-        cache = self.cache if entry.dist is not None else None
-        if cache is None:
-            return pack(entry.read(), encoder)
-        sha256 = content_sha256(entry)
-        found = cache.get(encoder, sha256, entry.size)
-        if found is None:
-            found = pack(entry.read(), encoder)
-            cache.put(encoder, sha256, found)
-        return found
-
-    def _streamed(self, entry: Entry, raw: tuple[Path, int, int] | None) -> PreparedEntry:
-        """A large member deflated chunk by chunk into a temp file the writer copies (and
-        removes); the wheel's own bytes when they are no bigger."""
-        # Beside the output, named as lpack's temps are: a killed build's are removed by the
-        # next build (files.remove_stale_temps).
-        fd, name = temp_beside(self.spool) if self.spool else tempfile.mkstemp(suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                crc, size, length = deflate_stream(
-                    _chunks(entry), out, self.compression.encoder.level
-                )
-        except BaseException:
-            os.unlink(name)
-            raise
-        if raw is not None and raw[2] <= length:
-            os.unlink(name)
-            return _raw_copy(entry, raw)
-        return PreparedEntry(
-            entry.path,
-            entry.mode,
-            False,
-            zipfile.ZIP_DEFLATED,
-            crc,
-            size,
-            length,
-            entry.dist,
-            None,
-            (Path(name), 0, length),
-            spooled=True,
-        )
-
-
-def _chunks(entry: Entry) -> Iterator[bytes]:
-    source = entry.source
-    if isinstance(source, WheelMember | SourceFile):
-        opened = source.open()
-        with opened:
-            while chunk := opened.read(1 << 20):
-                yield chunk
-    else:
-        yield entry.read()
-
-
-def _raw_copy(entry: Entry, raw: tuple[Path, int, int]) -> PreparedEntry:
-    assert isinstance(entry.source, WheelMember)
-    member = entry.source.member
-    return PreparedEntry(
-        entry.path,
-        entry.mode,
-        False,
-        member.compress_type,
-        member.CRC,
-        member.file_size,
-        member.compress_size,
-        entry.dist,
-        None,
-        raw,
-    )
-
-
-def prepare_entry(entry: Entry, packer: Packer | None = None) -> PreparedEntry:
-    return (packer or Packer()).prepare(entry)
 
 
 def _folder(path: str) -> PreparedEntry:

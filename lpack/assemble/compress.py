@@ -17,6 +17,7 @@ releases the GIL, so entries compress in parallel.
 
 from __future__ import annotations
 
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -28,7 +29,11 @@ import deflate
 # One-shot encoders hold a member and its output in memory: past this size a member is
 # deflated by zlib in chunks, into a temp file, so memory stays bounded (no Python package
 # of a Lambda zip comes near it, but a model file or a bundled library can).
-STREAM_ABOVE = 64 << 20
+STREAM_ABOVE = 32 << 20
+# A one-shot encoder holds its input, an output buffer as large, and the result: members
+# past this size are compressed one at a time, whatever the thread pool's width.
+ONE_AT_A_TIME_ABOVE = 16 << 20
+_ONE_BIG = threading.Lock()
 _CHUNK = 1 << 20
 
 
@@ -46,7 +51,10 @@ class Encoder:
 
     def deflate(self, data: bytes) -> bytes:
         if self.library == "libdeflate" and len(data) <= STREAM_ABOVE:
-            return bytes(deflate.deflate_compress(data, self.level))
+            if len(data) <= ONE_AT_A_TIME_ABOVE:
+                return bytes(deflate.deflate_compress(data, self.level))
+            with _ONE_BIG:
+                return bytes(deflate.deflate_compress(data, self.level))
         compressor = zlib.compressobj(min(self.level, 9), zlib.DEFLATED, -15)
         view = memoryview(data)
         parts = [compressor.compress(view[i : i + _CHUNK]) for i in range(0, len(data), _CHUNK)]
@@ -68,6 +76,8 @@ COMPRESSIONS = {
     "smallest": Compression("smallest", Encoder("libdeflate", 12), recompress_wheel_members=True),
 }
 DEFAULT_COMPRESSION = "default"
+# What deflate_stream makes of members past STREAM_ABOVE, whatever the setting.
+STREAM_ENCODER = Encoder("zlib", 9)
 
 
 def deflate_stream(chunks: Iterable[bytes], out: BinaryIO, level: int) -> tuple[int, int, int]:

@@ -18,34 +18,45 @@ import zlib
 from pathlib import Path
 
 from lpack.assemble.compress import Encoder, Packed
-from lpack.files import remove_stale_temps, write_atomic
+from lpack.files import remove_stale_temps, write_atomic_parts, write_atomic_stream
 
 _MAGIC = b"LPDF1"
 _HEADER = struct.Struct("<5sBIQQ")  # magic, method, crc, size, compressed size
 _DIGEST = 32
+_CHUNK = 1 << 20
 
 
 def _holds(packed: Packed, sha256: str) -> bool:
     """The payload inflates to the bytes its name says, with its CRC: whatever wrote the
     file, the zip holds exactly the entry's content. Inflating is ~20x faster than
-    compressing at level 10, so this check costs little of what the cache saves."""
+    compressing at level 10, so this check costs little of what the cache saves; it runs
+    a megabyte at a time, so memory holds the payload and one chunk."""
+    digest, crc, size = hashlib.sha256(), 0, 0
     if packed.method == zipfile.ZIP_STORED:
-        data = packed.payload
+        digest.update(packed.payload)
+        crc, size = zlib.crc32(packed.payload), len(packed.payload)
     elif packed.method == zipfile.ZIP_DEFLATED:
         inflater = zlib.decompressobj(-15)
+        pending = memoryview(packed.payload)
         try:
-            data = inflater.decompress(packed.payload, packed.size + 1)
+            while pending or inflater.unconsumed_tail:
+                source = inflater.unconsumed_tail or pending[:_CHUNK]
+                pending = pending[_CHUNK:] if not inflater.unconsumed_tail else pending
+                chunk = inflater.decompress(source, _CHUNK)
+                digest.update(chunk)
+                crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+                if size > packed.size or inflater.eof:
+                    break
+            rest = inflater.flush()  # what the last call held back, if anything
+            digest.update(rest)
+            crc, size = zlib.crc32(rest, crc), size + len(rest)
         except zlib.error:
             return False
-        if not inflater.eof or inflater.unconsumed_tail or inflater.unused_data:
+        if not inflater.eof or inflater.unconsumed_tail or inflater.unused_data or pending:
             return False
     else:
         return False
-    return (
-        len(data) == packed.size
-        and zlib.crc32(data) == packed.crc
-        and hashlib.sha256(data).hexdigest() == sha256
-    )
+    return size == packed.size and crc == packed.crc and digest.hexdigest() == sha256
 
 
 class EntryCache:
@@ -76,15 +87,36 @@ class EntryCache:
         packed = Packed(method, crc, size, body[_HEADER.size :])
         return packed if _holds(packed, sha256) else None
 
+    def put_file(
+        self, encoder: Encoder, sha256: str, fields: tuple[int, int, int], payload: Path
+    ) -> None:
+        """put() of a payload held in a file (method, crc, size in fields), read in chunks."""
+        method, crc, size = fields
+        length = payload.stat().st_size
+        header = _HEADER.pack(_MAGIC, method, crc, size, length)
+        digest = hashlib.sha256(header)
+        with open(payload, "rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                digest.update(chunk)
+        path = self._path(encoder, sha256)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(payload, "rb") as fh:
+                write_atomic_stream(path, header, fh, digest.digest())
+        except OSError:
+            pass
+
     def put(self, encoder: Encoder, sha256: str, packed: Packed) -> None:
         header = _HEADER.pack(_MAGIC, packed.method, packed.crc, packed.size, len(packed.payload))
-        body = header + packed.payload
+        digest = hashlib.sha256(header)
+        digest.update(packed.payload)
         path = self._path(encoder, sha256)
         try:
             if path.parent not in self._cleaned:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 remove_stale_temps(path.parent, min_age=600)  # what a killed build left
                 self._cleaned.add(path.parent)
-            write_atomic(path, body + hashlib.sha256(body).digest())
+            # Written in pieces, never joined: a 20 MB payload is not copied twice more.
+            write_atomic_parts(path, [header, packed.payload, digest.digest()])
         except OSError:
             pass  # a full or read-only cache costs the next build this compression again

@@ -14,6 +14,8 @@ from lpack.assemble.stripcache import StripCache, StripOutcome, StrippedBlob, re
 from lpack.catalog import slim_categories
 from lpack.files import default_cache_dir
 
+_ALONE_ABOVE = 16 << 20  # binaries this large are stripped one at a time
+
 
 def _is_shared_object(path: str) -> bool:
     name = path.rsplit("/", 1)[-1]
@@ -48,12 +50,15 @@ class StripElf:
                 cache.store(source_sha256, machine, outcome, data)
             return outcome
 
-        # Two at a time: inflating and hashing release the GIL, and each holds a binary
-        # and its stripped copy in memory.
+        # Two at a time (inflating and hashing release the GIL), but a large binary alone:
+        # each holds the binary and its stripped copy in memory, and pyarrow's are 60 MB.
+        entries = [entry for entry, _ in chosen]
+        small = [e for e in entries if e.size < _ALONE_ABOVE]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            outcomes = list(pool.map(outcome_of, [entry for entry, _ in chosen]))
-        for (entry, code), outcome in zip(chosen, outcomes, strict=True):
-            _apply(entry, code, outcome, cache, result)
+            outcomes = dict(zip(map(id, small), pool.map(outcome_of, small), strict=True))
+        outcomes.update((id(e), outcome_of(e)) for e in entries if e.size >= _ALONE_ABOVE)
+        for entry, code in chosen:
+            _apply(entry, code, outcomes[id(entry)], cache, result)
 
 
 def _apply(
