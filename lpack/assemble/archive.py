@@ -99,12 +99,13 @@ def prepared_entries(
     files = [by_path[p] for p in all_paths if p in by_path]
     workers = workers or min(8, os.cpu_count() or 2)
     started: dict[int, Future[PreparedEntry]] = {}
+    pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            window = _Window(pool, packer, files, 4 * workers, started)
-            for path in all_paths:
-                yield window.next() if path in by_path else _folder(path)
-    finally:  # the writer failed or stopped: what was prepared ahead is dropped
+        window = _Window(pool, packer, files, 4 * workers, started)
+        for path in all_paths:
+            yield window.next() if path in by_path else _folder(path)
+    finally:  # done, or the writer failed or stopped: what was prepared ahead is dropped
+        pool.shutdown(wait=True, cancel_futures=True)
         for future in started.values():
             if not future.cancelled() and future.exception() is None:
                 item = future.result()
@@ -153,10 +154,13 @@ class _Window:
             self.queued += 1
         if self.written not in self.started:
             self._start(self.written)
-        future = self.started.pop(self.written)
+        # Taken from `started` only once its result is in hand: an interrupt while waiting
+        # leaves it there, for prepared_entries to remove the temp file it may spool.
+        prepared = self.started[self.written].result()
+        del self.started[self.written]
         self.in_flight -= self.files[self.written].size
         self.written += 1
-        return future.result()
+        return prepared
 
 
 class _ZipStream:
