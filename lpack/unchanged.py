@@ -1,12 +1,13 @@
 """A rebuild that changes nothing is confirmed from digests, and the zip is left as it is.
 
 The digest covers everything a function's zip is made from: the lock and what it was
-resolved from (or the uv/Poetry lock it reads), the settings, the source files (names,
-sizes, times: see sources.tree_stamp), SOURCE_DATE_EPOCH and lpack itself (its version and
-the files it runs from, so an upgrade or an edited checkout builds again). After a build
-that passed, the digest, the zip's sha256 and the build's summary are recorded in the
-cache; the next build with the same digest re-reads only the zip's bytes to confirm they
-are the ones recorded, and reports that summary instead of building.
+resolved from (or the uv/Poetry lock it reads), every pyproject.toml the build reads, the
+settings, the source files (names, sizes, times: see sources.tree_stamp),
+SOURCE_DATE_EPOCH and lpack itself (its version and the files it runs from, rules/ too, so
+an upgrade or an edited checkout builds again). After a build that passed with the inputs
+it read still on disk, the digest, the zip's sha256 and the build's report are recorded in
+the cache; the next build with the same digest re-reads only the zip's bytes to confirm
+they are the ones recorded, and reports that instead of building.
 
 This module imports little on purpose: it runs before anything heavy is loaded.
 """
