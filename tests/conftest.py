@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -64,6 +65,17 @@ class Index:
         matches = sorted((self.root / "files").glob(prefix + "*"))
         assert matches, prefix
         return matches[0]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """No test writes lpack's cache in the user's home (lint caches binary facts there):
+    every run of lpack sees a cache of this session; lpack_env gives each test its own."""
+    cache = tmp_path_factory.mktemp("lpack-cache")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("LPACK_CACHE_DIR", str(cache))
+    yield cache
+    patch.undo()
 
 
 @pytest.fixture(scope="session")
