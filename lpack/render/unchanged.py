@@ -26,10 +26,10 @@ def print_unchanged(console: Console, report: dict[str, Any]) -> None:
     say("target", escape(f"{target['runtime']} · {target['arch']} · {target['os']}"))
     seconds = report.get("timings", {}).get("unchanged", 0.0)
     say(
-        "unchanged",
+        "rebuild",
         escape(
-            f"{output['path']}: its lock, settings, source files and lpack are as at its last "
-            f"build, and its bytes are that build's (sha256 checked in {seconds:.2f} s)"
+            f"not needed: {output['path']} is unchanged (its lock, settings, sources and "
+            f"lpack are as at its last build; sha256 checked in {seconds:.2f} s)"
         ),
     )
     say("", f"{output['files']:,} files, {len(report['distributions'])} distributions")
