@@ -9,9 +9,10 @@ import re
 import stat
 import tempfile
 import time
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from lpack.errors import FileSystemError
 
@@ -103,7 +104,7 @@ def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
     write_atomic_parts(path, [data], mode)
 
 
-def write_atomic_parts(path: Path, parts: list[bytes], mode: int | None = None) -> None:
+def write_atomic_parts(path: Path, parts: Iterable[bytes], mode: int | None = None) -> None:
     """write_atomic of the parts, one after the other (never joined in memory)."""
     refuse_to_replace(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,22 +115,6 @@ def write_atomic_parts(path: Path, parts: list[bytes], mode: int | None = None) 
                 fh.write(part)
         if mode is not None:
             os.chmod(name, mode)
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-
-
-def write_atomic_stream(path: Path, head: bytes, body: BinaryIO, tail: bytes) -> None:
-    """write_atomic of head, then body copied a megabyte at a time, then tail."""
-    refuse_to_replace(path)
-    fd, name = temp_beside(path)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(head)
-            while chunk := body.read(1 << 20):
-                fh.write(chunk)
-            fh.write(tail)
         os.replace(name, path)
     except BaseException:
         Path(name).unlink(missing_ok=True)

@@ -12,13 +12,14 @@ ever see whole files.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import struct
 import zipfile
 import zlib
 from pathlib import Path
 
 from lpack.assemble.compress import Encoder, Packed
-from lpack.files import remove_stale_temps, write_atomic_parts, write_atomic_stream
+from lpack.files import remove_stale_temps, write_atomic_parts
 
 _MAGIC = b"LPDF1"
 _HEADER = struct.Struct("<5sBIQQ")  # magic, method, crc, size, compressed size
@@ -102,7 +103,8 @@ class EntryCache:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(payload, "rb") as fh:
-                write_atomic_stream(path, header, fh, digest.digest())
+                chunks = iter(lambda: fh.read(_CHUNK), b"")
+                write_atomic_parts(path, itertools.chain([header], chunks, [digest.digest()]))
         except OSError:
             pass
 
