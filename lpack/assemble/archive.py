@@ -15,8 +15,9 @@ import os
 import struct
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -91,7 +92,7 @@ def _directories(paths: list[str]) -> list[str]:
 
 def prepared_entries(
     entries: list[Entry], packer: Packer | None = None, workers: int | None = None
-) -> Iterator[PreparedEntry]:
+) -> Generator[PreparedEntry, None, None]:
     """Every file and the folders above them, in path order, prepared on a thread pool."""
     packer = packer or Packer()
     by_path = {e.path: e for e in entries}
@@ -106,11 +107,8 @@ def prepared_entries(
             yield window.next() if path in by_path else _folder(path)
     finally:  # done, or the writer failed or stopped: what was prepared ahead is dropped
         pool.shutdown(wait=True, cancel_futures=True)
-        for future in started.values():
-            if not future.cancelled() and future.exception() is None:
-                item = future.result()
-                if item.spooled and item.raw_source is not None:
-                    item.raw_source[0].unlink(missing_ok=True)
+        for spooled in list(packer.spooled_files):  # the writer removed those it copied
+            spooled.unlink(missing_ok=True)
 
 
 class _Window:
@@ -330,10 +328,15 @@ def write_archive(
     tm, dt = dos_timestamp()
     fd, tmp_name = _temp_beside(output)
     try:
-        with os.fdopen(fd, "wb") as out:
+        spooling = replace(packer or Packer(), spool=output, spooled_files=set())
+        # closing(): on an error or a signal the preparations are stopped and their temp
+        # files removed now, not whenever the traceback that holds the generator is freed.
+        with (
+            os.fdopen(fd, "wb") as out,
+            closing(prepared_entries(entries, spooling, workers)) as items,
+        ):
             stream = _ZipStream(out)
-            spooling = replace(packer or Packer(), spool=output)
-            for item in prepared_entries(entries, spooling, workers):
+            for item in items:
                 stream.add(item, tm, dt)
                 if progress:
                     progress(item.size)

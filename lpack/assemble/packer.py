@@ -9,7 +9,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lpack.assemble.compress import (
@@ -58,6 +58,9 @@ class Packer:
     compression: Compression = COMPRESSIONS["fast"]
     cache: EntryCache | None = None
     spool: Path | None = None  # large members are deflated to temp files beside this path
+    # Every temp file spooled, registered before it is written: whatever interrupts the
+    # write, archive.prepared_entries removes them all when it ends.
+    spooled_files: set[Path] = field(default_factory=set)
 
     def prepare(self, entry: Entry) -> PreparedEntry:
         """The bytes the archive will hold for this entry: the wheel's compressed bytes
@@ -100,6 +103,7 @@ class Packer:
         # Beside the output, named as lpack's temps are: a killed build's are removed by the
         # next build (files.remove_stale_temps).
         fd, name = temp_beside(self.spool) if self.spool else tempfile.mkstemp(suffix=".tmp")
+        self.spooled_files.add(Path(name))
         try:
             with os.fdopen(fd, "wb") as out:
                 crc, size, length = deflate_stream(_chunks(entry), out, STREAM_ENCODER.level)
