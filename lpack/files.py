@@ -24,6 +24,31 @@ if TYPE_CHECKING:
 _TEMP = re.compile(r"^\..+\.lpack-(\d+)\.[^.]+\.tmp$")
 
 
+def _read_umask() -> int:
+    """The process's umask, read without changing it where Linux says it (/proc), else by
+    setting and restoring it once, at import, before any thread could create a file."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for text in fh:
+                if text.startswith("Umask:"):
+                    return int(text.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _read_umask()
+
+
+def file_mode(executable: bool = False) -> int:
+    """The mode a new file gets from open() under the user's umask (0644 under 022): a
+    temp file is created 0600, and a lock, baseline or report renamed from it must not keep
+    that (CI under another uid, a web server)."""
+    return (0o777 if executable else 0o666) & ~UMASK
+
+
 def default_cache_dir() -> Path:
     """lpack's cache: LPACK_CACHE_DIR, else the user cache folder (every layer keeps its own
     content-addressed part of it)."""
@@ -100,7 +125,8 @@ def refuse_to_replace(path: Path) -> None:
 
 
 def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Write to a temp file beside `path`, then rename: readers never see half a file."""
+    """Write to a temp file beside `path`, then rename: readers never see half a file. The
+    file gets `mode`, else what the user's umask gives a new file."""
     write_atomic_parts(path, [data], mode)
 
 
@@ -113,8 +139,7 @@ def write_atomic_parts(path: Path, parts: Iterable[bytes], mode: int | None = No
         with os.fdopen(fd, "wb") as fh:
             for part in parts:
                 fh.write(part)
-        if mode is not None:
-            os.chmod(name, mode)
+        os.chmod(name, file_mode() if mode is None else mode)
         os.replace(name, path)
     except BaseException:
         Path(name).unlink(missing_ok=True)

@@ -92,7 +92,7 @@ class Manifest:
     def write(self) -> None:
         text = json.dumps(self.to_json(), indent=2) + "\n"
         try:
-            write_atomic(self.path, text.encode(), mode=0o644)  # read by deploy tools and CI
+            write_atomic(self.path, text.encode())  # the umask's mode: read by deploy tools and CI
         except OSError as exc:
             raise BuildError(
                 f"Cannot write the manifest {self.path}: {exc.strerror or exc}."

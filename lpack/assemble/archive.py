@@ -25,7 +25,7 @@ from typing import BinaryIO
 from lpack.assemble.entries import Entry
 from lpack.assemble.packer import Packer, PreparedEntry
 from lpack.errors import BuildError
-from lpack.files import remove_stale_temps, temp_beside
+from lpack.files import file_mode, remove_stale_temps, temp_beside
 
 _AHEAD_BYTES = 64 << 20  # uncompressed bytes prepared ahead of the writer
 _BIG_ENTRY = 1 << 20  # started first: see _Window
@@ -305,8 +305,8 @@ def _temp_beside(output: Path) -> tuple[int, str]:
 
 
 def _publish(tmp_name: str, output: Path) -> None:
-    # Modes of the zip itself are normalised too: a umask must not change anything.
-    os.chmod(tmp_name, 0o644)
+    # The zip's own mode is the user's umask's, as any file they create (its bytes are not).
+    os.chmod(tmp_name, file_mode())
     try:
         os.replace(tmp_name, output)
     except OSError as exc:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from lpack.files import remove_stale_temps, temp_beside, write_atomic
+from lpack.files import file_mode, remove_stale_temps, temp_beside, write_atomic
 
 CHUNK = 1 << 20
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -68,6 +68,7 @@ class WheelCache:
         final_dir = self._dir(sha256)
         final_dir.mkdir(parents=True, exist_ok=True)
         final = final_dir / filename
+        os.chmod(temp_path, file_mode())  # a cache shared by CI jobs under other uids
         os.replace(temp_path, final)
         return final
 
