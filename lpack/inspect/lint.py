@@ -4,6 +4,7 @@ findings a per-path ignore silences, and in what order they are reported."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from lpack.catalog import SEVERITIES, lint_rules
@@ -20,11 +21,13 @@ __all__ = [
     "ACROSS_LAYERS",
     "Finding",
     "LintOptions",
+    "RuleCount",
     "counts",
     "enabled_codes",
     "lint",
     "lint_paths",
     "registry",
+    "statistics",
 ]
 
 
@@ -76,3 +79,34 @@ def lint_paths(paths: list[Path], target: Target, options: LintOptions) -> list[
     finally:
         for contents in packages:
             contents.close()
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    """One line of `lint --statistics`: how often a rule fired, and over how many paths
+    (a finding grouped per distribution counts once, its paths all)."""
+
+    code: str
+    name: str
+    severity: str
+    count: int
+    paths: int
+
+
+def statistics(findings: Iterable[Finding]) -> list[RuleCount]:
+    """Findings per rule, the most frequent first (ties by code), as ruff's --statistics."""
+    by_code: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_code.setdefault(f.code, []).append(f)
+    rows = [
+        RuleCount(
+            code,
+            found[0].name,
+            # the gravest: LP209 is a warning where a try/except guards the import
+            min((f.severity for f in found), key=SEVERITIES.index),
+            len(found),
+            sum(len(f.paths) or (1 if f.path else 0) for f in found),
+        )
+        for code, found in by_code.items()
+    ]
+    return sorted(rows, key=lambda r: (-r.count, r.code))

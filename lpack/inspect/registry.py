@@ -22,8 +22,10 @@ class Finding:
     code: str
     severity: str
     artifact: str  # the zip or folder
-    path: str | None  # the member, if the finding is about one
+    path: str | None  # the member, if the finding is about one (a group's first)
     message: str
+    # Every member a grouped finding stands for (one line per distribution, not per file).
+    paths: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:

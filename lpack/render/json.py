@@ -90,6 +90,7 @@ def dry_run_json(result: BuildResult) -> dict[str, Any]:
             for s in result.slim.stripped
         ],
         "warnings": result.warnings,
+        "notes": result.notes,
     }
 
 
@@ -172,6 +173,7 @@ def build_json(result: BuildResult, verified: VerifyResult | None = None) -> dic
         "bytecode": bytecode_json(result),
         "lint": findings_json(result.findings, spec.target),
         "warnings": result.warnings,
+        "notes": result.notes,
         "timings": {k: round(v, 3) for k, v in result.timings.items()},
     }
     if verified is not None:
@@ -218,6 +220,7 @@ def verify_json(result: VerifyResult) -> dict[str, Any]:
         "ok": result.ok,
         "artifact": str(result.artifact),
         "python": str(result.python),
+        "emulator": result.emulator or None,  # the qemu-user program python ran under
         "user": result.user,
         "isolation": result.isolation,
         "imports": [
@@ -263,8 +266,10 @@ def _profile_json(result: VerifyResult) -> dict[str, Any] | None:
     }
 
 
-def findings_json(findings: list[Finding], target: Target) -> dict[str, Any]:
-    return {
+def findings_json(
+    findings: list[Finding], target: Target, statistics: bool = False
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "version": JSON_VERSION,
         "command": "lint",
         "target": {"runtime": target.runtime, "arch": target.arch},
@@ -276,11 +281,27 @@ def findings_json(findings: list[Finding], target: Target) -> dict[str, Any]:
                 "severity": f.severity,
                 "artifact": f.artifact,
                 "path": f.path,
+                # every member: a finding grouped per distribution shows one as its path
+                "paths": list(f.paths) if f.paths else [f.path] if f.path else [],
                 "message": f.message,
             }
             for f in findings
         ],
     }
+    if statistics:  # lint --statistics
+        from lpack.inspect.lint import statistics as rule_counts
+
+        data["statistics"] = [
+            {
+                "code": r.code,
+                "name": r.name,
+                "severity": r.severity,
+                "count": r.count,
+                "paths": r.paths,
+            }
+            for r in rule_counts(findings)
+        ]
+    return data
 
 
 def artifact_json(spec: ArtifactSpec) -> dict[str, Any]:

@@ -25,8 +25,13 @@ def _rule(code: str) -> dict[str, Any]:
 
 def _result(f: Finding, index: int) -> dict[str, Any]:
     location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": f.artifact}}}
-    if f.path:
-        location["logicalLocations"] = [{"fullyQualifiedName": f.path, "kind": "member"}]
+    # A finding grouped per distribution is fixed only by changing every member it names:
+    # one location, all of them as its logical locations.
+    members = f.paths or ((f.path,) if f.path else ())
+    if members:
+        location["logicalLocations"] = [
+            {"fullyQualifiedName": path, "kind": "member"} for path in members
+        ]
     return {
         "ruleId": f.code,
         "ruleIndex": index,
@@ -42,7 +47,6 @@ def findings_sarif(findings: list[Finding]) -> dict[str, Any]:
     driver = {
         "name": "lpack",
         "version": __version__,
-        "informationUri": "https://pypi.org/project/lpack/",
         "rules": [_rule(code) for code in used],
     }
     return {

@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterator
 
 from lpack import elf
-from lpack.inspect.contents import Contents
+from lpack.inspect.checks.grouping import per_distribution
+from lpack.inspect.contents import Contents, Item
 from lpack.inspect.registry import VERSIONED_ROOT, Context, Finding, check, dists, files, finding
 
 _PYC_TAG = re.compile(r"\.cpython-(\d)(\d+)(?:\.opt-\d)?\.pyc$")
@@ -15,31 +16,37 @@ _PYC_TAG = re.compile(r"\.cpython-(\d)(\d+)(?:\.opt-\d)?\.pyc$")
 @check("LP201")
 def foreign_os(ctx: Context) -> Iterator[Finding]:
     for contents in ctx.packages:
-        for item in files(ctx, contents):
-            facts = item.binary
-            if facts is not None and facts.format in ("macho", "pe"):
-                kind = "Mach-O (macOS)" if facts.format == "macho" else "PE (Windows)"
-                yield finding(
-                    "LP201", contents, item.path, f"{kind} binary; Lambda loads only Linux ELF"
-                )
+        yield from per_distribution(ctx, "LP201", contents, _foreign_os(ctx, contents))
+
+
+def _foreign_os(ctx: Context, contents: Contents) -> Iterator[tuple[Item, str]]:
+    for item in files(ctx, contents):
+        facts = item.binary
+        if facts is not None and facts.format in ("macho", "pe"):
+            kind = "Mach-O (macOS)" if facts.format == "macho" else "PE (Windows)"
+            yield item, f"{kind} binary; Lambda loads only Linux ELF"
 
 
 @check("LP202")
 def foreign_machine(ctx: Context) -> Iterator[Finding]:
     for contents in ctx.packages:
-        for item in files(ctx, contents):
-            facts = item.binary
-            if facts is not None and facts.format == "elf" and facts.machine:
-                if facts.machine != ctx.target.machine:
-                    yield finding(
-                        "LP202",
-                        contents,
-                        item.path,
+        yield from per_distribution(ctx, "LP202", contents, _foreign_machine(ctx, contents))
+
+
+def _foreign_machine(ctx: Context, contents: Contents) -> Iterator[tuple[Item, str]]:
+    for item in files(ctx, contents):
+        facts = item.binary
+        if facts is not None and facts.format == "elf" and facts.machine:
+            if facts.machine != ctx.target.machine:
+                yield (
+                    item,
+                    (
                         f"ELF for {facts.machine}; the function runs on "
-                        f"{ctx.target.arch} ({ctx.target.machine})",
-                    )
-                elif facts.elf_class == 32:
-                    yield finding("LP202", contents, item.path, "32-bit ELF; Lambda runs 64-bit")
+                        f"{ctx.target.arch} ({ctx.target.machine})"
+                    ),
+                )
+            elif facts.elf_class == 32:
+                yield item, "32-bit ELF; Lambda runs 64-bit"
 
 
 def _bundled_libraries(contents: Contents) -> set[str]:
@@ -48,49 +55,53 @@ def _bundled_libraries(contents: Contents) -> set[str]:
 
 @check("LP203")
 def glibc_too_new(ctx: Context) -> Iterator[Finding]:
+    for contents in ctx.packages:
+        yield from per_distribution(ctx, "LP203", contents, _glibc_too_new(ctx, contents))
+
+
+def _glibc_too_new(ctx: Context, contents: Contents) -> Iterator[tuple[Item, str]]:
     t = ctx.target
     limits = {"GLIBC": t.glibc, "GLIBCXX": t.glibcxx, "CXXABI": t.cxxabi}
-    for contents in ctx.packages:
-        bundled = _bundled_libraries(contents)
-        for item in files(ctx, contents):
-            facts = item.binary
-            if facts is None or facts.format != "elf" or facts.machine != t.machine:
+    bundled = _bundled_libraries(contents)
+    for item in files(ctx, contents):
+        facts = item.binary
+        if facts is None or facts.format != "elf" or facts.machine != t.machine:
+            continue
+        worst: dict[str, tuple[int, ...]] = {}
+        for library, versions in facts.needed_versions.items():
+            # auditwheel-repaired wheels bring their own libstdc++: its versions are theirs.
+            if library in bundled:
                 continue
-            worst: dict[str, tuple[int, ...]] = {}
-            for library, versions in facts.needed_versions.items():
-                # auditwheel-repaired wheels bring their own libstdc++: its versions are theirs.
-                if library in bundled:
-                    continue
-                for symbol in versions:
-                    family = symbol.partition("_")[0]
-                    number = elf.version_tuple(symbol)
-                    if family in limits and number and number > limits[family]:
-                        worst[family] = max(worst.get(family, number), number)
-            for family, number in sorted(worst.items()):
-                have = ".".join(map(str, limits[family]))
-                yield finding(
-                    "LP203",
-                    contents,
-                    item.path,
+            for symbol in versions:
+                family = symbol.partition("_")[0]
+                number = elf.version_tuple(symbol)
+                if family in limits and number and number > limits[family]:
+                    worst[family] = max(worst.get(family, number), number)
+        for family, number in sorted(worst.items()):
+            have = ".".join(map(str, limits[family]))
+            yield (
+                item,
+                (
                     f"needs {family}_{'.'.join(map(str, number))}; {t.os_name} "
-                    f"({t.runtime}) offers {family} up to {have}",
-                )
+                    f"({t.runtime}) offers {family} up to {have}"
+                ),
+            )
 
 
 @check("LP204")
 def wrong_abi(ctx: Context) -> Iterator[Finding]:
     want = ctx.target.python_version
     for contents in ctx.packages:
-        for item in files(ctx, contents):
-            abi = item.cpython_abi
-            if abi is not None and abi != want:
-                yield finding(
-                    "LP204",
-                    contents,
-                    item.path,
-                    f"built for CPython {abi[0]}.{abi[1]}; {ctx.target.runtime} "
-                    f"runs {want[0]}.{want[1]}, which will not find it",
-                )
+        hits = (
+            (
+                item,
+                f"built for CPython {abi[0]}.{abi[1]}; {ctx.target.runtime} "
+                f"runs {want[0]}.{want[1]}, which will not find it",
+            )
+            for item in files(ctx, contents)
+            if (abi := item.cpython_abi) is not None and abi != want
+        )
+        yield from per_distribution(ctx, "LP204", contents, hits)
 
 
 @check("LP205")
@@ -130,29 +141,33 @@ def musllinux(ctx: Context) -> Iterator[Finding]:
                     dist.path,
                     f"{dist.name} was installed from a musllinux wheel ({musl[0]})",
                 )
-        for item in files(ctx, contents):
-            facts = item.binary
-            if facts and any(
+        linked = (
+            (item, "links against musl libc")
+            for item in files(ctx, contents)
+            if item.binary
+            and any(
                 lib.startswith("libc.musl") or lib.startswith("ld-musl")
-                for lib in facts.needed_libraries
-            ):
-                yield finding("LP206", contents, item.path, "links against musl libc")
+                for lib in item.binary.needed_libraries
+            )
+        )
+        yield from per_distribution(ctx, "LP206", contents, linked)
 
 
 @check("LP207")
 def foreign_bytecode(ctx: Context) -> Iterator[Finding]:
     want = ctx.target.python_version
     for contents in ctx.packages:
-        for item in files(ctx, contents):
-            match = _PYC_TAG.search(item.name)
-            if match and (int(match.group(1)), int(match.group(2))) != want:
-                yield finding(
-                    "LP207",
-                    contents,
-                    item.path,
-                    f"bytecode for CPython {match.group(1)}.{match.group(2)}, "
-                    f"the runtime is {want[0]}.{want[1]}",
-                )
+        hits = (
+            (
+                item,
+                f"bytecode for CPython {match.group(1)}.{match.group(2)}, "
+                f"the runtime is {want[0]}.{want[1]}",
+            )
+            for item in files(ctx, contents)
+            if (match := _PYC_TAG.search(item.name))
+            and (int(match.group(1)), int(match.group(2))) != want
+        )
+        yield from per_distribution(ctx, "LP207", contents, hits)
 
 
 @check("LP208")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import replace
 
 from lpack.facts import facts
+from lpack.inspect.checks.grouping import per_distribution
 from lpack.inspect.contents import Contents, Item
 from lpack.inspect.registry import Context, Finding, check, dists, files, finding
 
@@ -16,9 +18,8 @@ def bytecode_shipped(ctx: Context) -> Iterator[Finding]:
         pyc = [i for i in contents.files if i.name.endswith((".pyc", ".pyo"))]
         if pyc:
             size = sum(i.size for i in pyc)
-            yield finding(
-                "LP301", contents, None, f"{len(pyc):,} bytecode files, {size:,} B unzipped"
-            )
+            what = "bytecode file" if len(pyc) == 1 else "bytecode files"
+            yield finding("LP301", contents, None, f"{len(pyc):,} {what}, {size:,} B unzipped")
 
 
 @check("LP302")
@@ -26,28 +27,45 @@ def test_suites(ctx: Context) -> Iterator[Finding]:
     test_dirs = facts().test_dirs
     for contents in ctx.packages:
         suites: dict[str, int] = defaultdict(int)
+        owners: dict[str, str] = {}
         for item in files(ctx, contents):
             if item.dist is None or item.rel is None:
                 continue
             parts = item.rel.split("/")
             for i, part in enumerate(parts[:-1]):
                 if part in test_dirs and i >= 1:
-                    suites["/".join(parts[: i + 1])] += item.size
+                    suite = "/".join(parts[: i + 1])
+                    suites[suite] += item.size
+                    owners[suite] = item.dist
                     break
+        # scipy alone has 40-odd suites: one finding per distribution, its largest suite first.
+        by_dist: dict[str, list[tuple[str, int]]] = defaultdict(list)
         for suite, size in sorted(suites.items(), key=lambda kv: -kv[1]):
-            if size >= 10_000:
-                yield finding("LP302", contents, suite, f"test suite of {size:,} B unzipped")
+            if size >= 10_000 and not ctx.options.ignored_at("LP302", suite):
+                by_dist[owners[suite]].append((suite, size))
+        for dist, found in by_dist.items():
+            (largest, size), *more = found
+            if not more:
+                yield finding("LP302", contents, largest, f"test suite of {size:,} B unzipped")
+                continue
+            total = sum(s for _, s in found)
+            text = (
+                f"{len(found)} test suites of {dist}, {total:,} B unzipped; "
+                f"the largest, this one, {size:,} B"
+            )
+            grouped = finding("LP302", contents, largest, text)
+            yield replace(grouped, paths=tuple(suite for suite, _ in found))
 
 
 @check("LP303")
 def unstripped(ctx: Context) -> Iterator[Finding]:
     for contents in ctx.packages:
-        for item in files(ctx, contents):
-            facts = item.binary
-            if facts and facts.format == "elf" and facts.has_debug_info:
-                yield finding(
-                    "LP303", contents, item.path, f"carries debug sections ({item.size:,} B in all)"
-                )
+        hits = (
+            (item, "carries debug sections")
+            for item in files(ctx, contents)
+            if item.binary and item.binary.format == "elf" and item.binary.has_debug_info
+        )
+        yield from per_distribution(ctx, "LP303", contents, hits, sized=True)
 
 
 @check("LP304")

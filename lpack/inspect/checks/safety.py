@@ -6,7 +6,10 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
+from lpack.inspect.checks.grouping import per_distribution
+from lpack.inspect.contents import Contents, Item
 from lpack.inspect.handler import MAX_PARSED_SOURCE, defines
 from lpack.inspect.registry import Context, Finding, check, files, finding
 
@@ -68,24 +71,19 @@ _BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 @check("LP401")
 def permissions(ctx: Context) -> Iterator[Finding]:
+    # A zip made by a tool that keeps 0600 modes trips this on every entry.
     for contents in ctx.packages:
-        for item in contents.items:
-            if item.mode is None or item.symlink_target is not None:
-                continue
-            if item.is_dir and item.mode & 0o005 != 0o005:
-                yield finding(
-                    "LP401",
-                    contents,
-                    item.path,
-                    f"folder mode {item.mode:04o}: others cannot list and enter it",
-                )
-            elif not item.is_dir and not item.mode & 0o004:
-                yield finding(
-                    "LP401",
-                    contents,
-                    item.path,
-                    f"file mode {item.mode:04o}: others cannot read it",
-                )
+        yield from per_distribution(ctx, "LP401", contents, _closed(contents))
+
+
+def _closed(contents: Contents) -> Iterator[tuple[Item, str]]:
+    for item in contents.items:
+        if item.mode is None or item.symlink_target is not None:
+            continue
+        if item.is_dir and item.mode & 0o005 != 0o005:
+            yield item, f"folder mode {item.mode:04o}: others cannot list and enter it"
+        elif not item.is_dir and not item.mode & 0o004:
+            yield item, f"file mode {item.mode:04o}: others cannot read it"
 
 
 @check("LP402")
@@ -143,6 +141,8 @@ def aws_keys(ctx: Context) -> Iterator[Finding]:
 def local_junk(ctx: Context) -> Iterator[Finding]:
     for contents in ctx.packages:
         reported: set[str] = set()
+        # Finder leaves a .DS_Store in every folder it opened: one finding for them all.
+        junk_files: list[tuple[Item, str]] = []
         for item in contents.items:
             parts = item.path.split("/")
             for i, part in enumerate(parts):
@@ -154,25 +154,34 @@ def local_junk(ctx: Context) -> Iterator[Finding]:
                     break
             else:
                 if item.name in _JUNK_FILES and not item.is_dir:
-                    yield finding("LP404", contents, item.path, f"{item.name} file")
+                    junk_files.append((item, f"{item.name} file"))
                 elif item.name == "pyvenv.cfg":
                     folder = posixpath.dirname(item.path) or "."
                     yield finding("LP404", contents, folder, "a virtualenv")
+        yield from per_distribution(ctx, "LP404", contents, junk_files)
 
 
 @check("LP405")
 def unsafe_paths(ctx: Context) -> Iterator[Finding]:
+    # A zip written on Windows with "\\" separators trips this on every entry.
     for contents in ctx.packages:
-        for item in contents.items:
-            path = item.path
-            if (
-                path.startswith("/")
-                or "\\" in path
-                or ".." in path.split("/")
-                or re.match(r"^[A-Za-z]:", path)
-                or any(ord(c) < 32 or c in _BIDI for c in path)
-            ):
-                yield finding("LP405", contents, repr(path)[1:-1], "unsafe entry name")
+        hits = (
+            # Shown escaped: a name must not add lines or reorder text in the output.
+            (replace(item, path=repr(item.path)[1:-1]), "unsafe entry name")
+            for item in contents.items
+            if _unsafe(item.path)
+        )
+        yield from per_distribution(ctx, "LP405", contents, hits)
+
+
+def _unsafe(path: str) -> bool:
+    return (
+        path.startswith("/")
+        or "\\" in path
+        or ".." in path.split("/")
+        or re.match(r"^[A-Za-z]:", path) is not None
+        or any(ord(c) < 32 or c in _BIDI for c in path)
+    )
 
 
 @check("LP406")
