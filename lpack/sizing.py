@@ -4,7 +4,7 @@ and the gate's verdict against a baseline."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lpack.errors import ConfigError
@@ -17,7 +17,7 @@ from lpack.inspect.gate import (
     read_baseline,
     read_project_baseline,
 )
-from lpack.inspect.limits import check_limits
+from lpack.inspect.limits import LimitCheck, check_limits
 from lpack.inspect.report import Report, load_report_json, make_report
 from lpack.resolve.inputs import input_label
 from lpack.settings import ArtifactSpec, load_artifact, load_project
@@ -101,7 +101,9 @@ def reports_of(
             )
         report = report_of(path, project_dir, cli)
         spec = load_artifact(project_dir, cli, Path(report.artifact) if report.artifact else None)
-        return [ArtifactReport(None, report, _limit_failures(report, spec))]
+        checks = _limit_checks(report, spec)
+        failures = [c.message() for c in checks if c.exceeded]
+        return [ArtifactReport(None, replace(report, limits=tuple(checks)), failures)]
     results = []
     unzipped: dict[str, int] = {}
     for spec in project.select(artifacts):  # layers first: functions count theirs
@@ -122,11 +124,11 @@ def reports_of(
             layered=bool(spec.layers),
         )
         failures = [c.message() for c in checks if c.exceeded]
-        results.append(ArtifactReport(spec.name, report, failures))
+        results.append(ArtifactReport(spec.name, replace(report, limits=tuple(checks)), failures))
     return results
 
 
-def _limit_failures(report: Report, spec: ArtifactSpec) -> list[str]:
+def _limit_checks(report: Report, spec: ArtifactSpec) -> list[LimitCheck]:
     artifact = Path(report.artifact)
     if not report.artifact or not artifact.exists():  # a report file's zip may be gone
         return []
@@ -141,7 +143,7 @@ def _limit_failures(report: Report, spec: ArtifactSpec) -> list[str]:
         )
     finally:
         contents.close()
-    return [c.message() for c in checks if c.exceeded]
+    return checks
 
 
 def gate_artifacts(

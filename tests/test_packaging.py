@@ -37,6 +37,10 @@ def test_wheel_carries_rules_data(tmp_path: Path) -> None:
     }
     assert expected and expected <= names
     assert shipped == (ROOT / "rules" / "runtimes.toml").read_bytes()
+    with zipfile.ZipFile(wheel) as zf:  # the HTML report's page assets too
+        for name in ("treemap.js", "treemap.css"):
+            asset = zf.read(f"lpack/render/assets/{name}")
+            assert asset == (ROOT / "lpack" / "render" / "assets" / name).read_bytes()
     # Installed from the wheel (no checkout beside it), lpack finds its data.
     target = tmp_path / "site"
     with zipfile.ZipFile(wheel) as zf:

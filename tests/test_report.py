@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from browser import chromium
 from conftest import ROOT, make_project, run_lpack
 from lint_fixtures import dist_info, write_zip
 
@@ -149,47 +149,35 @@ def test_report_of_a_non_package(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
 def test_html_treemap_in_a_real_browser(tmp_path: Path) -> None:
+    """The report's page opens at the package and zooms by address; tests/test_treemap.py
+    checks its geometry, colours and toggle."""
     path = package(tmp_path / "fn.zip")
     html = tmp_path / "report.html"
     r = run_lpack("report", str(path), "--runtime", HOST, "--format", "html", "-o", str(html))
     assert r.rc == 0, r.stderr
     text = html.read_text()
-    assert (
-        "<script src" not in text
-        and "http://" not in text.split("<body>")[1].split("schemastore")[0]
-    )
+    assert "<script src" not in text and "http://" not in text and "https://" not in text
 
     def dom(url: str) -> str:
-        proc = subprocess.run(
-            [
-                "chromium",
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={tmp_path / 'profile'}",
-                "--window-size=1200,900",
-                "--virtual-time-budget=3000",
-                "--dump-dom",
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        return proc.stdout
+        return chromium(tmp_path, url, "--dump-dom", size="1200,900")
 
     top = dom(html.as_uri())
-    assert 'class="node"' in top and 'data-path="lib"' in top and 'data-path="app.py"' in top
-    assert 'id="distributions"' in top
+    # Distributions at the top, the user's code among them; folders and files inside.
+    for dist in ("lib", "dep", "(your source)"):
+        assert f'data-dist="{dist}"' in top, dist
+    assert 'data-path="lib/__init__.py"' in top
+    assert 'data-path="lib-1.0.dist-info"' in top  # inside lib, not a tile of its own
+    assert 'id="distributions"' in top and 'data-metric="unzipped"' in top
     zoomed = dom(html.as_uri() + "#zoom=lib")
-    assert 'data-path="lib/__init__.py"' in zoomed and 'data-path="app.py"' not in zoomed
-    assert 'class="crumb"' in zoomed
+    assert 'data-dist="lib"' in zoomed and 'data-dist="dep"' not in zoomed
+    assert 'class="crumb"' in zoomed and 'class="crumb here">lib<' in zoomed
+    source = dom(html.as_uri() + "#zoom=(your source)")
+    assert 'data-path="app.py"' in source and 'data-path="lib/core.py"' not in source
+    folder = dom(html.as_uri() + "#zoom=lib/tests&size=zipped")
+    assert (
+        'data-path="lib/tests/test_core.py"' in folder and 'data-path="lib/core.py"' not in folder
+    )
+    assert 'data-metric="zipped"' in folder
 
 
 def test_diff_of_two_packages(tmp_path: Path) -> None:
@@ -394,7 +382,7 @@ def test_gate_explicit_cap_below_the_floor_wins(tmp_path: Path) -> None:
         "--max-growth-percent",
         "1000000",
     )
-    assert r.rc == 1 and "more than the allowed 51,200 B" in r.stdout
+    assert r.rc == 1 and "more than the allowed 50.0 KiB (51,200 B)" in r.stdout
 
 
 def test_check_ignores_dangling_editor_links(tmp_path: Path, lpack_env: dict) -> None:

@@ -18,6 +18,8 @@ from packaging.utils import canonicalize_name
 from lpack.errors import ConfigError
 from lpack.facts import SOURCE_LABEL, facts
 from lpack.inspect.contents import Contents, Item
+from lpack.inspect.duplicates import Duplicate, find_duplicates
+from lpack.inspect.limits import LimitCheck
 from lpack.target import Target
 
 REPORT_VERSION = 1
@@ -156,6 +158,10 @@ class Report:
     tree: TreeNode
     # The document as read from a report file: `report FILE.json --format json` echoes it.
     source: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    # For the HTML report, not in the JSON document: files shipped twice, and the limit and
+    # budget checks (set by whoever knows the budgets; empty: only Lambda's limits are known).
+    duplicates: list[Duplicate] = field(default_factory=list, compare=False, repr=False)
+    limits: tuple[LimitCheck, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def unzipped_size(self) -> int:
@@ -339,6 +345,7 @@ def make_report(
         modules=[NamedSizes(name, sizes) for name, sizes in _largest_first(modules)],
         kinds=[NamedSizes(k, kinds[k]) for k in KINDS if k in kinds],
         tree=_tree(files),
+        duplicates=find_duplicates(contents, files, SOURCE_LABEL),
     )
 
 
