@@ -274,6 +274,11 @@ def verify_project(built: ProjectBuild) -> dict[str, VerifyResult]:
         else:  # unchanged: a module the runtime provides counts as provided
             zip_path = built.manifest.zip_path(outcome.entry)
             results[spec.name] = verify(
-                zip_path, spec.target, handler=spec.handler, layers=layers, name=spec.name
+                zip_path,
+                spec.target,
+                handler=spec.handler,
+                layers=layers,
+                name=spec.name,
+                emulation_root=spec.emulation_root_path,
             )
     return results

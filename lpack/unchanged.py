@@ -2,7 +2,7 @@
 
 The digest covers everything a function's zip is made from: the lock and what it was
 resolved from (or the uv/Poetry lock it reads), every pyproject.toml the build reads, the
-settings, the source files (names, sizes, times: see sources.tree_stamp),
+settings, the source files (names, sizes, times: see sources.source_stamp),
 SOURCE_DATE_EPOCH and lpack itself (its version and the files it runs from, rules/ too, so
 an upgrade or an edited checkout builds again). After a build that passed with the inputs
 it read still on disk, the digest, the zip's sha256 and the build's report are recorded in
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lpack import __version__
-from lpack.assemble.sources import project_files, tree_stamp
+from lpack.assemble.sources import project_files, source_stamp
 from lpack.errors import LpackError
 from lpack.files import default_cache_dir, write_atomic
 from lpack.resolve.cache import sha256_file
@@ -93,7 +93,7 @@ def base_parts(spec: ArtifactSpec, lock_text: str, skip: set[Path]) -> list[str]
         lock_text,
         json.dumps(settings, sort_keys=True),
         *_pyproject_texts(spec),
-        tree_stamp(spec.source_dir, skip),
+        source_stamp(spec, skip),
     ]
 
 
@@ -135,7 +135,7 @@ def function_inputs(spec: ArtifactSpec) -> Inputs:
         skip = project_files(spec, lock_paths)
         parts = base_parts(spec, lock_text, skip)
     except (LpackError, OSError, UnicodeDecodeError):
-        return Inputs(None, tree_stamp(spec.source_dir, project_files(spec, [spec.lock_path])))
+        return Inputs(None, source_stamp(spec, project_files(spec, [spec.lock_path])))
     return Inputs(digest_of(parts), parts[-1], lock_text)
 
 

@@ -41,6 +41,7 @@ class RequirementsInput:
     label: str  # what the user knows it as: "requirements.in", "pyproject.toml [project]"
     path: Path  # the file it came from
     text: str  # requirements-file syntax handed to pip-compile
+    notes: tuple[str, ...] = ()  # what the build should say about it ("no dependencies: …")
 
     @property
     def is_empty(self) -> bool:
@@ -202,12 +203,14 @@ def find_requirements(spec: ArtifactSpec) -> RequirementsInput:
     found = _from_pyproject(spec)
     if found is not None:
         return found
-    raise ConfigError(
-        f"No requirements found in {spec.project_dir}: looked for "
-        f"{', '.join(REQUIREMENT_FILES)} and [project] dependencies in pyproject.toml.",
-        hint="create requirements.in (one requirement per line; empty if the function "
-        "needs none) or set `requirements` in [tool.lpack].",
+    # A function that imports only the standard library (and boto3, which the runtime
+    # provides) is common: it builds, and its lock pins nothing (see README, Dependencies).
+    note = (
+        f"no dependencies: {folder} has no {' or '.join(REQUIREMENT_FILES)} and no [project] "
+        "dependencies, so the zip holds the function's own files only (add requirements.in "
+        "when it needs packages)"
     )
+    return RequirementsInput("no dependencies", folder / REQUIREMENT_FILES[0], "", (note,))
 
 
 def _read(path: Path) -> str:

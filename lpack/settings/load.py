@@ -40,15 +40,72 @@ _TABLES = {"functions": "function", "layers": "layer"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
+# What makes a folder a project lpack builds (resolve/inputs.py reads the same files):
+# a requirements input or a lock; a pyproject.toml only when it is a project's (see below).
+PROJECT_MARKERS = (
+    "requirements.in",
+    "requirements.txt",
+    "lpack.lock",
+    "uv.lock",
+    "poetry.lock",
+    "pylock.toml",
+)
+# A repository's root bounds the search: a folder above it is another project's, or none.
+VCS_MARKERS = (".git", ".hg", ".svn", ".jj")
+# A pyproject.toml with only [tool.black] or [tool.pytest.ini_options] configures tools for
+# a folder; it makes no project (a cheap text test, as sizing.is_project does).
+_PROJECT_TABLE = re.compile(r"^\s*\[\s*(project|tool\.lpack)\s*[\].]", re.MULTILINE)
+
+
+def find_project_dir(start: Path) -> Path:
+    """The project a folder belongs to, found as ruff and uv find theirs: the nearest folder,
+    from start upwards, holding a requirements file, a lock, or a pyproject.toml with
+    [project] or [tool.lpack]. The search stops at a repository's root (which still counts)
+    and below the home folder, unless it started there (a stray requirements.txt in the
+    home folder makes it no project: zipping it would ship the user's documents); when nothing is found, start
+    itself is the project (a function that needs no packages)."""
+    start = start.resolve()
+    home = _home()
+    for folder in (start, *start.parents):
+        if folder != start and folder == home:
+            break
+        if _marks_project(folder):
+            return folder
+        if any(os.path.lexists(folder / name) for name in VCS_MARKERS):
+            break
+    return start
+
+
+def _home() -> Path | None:
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, OSError):
+        return None
+    return home if home.parent != home else None  # HOME=/ bounds nothing
+
+
+def _marks_project(folder: Path) -> bool:
+    if any((folder / name).is_file() for name in PROJECT_MARKERS):
+        return True
+    pyproject = folder / "pyproject.toml"
+    try:
+        return pyproject.is_file() and bool(_PROJECT_TABLE.search(pyproject.read_text("utf-8")))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def load_project(project_dir: Path, cli: ArtifactSpec | None = None) -> Project:
     """Defaults, then [tool.lpack] of pyproject.toml, then each artifact's own table, then
-    the command line (which wins)."""
-    root = project_dir.resolve()
-    if not root.is_dir():
+    the command line (which wins). project_dir may be a folder inside the project: the
+    project is found from there upwards (find_project_dir)."""
+    start = project_dir.resolve()
+    if not start.is_dir():
         raise ConfigError(
-            f"Project folder {root} does not exist.",
+            f"Project folder {start} does not exist.",
             hint="pass the folder that holds your handler and requirements.",
         )
+    root = find_project_dir(start)
+    cli = _paths_from(cli, start, root) if cli is not None and root != start else cli
     pyproject = read_pyproject(root)
     tool = pyproject.get("tool", {})
     table = tool.get("lpack", {}) if isinstance(tool, dict) else None
@@ -88,6 +145,23 @@ def load_project(project_dir: Path, cli: ArtifactSpec | None = None) -> Project:
     project = Project(root, tuple(artifacts), shared)
     check_project(project)
     return project
+
+
+# Settings that name a path: in pyproject.toml relative to the project, on the command line
+# relative to the folder the command ran from.
+_PATH_KEYS = ("source", "output", "lock", "requirements")
+
+
+def _paths_from(cli: ArtifactSpec, start: Path, root: Path) -> ArtifactSpec:
+    """The command line's relative paths, meant from start, as the project folder sees them."""
+    moved: dict[str, Any] = {
+        key: os.path.relpath(start / value, root)
+        for key in _PATH_KEYS
+        if key in cli.given
+        and isinstance(value := getattr(cli, key), str)
+        and not os.path.isabs(value)
+    }
+    return replace(cli, **moved)
 
 
 def _check_writes_inside(spec: ArtifactSpec, cli: ArtifactSpec, path: Path) -> None:

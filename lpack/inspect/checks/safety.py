@@ -47,6 +47,8 @@ _SECRET_NAMES = {
     ".netrc",
     ".pgpass",
     ".htpasswd",
+    ".pypirc",  # upload tokens
+    ".npmrc",  # registry tokens (lpack leaves it out of the source by default too)
 }
 _SECRET_SUFFIXES = (".pem", ".key")
 _KEYSTORE_SUFFIXES = (".p12", ".pfx", ".jks", ".keystore")
