@@ -4,6 +4,7 @@ its bytecode), looking where Python installers put it."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -58,23 +59,50 @@ def _glob(root: Path, pattern: str) -> list[Path]:
         return []
 
 
-def _is_cpython(candidate: Path, wanted: str) -> bool:
+NOBODY = 65534  # the user verify runs a package as when lpack runs as root
+PROBE = "import sys; print(sys.implementation.name, '%d.%d' % sys.version_info[:2])"
+# What a failed start's stderr says around the cause: Python's fatal-error dump.
+_NOISE = re.compile(r"^(Traceback |File |Current thread|Python runtime state|Extension modules)")
+_EXCEPTION = re.compile(r"^(Fatal Python error|[A-Za-z_][\w.]*(Error|Exception|Exit)): \S")
+
+
+def meaningful_line(stderr: str) -> str:
+    """The line of a failed start's stderr that says why: the last exception line, else
+    the last unindented line that is not part of a dump (sys.path's list, a frame); "" if
+    it printed nothing."""
+    lines = [text.rstrip() for text in stderr.splitlines() if text.strip()]
+    exceptions = [text for text in lines if _EXCEPTION.match(text)]
+    plain = [t for t in lines if not t[0].isspace() and not _NOISE.match(t) and t[0] not in "[]"]
+    chosen = (exceptions or plain or lines or [""])[-1].strip()
+    return chosen if len(chosen) <= 300 else chosen[:299] + "…"
+
+
+def probe(command: list[str], wanted: str, as_nobody: bool = False) -> str | None:
+    """Why command (an interpreter, maybe behind an emulator) is not a CPython of version
+    wanted that starts with -I -S, as nobody when as_nobody; None when it is."""
+    user = NOBODY if as_nobody else None
     try:
-        probe = subprocess.run(
-            [
-                str(candidate),
-                "-I",
-                "-S",
-                "-c",
-                "import sys; print(sys.implementation.name, '%d.%d' % sys.version_info[:2])",
-            ],
+        done = subprocess.run(
+            [*command, "-I", "-S", "-c", PROBE],
             capture_output=True,
             text=True,
             timeout=60,
+            cwd="/" if as_nobody else None,  # lpack's own may be closed to nobody
+            user=user,
+            group=user,
+            extra_groups=[] if as_nobody else None,
         )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return probe.returncode == 0 and probe.stdout.split() == ["cpython", wanted]
+    except (OSError, subprocess.SubprocessError) as exc:
+        return str(exc)
+    if done.returncode != 0:
+        return meaningful_line(done.stderr) or f"it exited with {done.returncode}"
+    if done.stdout.split() != ["cpython", wanted]:
+        return f"it is {done.stdout.strip() or 'silent'}, not cpython {wanted}"
+    return None
+
+
+def _is_cpython(candidate: Path, wanted: str) -> bool:
+    return probe([str(candidate)], wanted) is None
 
 
 def cpython(version: tuple[int, int]) -> Path | None:
@@ -93,16 +121,21 @@ def find_python(target: Target, drop_privileges: bool = False) -> Path:
     for candidate in candidates(version):
         if not _is_cpython(candidate, wanted):
             continue
-        if drop_privileges and not world_reachable(candidate):
+        # Run as nobody for real: a folder or a library of its own nobody cannot read shows.
+        if drop_privileges and not (
+            world_reachable(candidate) and probe([str(candidate)], wanted, as_nobody=True) is None
+        ):
             unreachable.append(str(candidate))
             continue
         return candidate.resolve()
     if unreachable:
         raise ConfigError(
-            f"Python {wanted} was found ({', '.join(unreachable)}) but the unprivileged user "
-            "lpack verifies as cannot run it: a folder above it is not world-executable.",
+            f"Python {wanted} was found ({', '.join(unreachable)}) but nobody, the user lpack "
+            "verifies as when run as root, cannot run it: a folder above it is not "
+            "world-executable, or its files are not world-readable.",
             hint=f"install python{wanted} where every user can run it (e.g. the system "
-            "package), or run lpack verify as a non-root user.",
+            "package, or `chmod -R o+rX` its installation and o+x the folders above), or run "
+            "lpack verify as a non-root user.",
         )
     raise ConfigError(
         f"No Python {wanted} found to verify a {target.runtime} package (looked {SEARCHED}).",

@@ -206,6 +206,31 @@ def test_build_with_verify(tmp_path: Path, lpack_env: dict) -> None:
     (project / "app.py").write_text("import not_shipped_anywhere\ndef lambda_handler(e, c): pass\n")
     r = run_lpack("build", str(project), "--runtime", HOST, "--verify")
     assert r.rc == 1 and "No module named 'not_shipped_anywhere'" in r.stdout
+    assert "Traceback" not in r.stdout and "lpack verify -v" in r.stdout
+    # -v reaches build --verify's report too: each failed import's traceback.
+    (project / "app.py").write_text("import not_shipped_either\ndef lambda_handler(e, c): pass\n")
+    r = run_lpack("build", str(project), "--runtime", HOST, "--verify", "-v")
+    assert r.rc == 1 and "Traceback (most recent call last)" in r.stdout, r.stdout
+
+
+def test_failure_reasons_keep_what_says_what_failed() -> None:
+    from lpack.render.verify_text import reason
+
+    # numpy's ImportError: a banner that opens with a blank line, the cause last.
+    numpy = "ImportError: \n\nIMPORTANT: PLEASE READ THIS FOR ADVICE\n\nlong advice\n\nNo module named 'x'"
+    assert reason(numpy) == "ImportError: No module named 'x'"
+    # Any other message keeps all its lines: pydantic's ends with a link, not the cause.
+    pydantic = (
+        "ValidationError: 1 validation error for Settings\nregion\n  Field required "
+        "[type=missing]\n    For further information visit https://errors.example/missing"
+    )
+    said = reason(pydantic)
+    assert said.startswith("ValidationError: 1 validation error for Settings region Field")
+    assert (
+        reason("ValueError: expected one of:\n a\n b\n c") == "ValueError: expected one of: a b c"
+    )
+    long = reason("RuntimeError: " + "word " * 100)
+    assert len(long) == 160 and long.endswith("…")
 
 
 def test_dist_info_without_metadata_fails(tmp_path: Path) -> None:
@@ -285,3 +310,29 @@ def test_a_shipped_module_shadows_the_standard_library_as_it_does_on_lambda(tmp_
     assert r.rc == 1, r.stdout + r.stderr
     failed = {i["module"]: i["detail"] for i in r.json["imports"] if not i["ok"]}
     assert "the old typing backport shadows the stdlib" in failed["app"]
+
+
+def test_failed_imports_read_in_one_line_and_tracebacks_need_verbose(tmp_path: Path) -> None:
+    artifact = make_zip(
+        tmp_path / "fn.zip",
+        {
+            "app.py": ("import helper\n", 0o644),
+            "helper.py": (
+                # numpy's way: a banner opening with a blank line, what failed last.
+                "raise RuntimeError('\\n\\na paragraph of advice\\nwhat failed: libx.so')\n",
+                0o644,
+            ),
+        },
+    )
+    args = ["verify", str(artifact), "--runtime", HOST, "--handler", "app.handler"]
+    r = run_lpack(*args)
+    assert r.rc == 1
+    assert "FAIL  import app: RuntimeError: what failed: libx.so" in r.stdout
+    assert "Traceback" not in r.stdout and "a paragraph" not in r.stdout
+    assert "lpack verify -v prints each failure's traceback" in r.stdout
+    verbose = run_lpack(*args, "-v")
+    assert verbose.rc == 1 and "Traceback (most recent call last)" in verbose.stdout
+    assert 'helper.py", line 1' in verbose.stdout
+    as_json = run_lpack(*args, "--format", "json")  # machines keep the whole message
+    (app,) = [i for i in as_json.json["imports"] if i["module"] == "app"]
+    assert "a paragraph of advice" in app["detail"] and "Traceback" in app["traceback"]

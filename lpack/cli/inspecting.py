@@ -20,10 +20,12 @@ from lpack.cli.options import (
     spec_from_flags,
     target_options,
     upload_option,
+    verbosity,
+    verbosity_options,
 )
 from lpack.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, LpackError
 from lpack.files import write_atomic
-from lpack.inspect.sandbox import DEFAULT_TIMEOUT
+from lpack.inspect.sandbox import DEFAULT_TIMEOUT, EMULATED_TIMEOUT
 from lpack.settings import Project, load_artifact, load_project
 
 if TYPE_CHECKING:
@@ -61,10 +63,9 @@ _REPORT_FORMATS = ("text", "json", "markdown", "html")
 @click.option(
     "--timeout",
     type=click.FloatRange(min=1, max=3600),
-    default=DEFAULT_TIMEOUT,
-    show_default=True,
     metavar="SECONDS",
-    help="Stop the package after this long; the step still running fails.",
+    help=f"Stop the package after this long; the step still running fails (default "
+    f"{DEFAULT_TIMEOUT:g}, {EMULATED_TIMEOUT:g} under emulation).",
 )
 @click.option(
     "--profile",
@@ -80,6 +81,15 @@ _REPORT_FORMATS = ("text", "json", "markdown", "html")
     metavar="N",
     help="With --profile: that many fresh runs, the fastest shown (less noise).",
 )
+@click.option(
+    "--emulation-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="FOLDER",
+    help="Root file system of the package's CPU with the runtime's Python, run under "
+    "qemu-user when that CPU is not this machine's (.ci/arm64-python makes an arm64 one; "
+    "default: `emulation-root` in [tool.lpack], else $LPACK_EMULATION_ROOT).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Print the traceback of each failed import.")
 @format_option("text", "json")
 def verify_command(
     artifact: Path,
@@ -88,13 +98,16 @@ def verify_command(
     layers: tuple[Path, ...],
     skip: tuple[str, ...],
     runtime_libraries_only: bool,
-    timeout: float,
+    timeout: float | None,
     profile: bool,
     repeat: int,
+    emulation_root: Path | None,
+    verbose: bool,
     fmt: str,
     **flags: Any,
 ) -> None:
     """Import ARTIFACT (a Lambda zip) as Lambda would: isolated, read-only, unprivileged."""
+    from lpack.inspect.emulation import VERIFY_SETTING
     from lpack.inspect.verify import verify
     from lpack.render import json as render_json
     from lpack.render.console import make_console
@@ -119,13 +132,15 @@ def verify_command(
             timeout=timeout,
             private=[project_dir],
             profile_runs=repeat if profile else 0,
+            emulation_root=emulation_root or spec.emulation_root_path,
+            setting=VERIFY_SETTING,
         )
     except LpackError as exc:
         fail(exc, fmt)
     if fmt == "json":
         print(render_json.dumps(render_json.verify_json(result)))
     else:
-        print_verify(make_console(), result)
+        print_verify(make_console(), result, verbose=verbose)
     sys.exit(EXIT_OK if result.ok else EXIT_FINDINGS)
 
 
@@ -138,9 +153,28 @@ def verify_command(
 @budget_options
 @selection_options
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when errors are found.")
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="One line per rule: how many findings, the most frequent first (JSON: a "
+    "`statistics` list beside the findings). The exit code is the same.",
+)
+@click.option(
+    "--skip-unbuilt",
+    is_flag=True,
+    help="With no PATHS, note and skip a function whose zip (or a layer's) is not built yet, "
+    "instead of failing (the pre-commit hook's mode).",
+)
+@verbosity_options
 @format_option("text", "json", "github", "sarif")
 def lint_command(
-    paths: tuple[Path, ...], project_dir: Path, exit_zero: bool, fmt: str, **flags: Any
+    paths: tuple[Path, ...],
+    project_dir: Path,
+    exit_zero: bool,
+    statistics: bool,
+    skip_unbuilt: bool,
+    fmt: str,
+    **flags: Any,
 ) -> None:
     """Check Lambda packages (zips or folders; the function first, then its layers).
 
@@ -148,32 +182,38 @@ def lint_command(
     from lpack.inspect.lint import LintOptions, lint_paths
     from lpack.render import json as render_json
     from lpack.render.console import make_console
-    from lpack.render.github import findings_github
+    from lpack.render.findings import print_findings
+    from lpack.render.github import announce, findings_github
     from lpack.render.sarif import findings_sarif
-    from lpack.render.text import print_findings
 
     try:
+        if statistics and fmt in ("github", "sarif"):
+            raise ConfigError(
+                f"--statistics counts findings per rule, and --format {fmt} has no place for it.",
+                hint="use --statistics with --format text or json.",
+            )
         project = load_project(project_dir, spec_from_flags(flags))
         spec = project.spec_for(paths[0] if paths else None)
         if paths:
             findings = lint_paths(list(paths), spec.target, LintOptions.for_artifact(spec))
         else:
-            findings = _lint_built(project)
+            findings = _lint_built(project, skip_unbuilt)
     except LpackError as exc:
         fail(exc, "json" if fmt in ("json", "sarif") else "text")
     if fmt == "json":
-        print(render_json.dumps(render_json.findings_json(findings, spec.target)))
+        print(render_json.dumps(render_json.findings_json(findings, spec.target, statistics)))
     elif fmt == "sarif":
         print(render_json.dumps(findings_sarif(findings)))
     elif fmt == "github":
         sys.stdout.write(findings_github(findings))
     else:
-        print_findings(make_console(), findings)
+        print_findings(make_console(), findings, statistics, verbosity())
+    announce(findings, "lpack lint", annotate=fmt != "github")  # in GitHub Actions only
     errors = sum(1 for f in findings if f.severity == "error")
     sys.exit(EXIT_FINDINGS if errors and not exit_zero else EXIT_OK)
 
 
-def _lint_built(project: Project) -> list[Finding]:
+def _lint_built(project: Project, skip_unbuilt: bool = False) -> list[Finding]:
     """The project's built zips: each function with its layers, each layer alone."""
     from lpack.inspect.lint import LintOptions, lint_paths
 
@@ -181,12 +221,19 @@ def _lint_built(project: Project) -> list[Finding]:
     findings: dict[Finding, None] = {}  # a layer's findings once, however many use it
     for spec in specs:
         zips = [spec.output_path, *(layer.output_path for layer in project.layers_of(spec))]
-        for zip_path in zips:
-            if not zip_path.is_file():
-                raise ConfigError(
-                    f"No PATH given and the project's zip {zip_path} does not exist.",
-                    hint="run `lpack build` first, or pass the zip or folder to lint.",
-                )
+        missing = [z for z in zips if not z.is_file()]
+        if missing and skip_unbuilt:  # a commit need not wait for a build: say so, go on
+            click.echo(
+                f"lpack lint: skipped {spec.name}: {missing[0]} is not built "
+                "(run `lpack build` to lint it).",
+                err=True,
+            )
+            continue
+        if missing:
+            raise ConfigError(
+                f"No PATH given and the project's zip {missing[0]} does not exist.",
+                hint="run `lpack build` first, or pass the zip or folder to lint.",
+            )
         findings.update(
             dict.fromkeys(lint_paths(zips, spec.target, LintOptions.for_artifact(spec)))
         )

@@ -1,8 +1,9 @@
 """lpack verify: import a package the way Lambda would, before Lambda does.
 
 The zip is extracted read-only, with its modes, into a folder any user can traverse
-(extract.py); a Python of the target's version runs with -I -S (nothing of the host's
-site-packages: -I alone keeps them), as an unprivileged user when lpack runs as root (Lambda
+(extract.py); a Python of the target's version (for another CPU's package, that CPU's
+under qemu-user: emulation.py) runs with -I -S (nothing of the host's site-packages: -I
+alone keeps them), as an unprivileged user when lpack runs as root (Lambda
 runs code as sbx_user1051, so a file that is not world-readable fails here too), with
 Lambda's sys.path order and environment variables, contained by sandbox.py: its own
 namespaces where Linux gives them, resource limits, a deadline and bounded output.
@@ -25,22 +26,31 @@ import platformdirs
 
 from lpack.errors import ConfigError
 from lpack.files import why_unusable
+from lpack.inspect.emulation import (
+    ROOT_ENV,
+    SETTING,
+    Interpreter,
+    check_started,
+    interpreter_for,
+    start_probe,
+)
 from lpack.inspect.extract import Extraction, extract, seal, unseal
-from lpack.inspect.libsandbox import stage
+from lpack.inspect.libsandbox import LibraryView, stage
 from lpack.inspect.profile import best_profile, read_run
 from lpack.inspect.sandbox import (
     DEFAULT_TIMEOUT,
+    EMULATED_TIMEOUT,
     EVENTS_CAP,
+    Isolation,
     Outcome,
     Plan,
     check_setup,
-    interpreter_folders,
     isolation_for,
     run,
 )
 from lpack.inspect.verify_result import NEEDS_RUNTIME, account_for_stop, read_events
 from lpack.inspect.verify_result import VerifyResult as VerifyResult
-from lpack.pythons import find_python, world_reachable
+from lpack.pythons import world_reachable
 from lpack.target import Target
 
 _EXT_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\.(?:cpython-[^.]+|abi3)\.so$")
@@ -148,56 +158,118 @@ def verify(
     name: str = "function",
     runtime_sdk: Path | None = None,
     runtime_libraries_only: bool = False,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | None = None,
     private: Sequence[Path] = (),
     profile_runs: int = 0,
+    emulation_root: Path | None = None,
+    setting: str = SETTING,
 ) -> VerifyResult:
     """Import the package (with its layers) as Lambda would; call the handler with the event.
 
     runtime_sdk: a zip standing in for the SDK the runtime provides (/var/runtime).
     runtime_libraries_only: hide the host's shared libraries that the runtime lacks.
-    timeout: seconds the whole run may take; a step still running then fails.
+    timeout: seconds the run may take, a step still running then fails (None: the default).
     private: folders the package must not see (with $HOME, lpack's cache, the working one).
-    profile_runs: then time the handler's module alone in that many fresh interpreters."""
+    profile_runs: then time the handler's module alone in that many fresh interpreters.
+    emulation_root: another CPU's root with the runtime's Python (None: $LPACK_EMULATION_ROOT).
+    setting: how the caller's user sets that root (refusals name it)."""
     _check_inputs(artifact, [*(layers or []), *([runtime_sdk] if runtime_sdk else [])])
     _check_request(artifact, event_file, handler, profile_runs)
-    drop = os.geteuid() == 0 if hasattr(os, "geteuid") else False
-    python = find_python(target, drop)
-    isolation = isolation_for(str(python))
-    if runtime_libraries_only and not isolation.namespaces:
-        raise ConfigError(
-            f"Cannot show the import only the runtime's shared libraries: {isolation.reason}.",
-            hint="run verify without --runtime-libraries-only (lint rule LP209 still checks "
-            "every library need), or on Linux with user namespaces enabled.",
-        )
+    packages = [artifact, *(layers or [])]
+    interpreter, isolation = _runner(
+        target, packages, (emulation_root, setting), runtime_libraries_only, profile_runs
+    )
+    timeout = timeout or (EMULATED_TIMEOUT if interpreter.emulator else DEFAULT_TIMEOUT)
+    python, prelude = interpreter.python, interpreter.prelude
     work = Path(tempfile.mkdtemp(prefix="lpack-verify-", dir=_verify_root()))
     try:
         os.chmod(work, 0o755)
         sandbox = _Sandbox.extract(work, artifact, layers or [], runtime_sdk, event_file)
         modules = [m for m in sandbox.modules(handler) if m not in (skip or [])]
-        argv = sandbox.harness(python, target, modules, handler)
+        argv = sandbox.harness(interpreter, target, modules, handler)
         env = lambda_environment(target, sandbox.task, name, handler)
         view = stage(target, python, work) if runtime_libraries_only else None
-        keep = [str(work), *interpreter_folders(str(python))]
-        plan = Plan(isolation, sandbox.task, keep, timeout=timeout)
+        plan = Plan(isolation, sandbox.task, [str(work), *interpreter.folders()], timeout=timeout)
         plan.hide = _private_folders([artifact.parent, *private])
         plan.binds = view.binds() if view else []
-        outcome = run(plan.command(str(python), argv), sandbox.task, env, timeout)
+        if interpreter.emulator:  # the root may be the project's: it runs contained too
+            _check_starts(plan, interpreter, target, env, artifact)
+        outcome = run(plan.command(prelude, argv), sandbox.task, env, timeout)
         check_setup(outcome, artifact)
-        result = VerifyResult(artifact, python, isolation.user, isolation=plan.describe())
-        result.libraries = view
-        result.stderr = outcome.stderr
+        result = _result(artifact, interpreter, plan, view, outcome)
         step = read_events(result, outcome, runtime_sdk is not None)
         if not result.completed:
             account_for_stop(result, outcome, step, modules, python, timeout)
         if profile_runs and handler:
-            argv = plan.command(str(python), sandbox.harness(python, target, [], handler, True))
+            argv = plan.command(prelude, sandbox.harness(interpreter, target, [], handler, True))
             again = partial(run, argv, sandbox.task, env, timeout, EVENTS_CAP)
             _profile(result, sandbox.modules(handler)[0], again, profile_runs)
         return result
     finally:
         unseal(work)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _result(
+    artifact: Path, interpreter: Interpreter, plan: Plan, view: LibraryView | None, run: Outcome
+) -> VerifyResult:
+    """The result of a run, before its events are read."""
+    user = plan.isolation.user
+    result = VerifyResult(artifact, interpreter.python, user, isolation=plan.describe())
+    result.libraries, result.emulator, result.stderr = view, interpreter.emulator, run.stderr
+    return result
+
+
+def _check_starts(
+    plan: Plan, interpreter: Interpreter, target: Target, env: dict[str, str], artifact: Path
+) -> None:
+    """The emulation root's Python starts, tried in the sandbox the package will run in."""
+    argv = plan.command(interpreter.prelude, start_probe(interpreter))
+    probe = run(argv, plan.cwd, env, 60)
+    check_setup(probe, artifact)
+    check_started(interpreter, target, probe, plan.isolation.user)
+
+
+def _runner(
+    target: Target,
+    packages: list[Path],
+    root_setting: tuple[Path | None, str],
+    runtime_libraries_only: bool,
+    profile_runs: int,
+) -> tuple[Interpreter, Isolation]:
+    """The interpreter for the package and the isolation its sandbox gets; ConfigError when
+    either cannot do what was asked."""
+    drop = os.geteuid() == 0 if hasattr(os, "geteuid") else False
+    emulation_root, setting = root_setting
+    if emulation_root is None and os.environ.get(ROOT_ENV):
+        emulation_root = Path(os.environ[ROOT_ENV])
+    interpreter = interpreter_for(target, packages, drop, emulation_root, setting)
+    if interpreter.emulator:
+        _check_emulated_request(runtime_libraries_only, profile_runs)
+    isolation = isolation_for(interpreter.prelude)
+    if runtime_libraries_only and not isolation.namespaces:
+        raise ConfigError(
+            f"Cannot show the import only the runtime's shared libraries: {isolation.reason}.",
+            hint="run verify without --runtime-libraries-only (lint rule LP209 still checks "
+            "every library need), or on Linux with user namespaces enabled.",
+        )
+    return interpreter, isolation
+
+
+def _check_emulated_request(runtime_libraries_only: bool, profile_runs: int) -> None:
+    if runtime_libraries_only:
+        raise ConfigError(
+            "--runtime-libraries-only hides this machine's own shared libraries; under "
+            "emulation the package sees only the emulation root's.",
+            hint="drop --runtime-libraries-only (lint rule LP209 still checks every library "
+            "need), or verify on a machine of the package's CPU.",
+        )
+    if profile_runs:
+        raise ConfigError(
+            "--profile times the cold import, and under emulation those times say nothing "
+            "of Lambda's.",
+            hint="drop --profile, or profile on a machine of the package's CPU.",
+        )
 
 
 def _check_request(
@@ -367,7 +439,7 @@ class _Sandbox:
 
     def harness(
         self,
-        python: Path,
+        interpreter: Interpreter,
         target: Target,
         modules: list[str],
         handler: str | None,
@@ -389,7 +461,8 @@ class _Sandbox:
             profile,
         ]
         flags = ["-B", "-X", "importtime"] if profile else []
-        return [str(python), "-I", "-S", *flags, "-c", _harness_source(), json.dumps(payload)]
+        command = interpreter.command
+        return [*command, "-I", "-S", *flags, "-c", _harness_source(), json.dumps(payload)]
 
     def modules(self, handler: str | None) -> list[str]:
         """The handler's module, then every top-level module of the function and its layers."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from lpack.errors import LpackError
 from lpack.facts import facts
+from lpack.pythons import meaningful_line
 
 if TYPE_CHECKING:
     from lpack.inspect.libsandbox import LibraryView
@@ -45,6 +46,7 @@ class VerifyResult:
     libraries: LibraryView | None = None  # set when only the runtime's libraries were visible
     completed: bool = False  # the harness reached its end (no crash, no os._exit)
     isolation: str = ""  # what the package was kept from (sandbox.Isolation.describe)
+    emulator: str = ""  # the qemu-user program python ran under ("" natively: emulation.py)
     profile: ImportProfile | None = None  # verify --profile: the handler's cold import
     profile_skipped: str = ""  # why --profile has none (the handler's module did not import)
 
@@ -160,5 +162,6 @@ def account_for_stop(
         result.imports.append(ModuleResult(module, False, "not reached: " + cause))
     if not any(r.ok for r in result.imports) and not modules and not outcome.timed_out:
         raise LpackError(
-            f"The verifying interpreter {python} failed to start: {outcome.stderr.strip()[-500:]}",
+            f"The verifying interpreter {python} failed to start: "
+            f"{meaningful_line(outcome.stderr) or f'it exited with {outcome.returncode}'}",
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -16,12 +17,29 @@ if TYPE_CHECKING:
     from lpack.inspect.verify import VerifyResult
 
 
-def print_verify(console: Console, result: VerifyResult) -> None:
+def reason(detail: str, width: int = 160) -> str:
+    """A failure's one line, "Type: message": a message that opens with a blank line (numpy's
+    banner, a paragraph of advice) down to its last line, where it says what failed; any
+    other message's lines joined (pydantic's ValidationError ends with a link), cut at width."""
+    kind, sep, message = detail.partition(": ")
+    lines = [text.strip() for text in message.splitlines() if text.strip()]
+    if not sep or not lines:
+        text = " ".join(detail.split())
+    elif message.lstrip(" \t").startswith("\n"):
+        text = f"{kind}: {lines[-1]}"
+    else:
+        text = f"{kind}: {' '.join(lines)}"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_verify(console: Console, result: VerifyResult, verbose: bool = False) -> None:
+    """verbose: each failed import's traceback too (else one line per failure)."""
     say = partial(line, console)
+    under = f" under {Path(result.emulator).name}" if result.emulator else ""
     say(
         "verify",
         escape(
-            f"{result.artifact} with {result.python} -I -S as {result.user}, "
+            f"{result.artifact} with {result.python} -I -S{under} as {result.user}, "
             "read-only, Lambda's sys.path and environment"
         ),
     )
@@ -40,7 +58,7 @@ def print_verify(console: Console, result: VerifyResult) -> None:
         if item.ok:
             say("", f"[green]ok[/]    import {escape(item.module)}")
         else:
-            say("", f"[red]FAIL[/]  import {escape(item.module)}: {escape(item.detail)}")
+            say("", f"[red]FAIL[/]  import {escape(item.module)}: {escape(reason(item.detail))}")
     if not result.imports:
         say("", "[red]FAIL[/]  nothing was imported")
     found = [m for m in result.metadata if m.ok]
@@ -62,9 +80,11 @@ def print_verify(console: Console, result: VerifyResult) -> None:
                 f"{escape(invoke['type'])}: {escape(invoke['message'])}",
             )
             console.print(escape(invoke.get("traceback", "").rstrip()), highlight=False)
-    for item in result.imports:
-        if not item.ok:
-            console.print(escape(item.traceback.rstrip()), highlight=False)
+    failed = [item for item in result.imports if not item.ok and item.traceback.strip()]
+    for item in failed if verbose else []:
+        console.print(escape(item.traceback.rstrip()), highlight=False)
+    if failed and not verbose:
+        say("", "[dim](lpack verify -v prints each failure's traceback)[/]")
     if result.profile_skipped:
         say("profile", escape(f"skipped: {result.profile_skipped}"))
     if result.profile is not None:

@@ -195,6 +195,9 @@ class ArtifactSpec(Section):
     allow_sdist: tuple[str, ...] = setting((), parse=values.strings)
     # Ship .pyc compiled by the target's Python: Lambda's read-only folders cannot cache them.
     bytecode: bool = setting(False, parse=values.flag)
+    # verify: a folder holding another CPU's root file system with the runtime's Python, run
+    # under qemu-user when the package's arch is not this machine's (.ci/arm64-python makes one).
+    emulation_root: str | None = setting(None, parse=values.text)
     slim: SlimSettings = setting(merge=NESTED, parse=_slim, factory=SlimSettings)
     lint: LintSettings = setting(merge=NESTED, parse=_lint, factory=LintSettings)
 
@@ -221,6 +224,10 @@ class ArtifactSpec(Section):
     @property
     def output_path(self) -> Path:
         return (self.project_dir / (self.output or f"dist/{self.name}.zip")).resolve()
+
+    @property
+    def emulation_root_path(self) -> Path | None:
+        return (self.project_dir / self.emulation_root).resolve() if self.emulation_root else None
 
 
 @dataclass(frozen=True)
