@@ -10,12 +10,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from lpack.assemble.sources import tree_stamp
+from lpack.assemble.sources import source_stamp
 from lpack.errors import StaleLockError
 from lpack.files import default_cache_dir, write_atomic
 from lpack.inspect.limits import LimitCheck, check_limits
 from lpack.resolve.locking import lock
 from lpack.settings import ArtifactSpec, Project
+from lpack.units import exact_bytes, human_bytes
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def _fingerprint(spec: ArtifactSpec, lock_text: str) -> str:
     settings = {k: v for k, v in spec.to_data().items() if k != "project_dir"}
     h.update(json.dumps(settings, sort_keys=True).encode())
     h.update(str(spec.source_dir).encode())
-    h.update(tree_stamp(spec.source_dir).encode())
+    h.update(source_stamp(spec).encode())
     return h.hexdigest()
 
 
@@ -86,9 +87,10 @@ def _verdict(
     who: str, checks: list[LimitCheck], zipped: int, unzipped: int, spec: ArtifactSpec
 ) -> CheckResult:
     over = [c for c in checks if c.exceeded]
-    summary = f"{zipped:,} B zipped, {unzipped:,} B unzipped for {spec.runtime} {spec.arch}"
+    sizes = f"{human_bytes(zipped)} zipped, {human_bytes(unzipped)} unzipped"
+    summary = f"{sizes} for {spec.runtime} {spec.arch}"
     if over:
-        details = "; ".join(f"{c.over_by:,} B over {c.label}" for c in over)
+        details = "; ".join(f"{exact_bytes(c.over_by)} over {c.label}" for c in over)
         return CheckResult(False, f"lpack check: {who}FAIL {summary}: {details}.")
     return CheckResult(
         True, f"lpack check: {who}ok — lock current, {summary}, within every limit and budget."
