@@ -37,6 +37,7 @@ from lpack.inspect.handler import HandlerCheck, check_handler
 from lpack.inspect.limits import LIMIT_CODES, LimitCheck, check_limits
 from lpack.inspect.lint import ACROSS_LAYERS, Finding, LintOptions, lint_paths
 from lpack.inspect.remedy import dependency_names, remedy, weights_of
+from lpack.inspect.sourcesecrets import refuse_secrets, source_secrets
 from lpack.resolve.fetch import FetchedWheel, fetch
 from lpack.resolve.inputs import LOCK_NAMES, REQUIREMENT_FILES, requirement_names
 from lpack.resolve.lockfile import Pin
@@ -53,21 +54,32 @@ LAYER_HANDLER = HandlerCheck(None, False, "a layer: no handler")
 
 
 class Progress(Protocol):
-    """How a live display follows a build: one stage at a time, with an optional total."""
+    """How a display follows a build: one stage at a time, with an optional total (items, or
+    bytes), and each stage's outcome as it ends, for a display that reports it then. The
+    outcome: the LockResult (lock), the wheels (fetch), the wheel's file name (package), and
+    the BuildResult so far (slim, then write)."""
 
-    def start(self, stage: str, description: str, total: int | None = None) -> None: ...
+    def start(
+        self, stage: str, description: str, total: int | None = None, unit: str = "items"
+    ) -> None: ...
     def advance(self, amount: int = 1) -> None: ...
-    def done(self, stage: str, summary: str) -> None: ...
+    def expect(self, amount: int) -> None: ...
+    def done(self, stage: str, outcome: object) -> None: ...
 
 
 class SilentProgress:
-    def start(self, stage: str, description: str, total: int | None = None) -> None:
+    def start(
+        self, stage: str, description: str, total: int | None = None, unit: str = "items"
+    ) -> None:
         pass
 
     def advance(self, amount: int = 1) -> None:
         pass
 
-    def done(self, stage: str, summary: str) -> None:
+    def expect(self, amount: int) -> None:
+        pass
+
+    def done(self, stage: str, outcome: object) -> None:
         pass
 
 
@@ -94,6 +106,9 @@ class BuildResult:
     findings: list[Finding] = field(default_factory=list)
     left_out: list[LeftOut] = field(default_factory=list)  # provided by the function's layers
     remedy: str | None = None  # what to do when the package is over Lambda's limits
+    # What the user should know and need not fix: source files left out by default or by an
+    # ignore file, a function with no dependencies.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def lint_errors(self) -> list[Finding]:
@@ -199,16 +214,7 @@ def build(
 def _lock(spec: ArtifactSpec, progress: Progress, refresh: bool, locked: bool) -> LockResult:
     progress.start("lock", "resolving dependencies for " + spec.target.runtime)
     lock_result = lock(spec, refresh=refresh, locked=locked)
-    pins = len(lock_result.lockfile.pins)
-    reused = ", reused" if lock_result.reused else ""
-    written = lock_result.lockfile.path.name
-    summary = f"{lock_result.requirements.label} → {written} ({pins} pins{reused})"
-    if lock_result.defers_to:
-        summary = (
-            f"{lock_result.requirements.label}, read for {spec.target.runtime} {spec.target.arch} "
-            f"({pins} packages; `{lock_result.defers_to}` keeps it)"
-        )
-    progress.done("lock", summary)
+    progress.done("lock", lock_result)
     return lock_result
 
 
@@ -224,15 +230,17 @@ def _fetch(
         for p in lockfile.pins
         if p.key in provided
     ]
-    progress.start("fetch", "fetching wheels", total=len(kept))
+    # Counted in bytes as the index sends them: one big wheel is most of a cold fetch's time.
+    progress.start("fetch", f"fetching {len(kept)} wheels", total=0, unit="bytes")
 
     def on_event(event: dict[str, Any]) -> None:
-        if event.get("event") == "fetched":
-            progress.advance(1)
+        if event.get("event") == "downloading":
+            if event.get("size"):
+                progress.expect(int(event["size"]))
+            progress.advance(int(event.get("amount", 0)))
 
     wheels = fetch(spec, replace(lockfile, pins=kept), on_event=on_event)
-    cached = sum(1 for w in wheels if w.cached)
-    progress.done("fetch", f"{len(wheels)} wheels ({cached} cached)")
+    progress.done("fetch", wheels)
     return wheels, left_out
 
 
@@ -265,10 +273,13 @@ def _plan(
     wheels: list[FetchedWheel],
     loose: bool = True,
     notes: Sequence[str] = (),
-) -> Plan:
+) -> tuple[Plan, list[str]]:
+    """The layout, and the notes about the source files (what was left out). Secrets in the
+    source files stop the build here, before anything is written."""
     warnings: list[str] = list(notes)
     files: list[tuple[str, Path]] = []
     source = spec.source_dir
+    source_notes: list[str] = []
     if source is not None and loose:
         if not source.is_dir():
             raise ConfigError(
@@ -276,8 +287,15 @@ def _plan(
                 hint="fix `source` in [tool.lpack] or --source.",
             )
         own = own_files(spec, lock_result)
-        files = source_files(source, spec.include, spec.exclude, own, warnings)
-    return make_plan(wheels, files, warnings, InstallLayout.for_kind(spec.kind))
+        root = spec.project_dir.resolve()
+        selection = source_files(source, spec.include, spec.exclude, own, warnings, root)
+        files = selection.files
+        left_out = selection.left_out.note()
+        source_notes += [left_out] if left_out else []
+        found = source_secrets(source, files, spec.target, LintOptions.for_artifact(spec))
+        refuse_secrets(found, spec.name, lock_written=not lock_result.reused)
+    plan = make_plan(wheels, files, warnings, InstallLayout.for_kind(spec.kind))
+    return plan, source_notes
 
 
 def _check_output(spec: ArtifactSpec, force: bool) -> None:
@@ -355,7 +373,7 @@ def _build(
     wheels += own
     with _timed(timings, "plan"):
         notes = [*lock_result.notes, *notes]  # a lock resolved again says why it was
-        plan = _plan(spec, lock_result, wheels, loose=not own, notes=notes)
+        plan, source_notes = _plan(spec, lock_result, wheels, loose=not own, notes=notes)
         handler = (
             LAYER_HANDLER if spec.kind == "layer" else check_handler(plan.entries, spec.handler)
         )
@@ -365,36 +383,47 @@ def _build(
         context = StageContext(spec.target, spec.slim, roots, bytecode=spec.bytecode)
         slimmed = run_stages(plan, context, BUILD_STAGES)
     result = BuildResult(spec, lock_result, wheels, plan, handler, slimmed, None, [], timings)
-    result.left_out = left_out
+    result.left_out, result.notes = left_out, [*lock_result.requirements.notes, *source_notes]
+    progress.done("slim", result)
     if dry_run:
         return result
     with _timed(timings, "write"):
         entries = plan.sorted_entries()
         progress.start(
-            "write", f"writing {spec.output_path.name}", total=sum(e.size for e in entries)
+            "write",
+            f"writing {spec.output_path.name}",
+            total=sum(e.size for e in entries),
+            unit="bytes",
         )
         packer = Packer(COMPRESSIONS[spec.compression], EntryCache(default_cache_dir()))
         result.archive = write_archive(
             entries, spec.output_path, progress=progress.advance, packer=packer
         )
-    progress.done("write", str(spec.output_path))
-    archive = result.archive
+    progress.done("write", result)
     _measure(result, layers)
     with _timed(timings, "lint"):
-        # The same checks `lpack lint` runs on anybody's zip (the function first, then its
-        # layers), on what we just wrote; limits are reported once, by the limits section.
-        # LP408 (damaged members) is skipped: lpack wrote these zips itself, from wheel
-        # members whose CRCs it checked (assemble/wheelcheck.py) and bytes it compressed, so
-        # a second inflate of everything would cost a second and prove nothing.
-        # LP301 (bytecode shipped) is what `bytecode = true` asked for.
-        skipped = (*LIMIT_CODES, "LP408", *(["LP301"] if spec.bytecode else []))
-        options = LintOptions.for_artifact(spec, handler.handler, reported_elsewhere=skipped)
-        paths = [archive.path, *(layer.archive for layer in layers)]
-        findings = lint_paths(paths, spec.target, options)
-        # A layer's own findings belong to the layer's build, not again to each function.
-        mine = str(archive.path)
-        result.findings = [f for f in findings if f.artifact == mine or f.code in ACROSS_LAYERS]
+        progress.start("lint", "checking the package")
+        result.findings = _lint_written(result, layers)
     return result
+
+
+def _lint_written(result: BuildResult, layers: Sequence[LayerBuild]) -> list[Finding]:
+    """The same checks `lpack lint` runs on anybody's zip (the function first, then its
+    layers), on what we just wrote; limits are reported once, by the limits section.
+
+    LP408 (damaged members) is skipped: lpack wrote these zips itself, from wheel members
+    whose CRCs it checked (assemble/wheelcheck.py) and bytes it compressed, so a second
+    inflate of everything would cost a second and prove nothing. LP301 (bytecode shipped)
+    is what `bytecode = true` asked for."""
+    spec, archive = result.spec, result.archive
+    assert archive is not None
+    skipped = (*LIMIT_CODES, "LP408", *(["LP301"] if spec.bytecode else []))
+    options = LintOptions.for_artifact(spec, result.handler.handler, reported_elsewhere=skipped)
+    paths = [archive.path, *(layer.archive for layer in layers)]
+    findings = lint_paths(paths, spec.target, options)
+    # A layer's own findings belong to the layer's build, not again to each function.
+    mine = str(archive.path)
+    return [f for f in findings if f.artifact == mine or f.code in ACROSS_LAYERS]
 
 
 def verify_build(result: BuildResult, layers: Sequence[Path] = ()) -> VerifyResult:
@@ -415,4 +444,5 @@ def verify_build(result: BuildResult, layers: Sequence[Path] = ()) -> VerifyResu
             layers=list(layers),
             name=spec.name,
             runtime_sdk=sdk,
+            emulation_root=spec.emulation_root_path,
         )

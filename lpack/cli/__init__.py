@@ -7,7 +7,7 @@ import importlib
 import os
 import signal
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn, TextIO
 
 import click
 
@@ -61,9 +61,40 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+class _ReaderGone:
+    """stdout that outlives its reader (`lpack build | head`): once the pipe breaks, output
+    goes to /dev/null and the command finishes, so its exit code still says how the build
+    went, not that `head` stopped reading (Python's default is exit 1, lpack's "over a
+    limit")."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+
+    def _to_devnull(self) -> None:
+        # What the stream still buffers is written to /dev/null by its next flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
 def main() -> None:
     os.environ.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     signal.signal(signal.SIGTERM, _on_sigterm)
+    sys.stdout = _ReaderGone(sys.stdout)
     try:
         cli.main(prog_name="lpack", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):
@@ -82,9 +113,8 @@ def main() -> None:
     except OSError as exc:  # the file system refused: a full disk, a permission, a loop
         if exc.errno is None:  # not the file system's (a library's own OSError subclass)
             _internal_error(exc)
-        if exc.errno == errno.EPIPE:  # stdout's reader left (`lpack ... | head`): say nothing
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(EXIT_USAGE)
+        if exc.errno == errno.EPIPE:  # a pipe other than stdout (_ReaderGone has that one)
+            _internal_error(exc)
         if os.environ.get("LPACK_DEBUG"):
             raise
         _report(file_system_error(exc))

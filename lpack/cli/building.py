@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from lpack.cli.options import (
     artifact_option,
@@ -24,6 +25,8 @@ from lpack.cli.options import (
     split_project_args,
     target_options,
     upload_option,
+    verbosity,
+    verbosity_options,
 )
 from lpack.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, LpackError
 from lpack.settings import ArtifactSpec, Project, load_project
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 @target_options
 @requirement_options
 @format_option("text", "json")
+@verbosity_options
 @click.option("--source", help="Folder with the function's code (default: the project folder).")
 @click.option("--handler", help="Handler as Lambda names it, e.g. app.lambda_handler.")
 @click.option("--output", "-o", help="Zip to write (default dist/<name>.zip).")
@@ -112,6 +116,8 @@ def build(
     try:
         project_dir, names = split_project_args(args)
         project = load_project(project_dir, spec_from_flags(flags))
+        if fmt == "text" and verbosity() >= 0 and project.root != project_dir.resolve():
+            _say_found(console, project.root, project_dir)
         if list_only:
             _print_list(project, names, fmt, console)
             sys.exit(EXIT_OK)
@@ -127,6 +133,13 @@ def build(
     except LpackError as exc:
         fail(exc, fmt)
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+def _say_found(console: Console, root: Path, start: Path) -> None:
+    """The project was found above the folder the build started from (find_project_dir)."""
+    from lpack.render.console import line
+
+    line(console, "project", escape(f"{root} (found above {start.resolve()})"))
 
 
 @dataclass(frozen=True)
@@ -158,6 +171,8 @@ def _build_function(spec: ArtifactSpec, flags: BuildFlags, fmt: str, console: Co
 def _run_build(spec: ArtifactSpec, flags: BuildFlags, fmt: str, console: Console) -> BuildResult:
     from lpack.build import Progress
     from lpack.build import build as run_build
+    from lpack.render.console import line, wants_live_display
+    from lpack.render.stages import StageDisplay
 
     def run(progress: Progress | None = None) -> BuildResult:
         return run_build(
@@ -169,12 +184,16 @@ def _run_build(spec: ArtifactSpec, flags: BuildFlags, fmt: str, console: Console
             force=flags.force,
         )
 
-    if fmt == "text" and console.is_terminal:
-        from lpack.render.progress import RichProgress  # a live display: terminals only
-
-        with RichProgress(console) as progress:
-            return run(progress)
-    return run()
+    if fmt != "text":
+        return run()  # stdout is one JSON document
+    quiet = verbosity() < 0
+    live = wants_live_display(console) and not quiet
+    if quiet or flags.dry_run:  # a dry run's report repeats its stages in detail
+        with StageDisplay(console, live, stream=False) as display:
+            return run(display)
+    line(console, "target", escape(spec.target.describe()))
+    with StageDisplay(console, live) as display:
+        return run(display)
 
 
 def _remember(spec: ArtifactSpec, result: BuildResult, before: Inputs) -> None:
@@ -193,22 +212,25 @@ def _remember(spec: ArtifactSpec, result: BuildResult, before: Inputs) -> None:
 
 def _report_build(result: BuildResult, flags: BuildFlags, fmt: str, console: Console) -> bool:
     from lpack.build import verify_build
+    from lpack.render import build_text, github, text
     from lpack.render import json as render_json
-    from lpack.render import text
 
     if flags.dry_run:
         if fmt == "json":
             print(render_json.dumps(render_json.dry_run_json(result)))
         else:
-            text.print_dry_run(console, result)
+            build_text.print_dry_run(console, result)
         return False
     verified = verify_build(result) if flags.verify else None
     if fmt == "json":
         print(render_json.dumps(render_json.build_json(result, verified)))
     else:
-        text.print_build(console, result)
+        build_text.print_build(
+            console, result, streamed=True, quiet=verbosity() < 0, verbose=verbosity() > 0
+        )
         if verified is not None:
-            text.print_verify(console, verified)
+            text.print_verify(console, verified, verbose=verbosity() > 0)
+    github.announce_build(result)  # annotations and job summary, in GitHub Actions only
     return not result.ok or (verified is not None and not verified.ok)
 
 
@@ -219,7 +241,7 @@ def _report_unchanged(report: dict[str, Any], fmt: str, console: Console) -> boo
 
     if fmt == "json":
         print(render_unchanged.dumps(report))
-    else:
+    elif verbosity() >= 0:  # quiet: a build that passed says nothing
         render_unchanged.print_unchanged(console, report)
     return False  # only a build that passed is recorded
 
@@ -229,9 +251,10 @@ def _build_project(
 ) -> bool:
     """Every selected artifact; True when one of them failed a limit, lint or verify."""
     from lpack.project import build_project, verify_project
+    from lpack.render import github, text
     from lpack.render import json as render_json
-    from lpack.render import text
-    from lpack.render.progress import RichProgress
+    from lpack.render.console import wants_live_display
+    from lpack.render.stages import StageDisplay
 
     count = len(project.select(names))
 
@@ -247,8 +270,8 @@ def _build_project(
             rebuild=flags.rebuild,
         )
 
-    if fmt == "text" and console.is_terminal:
-        with RichProgress(console) as progress:
+    if fmt == "text" and wants_live_display(console) and verbosity() >= 0:
+        with StageDisplay(console, live=True, stream=False) as progress:
             progress.start("build", f"building {count} artifacts", total=count)
             built = run(lambda name: progress.advance())
     else:
@@ -257,7 +280,10 @@ def _build_project(
     if fmt == "json":
         print(render_json.dumps(render_json.project_build_json(built, verified)))
     else:
-        text.print_project_build(console, built, verified)
+        text.print_project_build(console, built, verified, verbosity())
+    for outcome in built.outcomes:  # in GitHub Actions: annotations and job summary
+        if outcome.result is not None:
+            github.announce_build(outcome.result)
     return not built.ok or any(not v.ok for v in verified.values())
 
 

@@ -45,6 +45,44 @@ def format_option(
     )
 
 
+def verbosity_options(f: F) -> F:
+    """-q/--quiet and -v/--verbose, as one `verbosity`: -1 quiet, 0, 1 verbose."""
+
+    def pick(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        if value:
+            chosen = -1 if param.name == "quiet" else 1
+            if ctx.meta.get("lpack.verbosity", chosen) != chosen:
+                raise click.UsageError("--quiet and --verbose contradict each other: give one.")
+            ctx.meta["lpack.verbosity"] = chosen
+        return value
+
+    return _apply(
+        f,
+        click.option(
+            "--quiet",
+            "-q",
+            is_flag=True,
+            expose_value=False,
+            callback=pick,
+            help="Print only errors and the closing line (a build that passes prints nothing).",
+        ),
+        click.option(
+            "--verbose",
+            "-v",
+            is_flag=True,
+            expose_value=False,
+            callback=pick,
+            help="Print everything: every file of a grouped finding, every distribution.",
+        ),
+    )
+
+
+def verbosity() -> int:
+    """-1 quiet, 0 normal, 1 verbose: what verbosity_options parsed for this command."""
+    ctx = click.get_current_context(silent=True)
+    return int(ctx.meta.get("lpack.verbosity", 0)) if ctx is not None else 0
+
+
 def project_and_names(f: F) -> F:
     """[PROJECT_DIR] [NAME]...: the project folder, then the artifacts to work on (all when
     none is named); see split_project_args."""

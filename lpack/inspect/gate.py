@@ -11,6 +11,7 @@ from lpack.errors import ConfigError
 from lpack.files import why_unusable, write_atomic
 from lpack.inspect.diff import Diff, DistributionSize, PackageSizes, diff_sizes
 from lpack.inspect.report import Report, TargetRef
+from lpack.units import exact_bytes
 
 BASELINE_VERSION = 1
 
@@ -194,12 +195,12 @@ def gate(
         percent = 100.0 * delta / base if base else float("inf")
         if delta > thresholds.max_growth_bytes:
             result.failures.append(
-                f"{label} size grew by {delta:,} B ({percent:+.1f}%), more than the allowed "
-                f"{thresholds.max_growth_bytes:,} B"
+                f"{label} size grew by {exact_bytes(delta)} ({percent:+.1f}%), more than the "
+                f"allowed {exact_bytes(thresholds.max_growth_bytes)}"
             )
         elif percent > thresholds.max_growth_percent:
             result.failures.append(
-                f"{label} size grew by {percent:+.1f}% ({delta:,} B), more than the allowed "
+                f"{label} size grew by {percent:+.1f}% ({exact_bytes(delta)}), more than the allowed "
                 f"{thresholds.max_growth_percent:g}%"
             )
     return result

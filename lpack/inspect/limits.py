@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lpack.facts import facts
+from lpack.units import exact_bytes, human_bytes
 
 # The lint codes whose findings are these checks: a build reports them in its limits section.
 LIMIT_CODES = ("LP101", "LP102", "LP103")
 
 
 def mib_text(n: int) -> str:
-    return f"{n:,} B ({n / 1024 / 1024:.1f} MiB)"
+    return exact_bytes(n)
 
 
 @dataclass(frozen=True)
@@ -51,16 +52,19 @@ class LimitCheck:
         if self.source == "budget":
             what = "zip" if self.name == "zipped" else "unzipped size"
             return (
-                f"{what} is {self.actual:,} B, over the budget of {self.limit:,} B by "
-                f"{self.over_by:,} B"
+                f"{what} is {exact_bytes(self.actual)}, over the budget of "
+                f"{exact_bytes(self.limit)} by {exact_bytes(self.over_by)}"
             )
         if self.name == "zipped":
             return (
-                f"zip is {mib_text(self.actual)}, {self.over_by:,} B over the "
-                f"{self.limit:,} B direct-upload limit"
+                f"zip is {exact_bytes(self.actual)}, {exact_bytes(self.over_by)} over the "
+                f"{human_bytes(self.limit)} direct-upload limit"
             )
         what = "function and layers unzip" if self.layered else "package unzips"
-        return f"{what} to {mib_text(self.actual)}, {self.over_by:,} B over {self.limit:,} B"
+        return (
+            f"{what} to {exact_bytes(self.actual)}, {exact_bytes(self.over_by)} over "
+            f"{exact_bytes(self.limit)}"
+        )
 
 
 def zipped_limit(zipped: int) -> LimitCheck:
@@ -89,13 +93,15 @@ def check_limits(
     )
     if max_zipped is not None and zipped is not None:
         checks.append(
-            LimitCheck("zipped", f"budget {max_zipped:,} B zipped", max_zipped, zipped, "budget")
+            LimitCheck(
+                "zipped", f"budget {human_bytes(max_zipped)} zipped", max_zipped, zipped, "budget"
+            )
         )
     if max_unzipped is not None:
         checks.append(
             LimitCheck(
                 "unzipped",
-                f"budget {max_unzipped:,} B unzipped",
+                f"budget {human_bytes(max_unzipped)} unzipped",
                 max_unzipped,
                 unzipped,
                 "budget",

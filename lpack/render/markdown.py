@@ -5,7 +5,7 @@ from __future__ import annotations
 from lpack.inspect.diff import Diff
 from lpack.inspect.gate import GateResult
 from lpack.inspect.report import Report
-from lpack.render.console import delta
+from lpack.render.console import delta, human_bytes
 
 
 def _md(text: object) -> str:
@@ -20,9 +20,9 @@ def _md(text: object) -> str:
 def report_markdown(report: Report) -> str:
     total = report.unzipped_size
     zipped = report.zipped_size
-    totals = f"{report.files:,} files · **{total:,} B unzipped**"
+    totals = f"{report.files:,} files · **{human_bytes(total)} unzipped**"
     if zipped is not None:
-        totals += f" · **{zipped:,} B zipped**"
+        totals += f" · **{human_bytes(zipped)} zipped**"
     out = [
         f"### lpack report: `{_md(report.artifact.rsplit('/', 1)[-1])}`",
         "",
@@ -35,13 +35,17 @@ def report_markdown(report: Report) -> str:
         s = d.sizes
         share = s.unzipped / total if total else 0
         out.append(
-            f"| {_md(d.name)} | {_md(d.version)} | {s.files:,} | {s.unzipped:,} | {s.zipped:,} | "
+            f"| {_md(d.name)} | {_md(d.version)} | {s.files:,} | {human_bytes(s.unzipped)} | "
+            f"{human_bytes(s.zipped)} | "
             f"{share:.1%} | {_md(' ← '.join(d.why))} |"
         )
     out += ["", "| kind of file | files | unzipped | zipped |", "| --- | ---: | ---: | ---: |"]
     for k in report.kinds:
         sizes = k.sizes
-        out.append(f"| {_md(k.name)} | {sizes.files:,} | {sizes.unzipped:,} | {sizes.zipped:,} |")
+        out.append(
+            f"| {_md(k.name)} | {sizes.files:,} | {human_bytes(sizes.unzipped)} | "
+            f"{human_bytes(sizes.zipped)} |"
+        )
     return "\n".join(out) + "\n"
 
 
@@ -50,12 +54,13 @@ def diff_markdown(diff: Diff, title: str = "lpack diff") -> str:
     out = [
         f"### {title}",
         "",
-        f"unzipped: {old.unzipped_size:,} → {new.unzipped_size:,} B "
+        f"unzipped: {human_bytes(old.unzipped_size)} → {human_bytes(new.unzipped_size)} "
         f"(**{delta(diff.unzipped_delta)}**)",
     ]
     if diff.zipped_delta is not None:
         out.append(
-            f"zipped: {old.zipped_size:,} → {new.zipped_size:,} B (**{delta(diff.zipped_delta)}**)"
+            f"zipped: {human_bytes(old.zipped_size or 0)} → {human_bytes(new.zipped_size or 0)} "
+            f"(**{delta(diff.zipped_delta)}**)"
         )
     out += [
         "",
@@ -69,7 +74,7 @@ def diff_markdown(diff: Diff, title: str = "lpack diff") -> str:
             version = f"{row.old_version} → {row.new_version or '—'}"
         out.append(
             f"| {_md(row.name)} | {row.status} | {_md(version or row.old_version)} | "
-            f"{row.new_unzipped:,} | {delta(row.delta)} |"
+            f"{human_bytes(row.new_unzipped)} | {delta(row.delta)} |"
         )
     for warning in diff.warnings:
         out.append(f"\n> warning: {_md(warning)}")

@@ -4,7 +4,6 @@ diff and gate, and errors."""
 from __future__ import annotations
 
 import os
-from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -12,14 +11,12 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from lpack.catalog import slim_categories
 from lpack.errors import LpackError
 from lpack.inspect.diff import Diff
 from lpack.inspect.gate import GateResult
-from lpack.inspect.limits import upload_note
-from lpack.inspect.registry import Finding, counts
 from lpack.inspect.report import NamedSizes, Report, TreeNode
-from lpack.render.console import SEVERITY_STYLES, bar, count, delta, human_bytes, line
+from lpack.render.build_text import print_build, print_dry_run
+from lpack.render.console import bar, count, delta, human_bytes, line
 from lpack.render.verify_text import print_verify as print_verify
 
 if TYPE_CHECKING:
@@ -28,181 +25,6 @@ if TYPE_CHECKING:
     from lpack.project import ProjectBuild
     from lpack.resolve.locking import LockResult
     from lpack.settings import ArtifactSpec, Project
-
-
-def _slim_line(result: BuildResult) -> str:
-    known = slim_categories()
-    saved = result.slim.saved_by_category()
-    if not result.slim.enabled:
-        return "off"
-    if not saved:
-        return "nothing to remove"
-    parts = " · ".join(
-        f"{known[c].name if c in known else 'drop globs'} {human_bytes(n)}"
-        for c, n in saved.items()
-    )
-    return f"−{human_bytes(result.slim.total_saved)}: {parts}"
-
-
-def _bytecode_line(result: BuildResult) -> str | None:
-    """What the shipped bytecode costs; None when the build ships none of its own."""
-    done = result.slim.bytecode
-    if done is None:
-        return None
-    cost = f"+{human_bytes(done.unzipped)} unzipped"
-    if result.archive is not None:
-        cost += f" / +{human_bytes(done.zipped(result.archive.entries))} zipped"
-    made = f"{done.compiled:,} compiled, {done.cached:,} from cache"
-    failed = sorted(done.failed)
-    if failed:
-        named = ", ".join(failed[:2]) + (f" and {len(failed) - 2} more" if len(failed) > 2 else "")
-        made += f"; no .pyc for what does not compile: {named}"
-    return f"{count(done.files, 'file')} ({done.cache_tag}, CPython {done.python}): {cost} ({made})"
-
-
-def print_dry_run(console: Console, result: BuildResult) -> None:
-    known = slim_categories()
-    slim = result.slim
-    line(console, "target", escape(result.spec.target.describe()))
-    line(console, "slim", escape(_slim_line(result)) + "  (dry run: nothing written)")
-    by_code: dict[str, list[str]] = {}
-    for removal in slim.removals:
-        by_code.setdefault(removal.code, []).append(f"{removal.path} ({removal.size:,} B)")
-    for stripped in slim.stripped:
-        by_code.setdefault(stripped.code, []).append(
-            f"{stripped.path}: {stripped.before:,} → {stripped.after:,} B "
-            f"(drops {', '.join(stripped.removed_sections)})"
-        )
-    for code in sorted(by_code):
-        why = known[code].why if code in known else "matched your slim drop globs"
-        title = known[code].name if code in known else "drop globs"
-        console.print(f"\n[bold]{code} {title}[/] — {escape(why)}", highlight=False)
-        for item in by_code[code]:
-            console.print(f"  - {escape(item)}", highlight=False)
-    if slim.kept_imported:
-        kept = escape(", ".join(slim.kept_imported))
-        console.print(
-            f"\n[bold]kept[/] test/docs modules that shipped code imports: {kept}", highlight=False
-        )
-    if slim.kept_read:
-        console.print("\n[bold]kept[/] files that shipped code reads at run time:", highlight=False)
-        for path, why in sorted(slim.kept_read.items()):
-            console.print(f"  - {escape(path)}: {escape(why)}", highlight=False)
-    for note in slim.untouched_binaries:
-        console.print(f"  [yellow]left untouched[/] {escape(note)}", highlight=False)
-    for warning in slim.warnings:
-        console.print(f"  [yellow]warning[/] {escape(warning)}", highlight=False)
-
-
-def _print_inputs(console: Console, result: BuildResult) -> None:
-    """What went in: target, lock, fetch, slimming and the handler."""
-    say = partial(line, console)
-    say("target", escape(result.spec.target.describe()))
-    lock = result.lock
-    state = "reused" if lock.reused else "resolved"
-    say(
-        "lock",
-        escape(
-            f"{lock.requirements.label} → {lock.lockfile.path.name} "
-            f"({len(lock.lockfile.pins)} pins, {state}) "
-            f"{result.timings.get('lock', 0):.1f} s"
-        ),
-    )
-    cached = sum(1 for w in result.wheels if w.cached)
-    say(
-        "fetch",
-        f"{len(result.wheels)} wheels ({cached} cached) {result.timings.get('fetch', 0):.1f} s",
-    )
-    say("slim", escape(_slim_line(result)))
-    by_dist = list(result.slim.saved_by_distribution().items())[:5]
-    if by_dist:
-        say("", escape(" · ".join(f"{name} −{human_bytes(n)}" for name, n in by_dist)))
-    kept = result.slim.kept_imported + sorted(result.slim.kept_read)
-    if kept:
-        shown = ", ".join(kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
-        say("", escape(f"kept, as shipped code loads them: {shown} (lpack build --dry-run: why)"))
-    bytecode = _bytecode_line(result)
-    if bytecode is not None:
-        say("bytecode", escape(bytecode))
-    say("handler", escape(result.handler.note))
-
-
-def _print_output(console: Console, result: BuildResult) -> None:
-    """What came out: the zip, its hashes and how it measures against each limit."""
-    say = partial(line, console)
-    archive = result.archive
-    assert archive is not None
-    say("output", escape(str(archive.path)))
-    say(
-        "",
-        f"{archive.file_count:,} files: {result.plan.source_files:,} from source, "
-        f"{len(result.plan.distributions)} distributions",
-    )
-    say("sha256", archive.sha256)
-    say("base64", f"{archive.sha256_base64}  (source_code_hash)")
-    say("limits", escape(upload_note(result.spec.upload)))
-    for check in result.limits:
-        style = "red" if check.exceeded else "green"
-        status = f"OVER by {check.over_by:,} B" if check.exceeded else "ok"
-        say(
-            "",
-            f"{check.name:<8} {check.actual:>13,} B [{style}]{check.share:6.1%}[/] of "
-            f"{check.label}  [{style}]{status}[/]",
-        )
-    if result.remedy:
-        say("remedy", escape(result.remedy))
-
-
-def _largest_table(result: BuildResult) -> Table:
-    table = Table(title=None, box=None, pad_edge=False, show_header=True, header_style="bold")
-    table.add_column("  largest", no_wrap=True)
-    table.add_column("version")
-    table.add_column("files", justify="right")
-    table.add_column("unzipped", justify="right")
-    table.add_column("zipped", justify="right")
-    for dist in result.sizes_by_distribution[:10]:
-        table.add_row(
-            f"  {dist.name}",
-            dist.version,
-            f"{dist.files:,}",
-            human_bytes(dist.unzipped),
-            human_bytes(dist.zipped),
-        )
-    return table
-
-
-def _print_lint(console: Console, result: BuildResult) -> None:
-    n = counts(result.findings)
-    hint = "  (lpack explain CODE)" if result.findings else ""
-    line(
-        console, "lint", f"{n['error']} errors · {n['warning']} warnings · {n['info']} notes{hint}"
-    )
-    for f in result.findings[:10]:
-        where = f" {f.path}:" if f.path else ""
-        style = SEVERITY_STYLES[f.severity]
-        line(console, "", f"[{style}]{f.code}[/]{escape(where)} {escape(f.message)}")
-    if len(result.findings) > 10:
-        assert result.archive is not None
-        more = len(result.findings) - 10
-        line(console, "", f"… {more} more: lpack lint {escape(str(result.archive.path))}")
-
-
-def print_build(console: Console, result: BuildResult) -> None:
-    _print_inputs(console, result)
-    _print_output(console, result)
-    console.print(_largest_table(result))
-    _print_lint(console, result)
-    for warning in result.warnings:
-        console.print(f"  [yellow]warning[/] {escape(warning)}")
-    if result.exceeded:
-        sizes = result.sizes_by_distribution
-        heaviest = ", ".join(f"{d.name} {human_bytes(d.unzipped)}" for d in sizes[:5])
-        for check in result.exceeded:
-            what = "the function with its layers is" if check.layered else "the package is"
-            console.print(
-                f"[red bold]error[/] {what} {check.over_by:,} B over {check.label} "
-                f"({check.actual:,} B of {check.limit:,} B). Heaviest: {heaviest}."
-            )
 
 
 def print_lock(console: Console, result: LockResult) -> None:
@@ -237,62 +59,45 @@ def print_error(console: Console, error: LpackError) -> None:
         console.print(f"[bold]fix:[/] {escape(error.hint)}", highlight=False, soft_wrap=True)
 
 
-def print_findings(console: Console, findings: list[Finding]) -> None:
-    for f in findings:
-        where = f"{f.artifact}" + (f":{f.path}" if f.path else "")
-        console.print(
-            f"{escape(where)}: [bold]{f.code}[/] [{SEVERITY_STYLES[f.severity]}]{f.severity}[/] "
-            f"{escape(f.message)} [dim]({f.name})[/]",
-            highlight=False,
-            soft_wrap=True,
-        )
-    n = counts(findings)
-    hint = "  (lpack explain CODE tells why and how to fix)" if findings else ""
-    console.print(
-        f"{n['error']} errors · {n['warning']} warnings · {n['info']} notes{hint}", highlight=False
-    )
-
-
-def _sizes_table(first: str, rows: list[NamedSizes], total: int, limit: int | None = None) -> Table:
+def _sizes_table(
+    first: str, rows: list[NamedSizes], total: int, width: int, limit: int | None = None
+) -> Table:
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for title in (first, "files", "unzipped", "zipped", ""):
-        table.add_column(title, justify="left" if title in (first, "") else "right")
+    table.add_column(first, no_wrap=True, overflow="ellipsis", min_width=14)
+    for title in ("files", "unzipped", "zipped"):
+        table.add_column(title, justify="right", no_wrap=True)
+    with_bar = width >= 70  # the bar goes first when the terminal is narrow
+    if with_bar:
+        table.add_column("", no_wrap=True)
     for row in rows[:limit]:
         s = row.sizes
-        table.add_row(
-            f"  {escape(row.name)}",
-            f"{s.files:,}",
-            human_bytes(s.unzipped),
-            human_bytes(s.zipped),
-            bar(s.unzipped, total),
-        )
+        cells = [f"  {escape(row.name)}", f"{s.files:,}", human_bytes(s.unzipped)]
+        cells.append(human_bytes(s.zipped))
+        table.add_row(*cells, *([bar(s.unzipped, total)] if with_bar else []))
     return table
 
 
-def _distributions_table(report: Report) -> Table:
+def _distributions_table(report: Report, width: int) -> Table:
+    """Name, version, sizes, a bar and what requires it. Narrower than 100 columns the bar
+    goes, narrower than 90 the file count: the reason keeps room to be read."""
     total = report.unzipped_size
+    with_bar, with_files = width >= 100, width >= 90
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for title, justify in (
-        ("  distribution", "left"),
-        ("version", "left"),
-        ("files", "right"),
-        ("unzipped", "right"),
-        ("zipped", "right"),
-        ("", "left"),
-        ("why", "left"),
-    ):
-        table.add_column(title, justify=justify, no_wrap=title != "why")  # type: ignore[arg-type]
+    table.add_column("  distribution", no_wrap=True, overflow="ellipsis", min_width=14)
+    table.add_column("version", no_wrap=True, overflow="ellipsis", max_width=14)
+    for title in ("files", "unzipped", "zipped") if with_files else ("unzipped", "zipped"):
+        table.add_column(title, justify="right", no_wrap=True)
+    if with_bar:
+        table.add_column("", no_wrap=True)
+    table.add_column("required by", ratio=1, min_width=12)
     for d in report.distributions:
         s = d.sizes
-        table.add_row(
-            f"  {d.name}",
-            d.version,
-            f"{s.files:,}",
-            human_bytes(s.unzipped),
-            human_bytes(s.zipped),
-            bar(s.unzipped, total),
-            escape(" ← ".join(d.why)),
-        )
+        cells = [f"  {escape(d.name)}", escape(d.version)]
+        cells += [f"{s.files:,}"] if with_files else []
+        cells += [human_bytes(s.unzipped), human_bytes(s.zipped)]
+        cells += [bar(s.unzipped, total)] if with_bar else []
+        # d.why starts with the distribution itself: the chain after it is the reason.
+        table.add_row(*cells, escape(" ← ".join(d.why[1:] or d.why)))
     return table
 
 
@@ -317,15 +122,16 @@ def _folder_tree(report: Report, depth: int) -> Tree:
 def print_report(console: Console, report: Report, depth: int = 2) -> None:
     total, zipped, target = report.unzipped_size, report.zipped_size, report.target
     line(console, "report", escape(report.artifact))
-    totals = f"{report.files:,} files · {total:,} B unzipped"
+    totals = f"{count(report.files, 'file')} · {human_bytes(total)} unzipped"
     if zipped is not None:
-        totals += f" · {zipped:,} B zipped"
+        totals += f" · {human_bytes(zipped)} zipped"
     if target and target.runtime:
         totals += f" · {target.describe()}"
     line(console, "", totals)
-    console.print(_distributions_table(report))
-    console.print(_sizes_table("  kind of file", report.kinds, total))
-    console.print(_sizes_table("  top-level module", report.modules, total, limit=15))
+    width = console.width
+    console.print(_distributions_table(report, width))
+    console.print(_sizes_table("  kind of file", report.kinds, total, width))
+    console.print(_sizes_table("  top-level module", report.modules, total, width, limit=15))
     console.print(_folder_tree(report, depth))
 
 
@@ -335,13 +141,15 @@ def print_diff(console: Console, diff: Diff) -> None:
     line(
         console,
         "",
-        f"unzipped {old.unzipped_size:,} → {new.unzipped_size:,} B ({delta(diff.unzipped_delta)})",
+        f"unzipped {human_bytes(old.unzipped_size)} → {human_bytes(new.unzipped_size)} "
+        f"({delta(diff.unzipped_delta)})",
     )
     if diff.zipped_delta is not None:
         line(
             console,
             "",
-            f"zipped   {old.zipped_size:,} → {new.zipped_size:,} B ({delta(diff.zipped_delta)})",
+            f"zipped   {human_bytes(old.zipped_size or 0)} → {human_bytes(new.zipped_size or 0)} "
+            f"({delta(diff.zipped_delta)})",
         )
     for row in diff.changed:
         if row.old_version != row.new_version:
@@ -351,7 +159,7 @@ def print_diff(console: Console, diff: Diff) -> None:
         line(
             console,
             "",
-            f"{row.status:<8} {escape(row.name):<24} {escape(versions):<22} {delta(row.delta):>16}",
+            f"{row.status:<8} {escape(row.name):<24} {escape(versions):<22} {delta(row.delta):>11}",
         )
     for warning in diff.warnings:
         console.print(f"  [yellow]warning[/] {escape(warning)}", highlight=False)
@@ -384,9 +192,14 @@ def _left_out_line(console: Console, result: BuildResult) -> None:
 
 
 def print_project_build(
-    console: Console, built: ProjectBuild, verified: dict[str, VerifyResult]
+    console: Console, built: ProjectBuild, verified: dict[str, VerifyResult], verbosity: int = 0
 ) -> None:
+    """Each artifact's summary (quiet, verbosity -1: only what failed), then the manifest."""
     for outcome in built.outcomes:
+        if verbosity < 0:
+            if outcome.result is not None and outcome.result.archive is not None:
+                print_build(console, outcome.result, quiet=True)
+            continue
         spec = outcome.spec
         uses = f", layers: {', '.join(spec.layers)}" if spec.layers else ""
         console.rule(escape(f"{spec.name} ({spec.kind}{uses})"), align="left", style="dim")
@@ -397,20 +210,20 @@ def print_project_build(
                 console,
                 "unchanged",
                 escape(
-                    f"{built.manifest.zip_path(entry)}  {entry.zipped_size:,} B zipped · "
-                    f"{entry.unzipped_size:,} B unzipped · sha256 {entry.sha256}"
+                    f"{built.manifest.zip_path(entry)}  {human_bytes(entry.zipped_size)} zipped · "
+                    f"{human_bytes(entry.unzipped_size)} unzipped · sha256 {entry.sha256}"
                 ),
             )
         elif outcome.result.archive is None:
             print_dry_run(console, outcome.result)
         else:
-            print_build(console, outcome.result)
+            print_build(console, outcome.result, verbose=verbosity > 0)
             _left_out_line(console, outcome.result)
         if spec.name in verified:
-            print_verify(console, verified[spec.name])
+            print_verify(console, verified[spec.name], verbose=verbosity > 0)
     rebuilt = sum(1 for o in built.outcomes if o.rebuilt)
     unchanged = len(built.outcomes) - rebuilt
-    if any(o.entry for o in built.outcomes):
+    if any(o.entry for o in built.outcomes) and verbosity >= 0:
         line(
             console,
             "manifest",

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from lpack.render.console import SEVERITY_STYLES, human_bytes, line
+from lpack.render.console import SEVERITY_STYLES, human_bytes, line, tally
 
 
 def dumps(report: dict[str, Any]) -> str:
@@ -38,8 +38,8 @@ def print_unchanged(console: Console, report: dict[str, Any]) -> None:
     for check in report["limits"]:
         say(
             "limits" if check is report["limits"][0] else "",
-            f"{check['name']:<8} {check['actual']:>13,} B [green]{check['share']:6.1%}[/] of "
-            f"{escape(check['label'])}  [green]ok[/]",
+            f"{check['name']:<8} {human_bytes(check['actual']):>10} [green]{check['share']:6.1%}[/]"
+            f" of {escape(check['label'])}  [green]ok[/]",
         )
     largest = report["distributions"][:5]
     if largest:
@@ -49,10 +49,15 @@ def print_unchanged(console: Console, report: dict[str, Any]) -> None:
         )
     lint = report["lint"]
     n = lint["counts"]
-    say("lint", f"{n['error']} errors · {n['warning']} warnings · {n['info']} notes")
+    say("lint", tally(n))
     for f in lint["findings"][:10]:
         where = f" {f['path']}:" if f["path"] else ""
         style = SEVERITY_STYLES[f["severity"]]
         say("", f"[{style}]{f['code']}[/]{escape(where)} {escape(f['message'])}")
     for warning in report.get("warnings", []):
         console.print(f"  [yellow]warning[/] {escape(warning)}")
+    for note in report.get("notes", []):
+        line(console, "note", escape(note))
+    name = output["path"].replace("\\", "/").rsplit("/", 1)[-1]
+    sizes = f"{human_bytes(output['zipped_size'])} zipped · {human_bytes(output['unzipped_size'])}"
+    say("result", f"[green bold]ok[/] {escape(name)} · {sizes} unzipped · unchanged")

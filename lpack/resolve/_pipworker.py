@@ -53,11 +53,14 @@ SUPPORTED_PIP = SpecifierSet(">=25.1,<26.3")
 SUPPORTED_PIP_TOOLS = SpecifierSet(">=7.5,<7.7")
 
 _OUT = sys.stdout
+_EMITTING = threading.Lock()  # downloads run 4 at a time: one whole line per event
 
 
 def emit(event: str, **data: Any) -> None:
-    _OUT.write(json.dumps({"event": event, **data}) + "\n")
-    _OUT.flush()
+    line = json.dumps({"event": event, **data}) + "\n"
+    with _EMITTING:
+        _OUT.write(line)
+        _OUT.flush()
 
 
 class LambdaTargetPython(TargetPython):
@@ -299,7 +302,12 @@ def run_fetch(
             return chosen
         filename, url = chosen
         package = f"{name}=={version}"
-        tmp, digest = download(session, url, package, cache, allowed, limits, on_retry)
+
+        def on_bytes(size: int | None, amount: int) -> None:
+            # The live display's byte counts: a size when the body starts, then each chunk.
+            emit("downloading", name=name, size=size, amount=amount)
+
+        tmp, digest = download(session, url, package, cache, allowed, limits, on_retry, on_bytes)
         path = cache.store(tmp, digest, filename)
         emit("fetched", name=name, filename=filename, size=path.stat().st_size, sha256=digest)
         return {

@@ -18,6 +18,9 @@ from lpack.resolve.cache import CHUNK, WheelCache
 from lpack.resolve.network import NetworkFailed, NetworkLimits, classify, network_cause
 
 OnRetry = Callable[[str, int, str], None]  # url, attempt, what failed
+# size (the Content-Length, None when the index sends none) at the start of an attempt,
+# then the bytes received since the last call (negative: an attempt failed and restarts).
+OnBytes = Callable[[int | None, int], None]
 
 
 class HashMismatch(Exception):
@@ -42,16 +45,20 @@ def download(
     expected: set[str],
     limits: NetworkLimits,
     on_retry: OnRetry | None = None,
+    on_bytes: OnBytes | None = None,
 ) -> tuple[Path, str]:
     """Stream url (a file of package) into the cache's temp area; the temp file and its
     sha256. NetworkFailed when the index cannot be reached or fails; nothing is kept."""
     for attempt in range(1, limits.attempts + 1):
         fh, tmp = cache.open_temp()
+        received = [0]
         try:
             with fh:
-                digest = _stream(session, url, fh, limits)
+                digest = _stream(session, url, fh, limits, _counting(on_bytes, received))
         except _BodyFailed as exc:
             tmp.unlink(missing_ok=True)
+            if on_bytes is not None:
+                on_bytes(None, -received[0])  # the next attempt starts from nothing
             if attempt == limits.attempts:
                 failure = replace(classify(url, exc.cause, limits), attempts=attempt)
                 raise NetworkFailed(package, [failure], "download") from exc.cause
@@ -77,14 +84,32 @@ def download(
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def _stream(session: Any, url: str, fh: Any, limits: NetworkLimits) -> str:
+def _counting(on_bytes: OnBytes | None, received: list[int]) -> OnBytes | None:
+    if on_bytes is None:
+        return None
+
+    def count(size: int | None, amount: int) -> None:
+        received[0] += amount
+        on_bytes(size, amount)
+
+    return count
+
+
+def _stream(
+    session: Any, url: str, fh: Any, limits: NetworkLimits, on_bytes: OnBytes | None = None
+) -> str:
     response = session.get(url, stream=True, timeout=limits.timeout)
     try:  # closed on every path: a body that fails half-way must not hold its connection
         response.raise_for_status()
+        if on_bytes is not None:
+            length = response.headers.get("Content-Length", "")
+            on_bytes(int(length) if length.isdigit() else None, 0)
         h = hashlib.sha256()
         for chunk in _body(response):
             h.update(chunk)
             fh.write(chunk)  # an OSError here is the disk's: it propagates as itself
+            if on_bytes is not None:
+                on_bytes(None, len(chunk))
         return h.hexdigest()
     finally:
         response.close()
