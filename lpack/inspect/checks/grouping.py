@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from lpack.inspect.contents import Contents, Item
 from lpack.inspect.registry import Context, Finding, finding
+from lpack.units import human_bytes
 
 
 def per_distribution(
@@ -37,12 +38,12 @@ def per_distribution(
         groups.setdefault((dist, message), []).append(item)
     for (dist, message), items in groups.items():
         if len(items) == 1:
-            alone = f"{message} ({items[0].size:,} B)" if sized else message
+            alone = f"{message} ({human_bytes(items[0].size)})" if sized else message
             yield finding(code, contents, items[0].path, alone)
             continue
         owner = f"of {dist}" if dist is not None else "outside any distribution"
         size = sum(i.size for i in items)
-        text = f"{len(items):,} files {owner} ({size:,} B) like this one: {message}"
+        text = f"{len(items):,} files {owner} ({human_bytes(size)}) like this one: {message}"
         grouped = finding(code, contents, items[0].path, text)
         yield replace(grouped, paths=tuple(i.path for i in items))
 

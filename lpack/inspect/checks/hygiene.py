@@ -10,6 +10,7 @@ from lpack.facts import facts
 from lpack.inspect.checks.grouping import per_distribution
 from lpack.inspect.contents import Contents, Item
 from lpack.inspect.registry import Context, Finding, check, dists, files, finding
+from lpack.units import human_bytes
 
 
 @check("LP301")
@@ -19,7 +20,9 @@ def bytecode_shipped(ctx: Context) -> Iterator[Finding]:
         if pyc:
             size = sum(i.size for i in pyc)
             what = "bytecode file" if len(pyc) == 1 else "bytecode files"
-            yield finding("LP301", contents, None, f"{len(pyc):,} {what}, {size:,} B unzipped")
+            yield finding(
+                "LP301", contents, None, f"{len(pyc):,} {what}, {human_bytes(size)} unzipped"
+            )
 
 
 @check("LP302")
@@ -46,12 +49,14 @@ def test_suites(ctx: Context) -> Iterator[Finding]:
         for dist, found in by_dist.items():
             (largest, size), *more = found
             if not more:
-                yield finding("LP302", contents, largest, f"test suite of {size:,} B unzipped")
+                yield finding(
+                    "LP302", contents, largest, f"test suite of {human_bytes(size)} unzipped"
+                )
                 continue
             total = sum(s for _, s in found)
             text = (
-                f"{len(found)} test suites of {dist}, {total:,} B unzipped; "
-                f"the largest, this one, {size:,} B"
+                f"{len(found)} test suites of {dist}, {human_bytes(total)} unzipped; "
+                f"the largest, this one, {human_bytes(size)}"
             )
             grouped = finding("LP302", contents, largest, text)
             yield replace(grouped, paths=tuple(suite for suite, _ in found))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from lpack.facts import mib
-from lpack.inspect.limits import LimitCheck, check_limits, mib_text, zipped_limit
+from lpack.inspect.limits import LimitCheck, check_limits, zipped_limit
 from lpack.inspect.registry import Context, Finding, check, files, finding
 from lpack.inspect.remedy import dependency_names, remedy, weights_of
+from lpack.units import human_bytes
 
 
 def _function_checks(ctx: Context) -> list[LimitCheck]:
@@ -67,9 +68,9 @@ def near_limit(ctx: Context) -> Iterator[Finding]:
         if limit.source != "lambda" or not share * limit.limit < limit.actual <= limit.limit:
             continue
         if limit.name == "unzipped":
-            what, of = f"unzipped size {limit.actual:,} B is", "limit"
+            what, of = f"unzipped size {human_bytes(limit.actual)} is", "limit"
         else:
-            what, of = f"zip is {limit.actual:,} B,", "direct-upload limit"
+            what, of = f"zip is {human_bytes(limit.actual)},", "direct-upload limit"
         message = f"{what} {limit.share:.0%} of the {mib(limit.limit)} {of}"
         yield finding("LP104", ctx.packages[0], None, message)
 
@@ -83,5 +84,5 @@ def large_files(ctx: Context) -> Iterator[Finding]:
                     "LP105",
                     contents,
                     item.path,
-                    f"{mib_text(item.size)}, above large-file = {ctx.options.large_file:,} B",
+                    f"{human_bytes(item.size)}, above large-file = {human_bytes(ctx.options.large_file)}",
                 )
