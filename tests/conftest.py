@@ -124,7 +124,10 @@ class Run:
         return json.loads(self.stdout)
 
 
-def run_lpack(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
+def run_lpack(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, umask: int = -1
+) -> Run:
+    """lpack in a subprocess (umask: the child's, when not -1 as subprocess has it)."""
     full_env = dict(os.environ)
     full_env.update(env or {})
     proc = subprocess.run(
@@ -134,6 +137,7 @@ def run_lpack(*args: str, cwd: Path | None = None, env: dict[str, str] | None = 
         cwd=cwd,
         env=full_env,
         timeout=600,
+        umask=umask,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
 

@@ -10,18 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_project
-
-
-def _lpack(umask: int, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lpack", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        umask=umask,
-        timeout=600,
-    )
+from conftest import make_project, run_lpack
 
 
 def _mode(path: Path) -> int:
@@ -31,8 +20,8 @@ def _mode(path: Path) -> int:
 @pytest.mark.parametrize("umask", [0o022, 0o027])
 def test_outputs_get_the_users_umask(tmp_path: Path, lpack_env: dict[str, str], umask: int) -> None:
     project = make_project(tmp_path / "fn", "alpha\n")
-    built = _lpack(umask, "build", str(project), cwd=tmp_path)
-    assert built.returncode == 0, built.stdout + built.stderr
+    built = run_lpack("build", str(project), cwd=tmp_path, umask=umask)
+    assert built.rc == 0, built.stdout + built.stderr
     zip_path = project / "dist" / "fn.zip"
     report = tmp_path / "report.html"
     baseline = tmp_path / "baseline.json"
@@ -40,8 +29,8 @@ def test_outputs_get_the_users_umask(tmp_path: Path, lpack_env: dict[str, str], 
         ("report", str(zip_path), "--format", "html", "-o", str(report)),
         ("gate", str(zip_path), "--baseline", str(baseline), "--update-baseline"),
     ):
-        run = _lpack(umask, *args, cwd=tmp_path)
-        assert run.returncode == 0, run.stdout + run.stderr
+        run = run_lpack(*args, cwd=tmp_path, umask=umask)
+        assert run.rc == 0, run.stdout + run.stderr
     expected = 0o666 & ~umask
     written = [project / "lpack.lock", zip_path, report, baseline]
     assert {p.name: _mode(p) for p in written} == {p.name: expected for p in written}
